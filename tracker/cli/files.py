@@ -1,0 +1,1 @@
+"""File commands: convert between native recordings and samples CSV, show a file's contents."""

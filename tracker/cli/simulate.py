@@ -1,0 +1,1 @@
+"""`tracker simulate`: write a simulated session with its ground truth."""

@@ -1,0 +1,1 @@
+"""Sensors: one pure protocol module per device family, the BLE session, the emulator."""

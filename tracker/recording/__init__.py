@@ -1,0 +1,1 @@
+"""Recordings on disk: the native format, samples CSV, and loading either by path."""

@@ -1,1 +1,122 @@
 """File commands: convert between native recordings and samples CSV, show a file's contents."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import click
+
+from tracker.cli import cli
+from tracker.errors import InputError
+from tracker.recording.checks import ACC_UNITS, GYRO_UNITS
+from tracker.recording.describe import describe
+from tracker.recording.load import load_recording, save_recording
+from tracker.recording.native import NativeRecording
+from tracker.units import EXERCISES, UNKNOWN_EXERCISE
+
+
+def _warnings(recording: object) -> list[str]:
+    if not isinstance(recording, NativeRecording):
+        return []
+    r = recording.report
+    out = []
+    if r.truncated_tail_bytes:
+        out.append(
+            f"warning: the recording was not closed cleanly; the last "
+            f"{r.truncated_tail_bytes} bytes (an incomplete record) were skipped"
+        )
+    for region in r.damaged:
+        out.append(f"warning: recovered around damaged {region.describe()}")
+    return out
+
+
+@cli.command()
+@click.argument("in_path", metavar="IN", type=click.Path(path_type=Path))
+@click.argument("out_path", metavar="OUT", type=click.Path(path_type=Path))
+@click.option(
+    "--acc-unit",
+    type=click.Choice(ACC_UNITS),
+    default="mps2",
+    show_default=True,
+    help="Acceleration unit of a samples CSV IN (g is converted to m/s^2).",
+)
+@click.option(
+    "--gyro-unit",
+    type=click.Choice(GYRO_UNITS),
+    default="rad_s",
+    show_default=True,
+    help="Angular velocity unit of a samples CSV IN (dps is converted to rad/s).",
+)
+@click.option("--recover", is_flag=True, help="Read the intact parts of a damaged recording.")
+@click.option(
+    "--exercise",
+    type=click.Choice((*EXERCISES, UNKNOWN_EXERCISE)),
+    help="Set the session's exercise.",
+)
+@click.option(
+    "--load-kg",
+    type=click.FloatRange(min=0.0),
+    help="Set the load lifted, in kg.",
+)
+@click.option("--note", help="Set the session's free-text note.")
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+def convert(
+    in_path: Path,
+    out_path: Path,
+    acc_unit: str,
+    gyro_unit: str,
+    recover: bool,
+    exercise: str | None,
+    load_kg: float | None,
+    note: str | None,
+    force: bool,
+) -> None:
+    """Convert a recording: IN (native .trk or samples CSV) to OUT (.csv or .trk by extension).
+
+    Samples CSV holds samples only: device info, notes, gaps and raw BLE packets are not
+    written to it, and raw packets are not carried into a new .trk either.
+    """
+    if out_path.exists() and in_path.exists() and out_path.resolve() == in_path.resolve():
+        raise InputError(f"{out_path} is the input file; write the conversion to a new file")
+    if out_path.exists() and not force:
+        raise InputError(f"{out_path} already exists; use --force to replace it")
+    recording = load_recording(in_path, recover=recover, acc_unit=acc_unit, gyro_unit=gyro_unit)
+    for line in _warnings(recording):
+        click.echo(line, err=True)
+    changes = {
+        k: v
+        for k, v in (("exercise", exercise), ("load_kg", load_kg), ("text", note))
+        if v is not None
+    }
+    recording.notes = dataclasses.replace(recording.notes, **changes)
+    save_recording(recording, out_path)
+    counts = ", ".join(f"{p} {len(recording.sensors[p])} samples" for p in recording.placements)
+    click.echo(f"Wrote {out_path}: {counts}, {recording.duration_s():.3f} s")
+
+
+@cli.command()
+@click.argument("recording_path", metavar="RECORDING", type=click.Path(path_type=Path))
+@click.option("--recover", is_flag=True, help="Read the intact parts of a damaged recording.")
+@click.option(
+    "--acc-unit",
+    type=click.Choice(ACC_UNITS),
+    default="mps2",
+    show_default=True,
+    help="Acceleration unit of a samples CSV.",
+)
+@click.option(
+    "--gyro-unit",
+    type=click.Choice(GYRO_UNITS),
+    default="rad_s",
+    show_default=True,
+    help="Angular velocity unit of a samples CSV.",
+)
+def info(recording_path: Path, recover: bool, acc_unit: str, gyro_unit: str) -> None:
+    """Show what RECORDING holds: sensors, samples, duration, rates, devices, notes, gaps."""
+    recording = load_recording(
+        recording_path, recover=recover, acc_unit=acc_unit, gyro_unit=gyro_unit
+    )
+    click.echo(f"file: {recording_path}")
+    for line in describe(recording):
+        click.echo(line)

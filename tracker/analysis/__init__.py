@@ -1,0 +1,1 @@
+"""Analysis: the streaming pipeline, set and rep segmentation, metrics and flags."""

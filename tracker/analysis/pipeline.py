@@ -1,0 +1,307 @@
+"""The analysis pipeline: sample blocks in, events out. Pure and stateful.
+
+    pipe = Pipeline(placements=("lumbar", "sacrum"), settings=AnalysisSettings())
+    for block in blocks:          # SensorSamples of any size, any placement order
+        for event in pipe.feed(block):
+            ...
+    events = pipe.finish()
+
+Every decision is taken at a sample index determined by the data (never by where a block
+ends), so feeding a recording in one block or in many small ones gives the same events.
+Frames and angles: docs/frames.md.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+
+import numpy as np
+
+from tracker.analysis.events import (
+    CalibrationDone,
+    Event,
+    FlagRaised,
+    Notice,
+    RepCompleted,
+    RepMetrics,
+    SetEnded,
+    SetStarted,
+)
+from tracker.analysis.exercises import REST_AT_BOTTOM, recognise
+from tracker.analysis.metrics import rep_metrics, set_summary
+from tracker.analysis.segmentation import Cycle, RepSegmenter
+from tracker.analysis.settings import AnalysisSettings
+from tracker.analysis.turning import TurningPointTracker
+from tracker.errors import AnalysisError
+from tracker.samples import SensorSamples
+from tracker.signal.chain import SensorChain
+from tracker.signal.timeline import Timeline
+from tracker.units import PLACEMENTS
+
+#: Re-arm a crossing cue once the angle is back this far inside the limit.
+CUE_REARM_DEG = 3.0
+
+
+class Pipeline:
+    def __init__(self, placements: Iterable[str], settings: AnalysisSettings) -> None:
+        placements = tuple(p for p in PLACEMENTS if p in set(placements))
+        if not placements:
+            raise AnalysisError("no sensor placements given; expected lumbar and/or sacrum")
+        self.settings = settings
+        self.chains = {
+            p: SensorChain(p, settings.max_gap_s, settings.calibration) for p in placements
+        }
+        self.timeline = Timeline(self.chains, settings.align_window_s, settings.max_clock_lag_s)
+        self.dual = self.timeline.dual
+        self._seg: RepSegmenter | None = None
+        self._turns: TurningPointTracker | None = None
+        self._decim = 1
+        self._next_seg = 0  # next timeline index for the segmentation loop
+        self._next_cue = 0
+        self._flex_armed = True
+        self._ext_armed = True
+        self._last_turn_index = 0
+        self.set_no = 0
+        self.set_reps: list[RepMetrics] = []
+        self.set_exercise = ""
+        self.all_reps: list[RepMetrics] = []
+        self.summaries = []
+        self.notices: list[str] = []
+        self.finished = False
+
+    # -- public ----------------------------------------------------------------------
+    def feed(self, block: SensorSamples) -> list[Event]:
+        if block.placement not in self.chains:
+            raise AnalysisError(
+                f"samples from the {block.placement} sensor, but the session has "
+                f"{' and '.join(self.chains)} only"
+            )
+        events: list[Event] = []
+        chain = self.chains[block.placement]
+        if chain.push(block):
+            events.append(self._calibrated(chain))
+        events.extend(self._advance(final=False))
+        return events
+
+    def finish(self) -> list[Event]:
+        events: list[Event] = []
+        for chain in self.chains.values():
+            if chain.finish():
+                events.append(self._calibrated(chain))
+        for p, chain in self.chains.items():
+            if chain.calibrated_at is None:
+                if chain.n_input < 2 or chain.period_s is None:
+                    raise AnalysisError(f"{p} sensor: too few samples to analyse")
+                raise AnalysisError(
+                    f"{p} sensor: the recording never showed a standing phase followed by a "
+                    "hinge, so the sensor's mounting could not be calibrated; start each "
+                    "recording standing still for about 3 s, then hinge"
+                )
+        events.extend(self._advance(final=True))
+        if self._seg is not None:
+            events.extend(self._close_set(len(self.timeline) - 1))
+        self.finished = True
+        return events
+
+    # -- internals -------------------------------------------------------------------
+    def _calibrated(self, chain: SensorChain) -> CalibrationDone:
+        m = chain.mounting
+        assert m is not None
+        self.notices.extend(m.warnings)
+        return CalibrationDone(m.standing_end_s, chain.placement, m.standing_s, m.warnings)
+
+    def _advance(self, final: bool) -> list[Event]:
+        self.timeline.advance(final)
+        n = len(self.timeline)
+        if n == 0:
+            return []
+        if self._seg is None:
+            period = self.timeline.period_s
+            assert period is not None
+            s = self.settings.segmentation
+            self._decim = max(1, round(1.0 / (s.segmentation_rate_hz * period)))
+            ex = self.settings.exercise
+            self._seg = RepSegmenter(s, period, None if not ex else ex in REST_AT_BOTTOM)
+            self._turns = TurningPointTracker(
+                s.hysteresis_deg,
+                max(1, round(s.settle_s / (period * self._decim))),
+                s.still_rate_deg_s,
+            )
+        events = self._cues(n)
+        events.extend(self._segment(n))
+        return events
+
+    def _cues(self, n: int) -> list[Event]:
+        """Crossing cues on lumbar flexion / extension, sample-accurate."""
+        if not self.dual:
+            self._next_cue = n
+            return []
+        s = self.settings
+        lam = self.timeline.lumbar_deg.view
+        t = self.timeline.time_s.view
+        events: list[Event] = []
+        i = self._next_cue
+        while i < n:
+            seg = lam[i:n]
+            if self._flex_armed:
+                hits = np.flatnonzero(seg > s.flexion_limit_deg)
+            else:
+                hits = np.flatnonzero(seg < s.flexion_limit_deg - CUE_REARM_DEG)
+            if self._ext_armed:
+                ehits = np.flatnonzero(-seg > s.extension_limit_deg)
+            else:
+                ehits = np.flatnonzero(-seg < s.extension_limit_deg - CUE_REARM_DEG)
+            first_f = int(hits[0]) if len(hits) else None
+            first_e = int(ehits[0]) if len(ehits) else None
+            if first_f is None and first_e is None:
+                break
+            if first_e is None or (first_f is not None and first_f <= first_e):
+                k = i + first_f
+                if self._flex_armed:
+                    events.append(
+                        FlagRaised(float(t[k]), "flexion", float(lam[k]), s.flexion_limit_deg)
+                    )
+                self._flex_armed = not self._flex_armed
+            else:
+                k = i + first_e
+                if self._ext_armed:
+                    events.append(
+                        FlagRaised(
+                            float(t[k]), "overextension", float(-lam[k]), s.extension_limit_deg
+                        )
+                    )
+                self._ext_armed = not self._ext_armed
+            i = k + 1
+        self._next_cue = n
+        return events
+
+    def _segment(self, n: int) -> list[Event]:
+        assert self._seg is not None and self._turns is not None
+        tl = self.timeline
+        h = tl.hinge_deg.view
+        w = tl.hinge_rate_deg_s.view
+        events: list[Event] = []
+        timeout = round(self.settings.segmentation.set_timeout_s / self._seg.period_s)
+        for i in range(self._next_seg, n, self._decim):
+            tp = self._turns.update(i, float(h[i]), float(w[i]))
+            if tp is not None:
+                self._last_turn_index = i
+                cycles, ended = self._seg.add_turn(tp, w, h)
+                if ended:
+                    events.extend(self._end_set(i))
+                events.extend(self._emit_reps(cycles, i))
+            elif self._seg.open is not None and i - self._last_turn_index > timeout:
+                self._seg.close_set()
+                events.extend(self._end_set(i))
+        # Continue exactly on the decimation grid next time.
+        last = self._next_seg + ((n - 1 - self._next_seg) // self._decim) * self._decim
+        self._next_seg = last + self._decim if n > self._next_seg else self._next_seg
+        return events
+
+    def _emit_reps(self, cycles: list[Cycle], i: int) -> list[Event]:
+        if not cycles:
+            return []
+        tl = self.timeline
+        t = tl.time_s.view
+        events: list[Event] = []
+        assert self._seg is not None and self._seg.open is not None
+        o = self._seg.open
+        if not self.set_reps and not self.set_exercise:
+            self.set_no += 1
+            self.set_exercise = self._exercise(o)
+            events.append(
+                SetStarted(
+                    float(t[cycles[0].a.leave or cycles[0].a.arrive]),
+                    self.set_no,
+                    self.set_exercise,
+                )
+            )
+        for c in cycles:
+            start = c.a.leave if c.a.leave is not None else c.a.arrive
+            m = rep_metrics(
+                set_no=self.set_no,
+                rep_no=len(self.set_reps) + 1,
+                exercise=self.set_exercise,
+                start=start,
+                peak=c.p.tp.index,
+                end=c.b.arrive,
+                time_s=t,
+                hinge_deg=tl.hinge_deg.view,
+                hinge_rate_deg_s=tl.hinge_rate_deg_s.view,
+                lumbar_deg=tl.lumbar_deg.view,
+                settings=self.settings,
+            )
+            self.set_reps.append(m)
+            self.all_reps.append(m)
+            events.append(RepCompleted(float(t[i]), m))
+        return events
+
+    def _exercise(self, o) -> str:
+        if self.settings.exercise:
+            return self.settings.exercise
+        turns = o.turns
+        values = np.array([tr.value for tr in turns])
+        motion = np.array(
+            [
+                (b.arrive - a.leave) * self._seg.period_s
+                for a, b in itertools.pairwise(turns)
+                if a.leave is not None
+            ]
+        )
+        return recognise(values, motion, o.rest_is_max)
+
+    def _end_set(self, i: int) -> list[Event]:
+        if not self.set_reps:
+            self.set_exercise = ""
+            return []
+        tl = self.timeline
+        reps = self.set_reps
+        start_s, end_s = reps[0].start_s, reps[-1].end_s
+        over = None
+        if self.dual:
+            t = tl.time_s.view
+            a, b = np.searchsorted(t, [start_s, end_s])
+            lam = tl.lumbar_deg.view[a : b + 1]
+            over = float(np.sum(lam > self.settings.flexion_limit_deg) * self._seg.period_s)
+        summary = set_summary(
+            self.set_no, self.set_exercise, reps, start_s, end_s, over, self.settings.creep_deg
+        )
+        self.summaries.append(summary)
+        events: list[Event] = []
+        t_now = float(tl.time_s.view[min(i, len(tl) - 1)])
+        if summary.creep_rep is not None:
+            events.append(
+                FlagRaised(
+                    t_now,
+                    "creep",
+                    summary.creep_deg or 0.0,
+                    self.settings.creep_deg,
+                    set=self.set_no,
+                    rep=summary.creep_rep,
+                )
+            )
+        events.append(SetEnded(t_now, summary))
+        self.set_reps = []
+        self.set_exercise = ""
+        return events
+
+    def _close_set(self, i: int) -> list[Event]:
+        assert self._seg is not None
+        self._seg.close_set()
+        return self._end_set(i)
+
+
+def analyse(
+    blocks: Iterable[SensorSamples], placements: Iterable[str], settings: AnalysisSettings
+) -> tuple[Pipeline, list[Event]]:
+    """Run the pipeline over blocks to the end; return it (with its summaries) and events."""
+    pipe = Pipeline(placements, settings)
+    events: list[Event] = []
+    for b in blocks:
+        events.extend(pipe.feed(b))
+    events.extend(pipe.finish())
+    return pipe, events
+
+
+__all__ = ["Notice", "Pipeline", "analyse"]

@@ -1,0 +1,306 @@
+"""Analysis commands: export, summary, replay, calibrate."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from tracker.analysis.profile import (
+    default_profile_path,
+    load_profile,
+    profile_from_session,
+    save_profile,
+)
+from tracker.analysis.session import analyse_recording, iter_blocks
+from tracker.analysis.settings import AnalysisSettings
+from tracker.cli import cli
+from tracker.recording.load import load_recording
+from tracker.units import EXERCISES
+
+EXERCISE_CHOICE = click.Choice(EXERCISES)
+
+
+def recording_options(f):
+    f = click.option(
+        "--gyro-unit",
+        type=click.Choice(["rad_s", "dps"]),
+        default="rad_s",
+        show_default=True,
+        help="Gyro unit of a samples CSV.",
+    )(f)
+    f = click.option(
+        "--acc-unit",
+        type=click.Choice(["mps2", "g"]),
+        default="mps2",
+        show_default=True,
+        help="Accelerometer unit of a samples CSV.",
+    )(f)
+    return click.argument("recording", type=click.Path(path_type=Path))(f)
+
+
+def limit_options(f):
+    f = click.option(
+        "--no-profile", is_flag=True, help="Ignore the saved profile; use population defaults."
+    )(f)
+    f = click.option(
+        "--profile",
+        "profile_path",
+        type=click.Path(path_type=Path),
+        help="Profile from `tracker calibrate` (default: the saved one, if any).",
+    )(f)
+    f = click.option(
+        "--exercise", type=EXERCISE_CHOICE, help="Exercise of every set (skip recognition)."
+    )(f)
+    f = click.option(
+        "--extension-limit",
+        type=click.FloatRange(min=0),
+        metavar="DEG",
+        help="Flag lumbar extension beyond DEG past standing neutral [default: 10, or 50% of "
+        "your calibrated maximum].",
+    )(f)
+    f = click.option(
+        "--flexion-limit",
+        type=click.FloatRange(min=0),
+        metavar="DEG",
+        help="Flag lumbar flexion beyond DEG past standing neutral [default: 36, or 70% of "
+        "your calibrated maximum].",
+    )(f)
+    return f
+
+
+def resolve_settings(
+    flexion_limit, extension_limit, exercise, profile_path, no_profile, recording_exercise=None
+) -> tuple[AnalysisSettings, str]:
+    """Defaults, then the lifter's profile, then command-line limits; and where they came from."""
+    settings = AnalysisSettings()
+    source = "population defaults"
+    path = profile_path or default_profile_path()
+    if not no_profile and (profile_path is not None or path.exists()):
+        profile = load_profile(path)
+        settings = profile.apply(settings)
+        source = f"profile, max flexion {profile.max_flexion_deg:.0f} deg"
+    if flexion_limit is not None:
+        settings = replace(
+            settings,
+            flexion_limit_deg=flexion_limit,
+            flexion_caution_deg=min(settings.flexion_caution_deg, flexion_limit),
+        )
+        source = "command line"
+    if extension_limit is not None:
+        settings = replace(settings, extension_limit_deg=extension_limit)
+        source = "command line"
+    ex = exercise or (recording_exercise if recording_exercise in EXERCISES else None)
+    if ex:
+        settings = replace(settings, exercise=ex)
+    return settings, source
+
+
+def _load_and_settings(
+    recording,
+    acc_unit,
+    gyro_unit,
+    flexion_limit,
+    extension_limit,
+    exercise,
+    profile_path,
+    no_profile,
+):
+    rec = load_recording(recording, acc_unit=acc_unit, gyro_unit=gyro_unit)
+    settings, source = resolve_settings(
+        flexion_limit, extension_limit, exercise, profile_path, no_profile, rec.notes.exercise
+    )
+    return rec, settings, source
+
+
+@cli.command()
+@recording_options
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Per-rep CSV to write.",
+)
+@limit_options
+def export(
+    recording,
+    acc_unit,
+    gyro_unit,
+    out,
+    flexion_limit,
+    extension_limit,
+    exercise,
+    profile_path,
+    no_profile,
+):
+    """Write per-rep metrics of RECORDING (native recording or samples CSV) as CSV."""
+    from tracker.recording.rep_csv import write_rep_csv
+
+    rec, settings, _ = _load_and_settings(
+        recording,
+        acc_unit,
+        gyro_unit,
+        flexion_limit,
+        extension_limit,
+        exercise,
+        profile_path,
+        no_profile,
+    )
+    result = analyse_recording(rec, settings)
+    write_rep_csv(result.reps, out)
+    for n in result.notices:
+        click.echo(f"Note: {n}", err=True)
+    click.echo(f"Wrote {len(result.reps)} reps in {len(result.sets)} sets to {out}", err=True)
+
+
+@cli.command()
+@recording_options
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@limit_options
+def summary(
+    recording,
+    acc_unit,
+    gyro_unit,
+    as_json,
+    flexion_limit,
+    extension_limit,
+    exercise,
+    profile_path,
+    no_profile,
+):
+    """Print a per-set summary of RECORDING: reps, tempo, depth, flagged reps, creep."""
+    from tracker.report.summary import format_summary, summary_dict
+
+    rec, settings, source = _load_and_settings(
+        recording,
+        acc_unit,
+        gyro_unit,
+        flexion_limit,
+        extension_limit,
+        exercise,
+        profile_path,
+        no_profile,
+    )
+    d = summary_dict(analyse_recording(rec, settings))
+    if as_json:
+        click.echo(json.dumps(d, indent=2))
+    else:
+        click.echo(format_summary(d, source))
+
+
+@cli.command()
+@recording_options
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Replay X times faster than real time.",
+)
+@click.option("--fast", is_flag=True, help="As fast as possible (no pacing).")
+@click.option(
+    "--block-ms",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Size of the blocks fed to the pipeline, as a sensor would stream them.",
+)
+@limit_options
+def replay(
+    recording,
+    acc_unit,
+    gyro_unit,
+    speed,
+    fast,
+    block_ms,
+    flexion_limit,
+    extension_limit,
+    exercise,
+    profile_path,
+    no_profile,
+):
+    """Stream RECORDING through the live pipeline, printing events as they happen."""
+    from tracker.analysis.pipeline import Pipeline
+    from tracker.analysis.session import SessionResult
+    from tracker.report.event_lines import event_line
+    from tracker.report.summary import format_summary, summary_dict
+
+    rec, settings, source = _load_and_settings(
+        recording,
+        acc_unit,
+        gyro_unit,
+        flexion_limit,
+        extension_limit,
+        exercise,
+        profile_path,
+        no_profile,
+    )
+    pipe = Pipeline(rec.placements, settings)
+    main = rec.sensors[rec.timeline_placement]
+    t_first = float(main.time_s[0])
+    wall0 = time.monotonic()
+    for block in iter_blocks(rec, block_ms / 1000.0):
+        if not fast:
+            due = (float(block.time_s[-1]) - t_first) / speed
+            delay = due - (time.monotonic() - wall0)
+            if delay > 0:
+                time.sleep(delay)
+        for e in pipe.feed(block):
+            click.echo(event_line(e))
+    for e in pipe.finish():
+        click.echo(event_line(e))
+    result = SessionResult(
+        rec.placements,
+        settings,
+        [],
+        list(pipe.all_reps),
+        list(pipe.summaries),
+        list(pipe.notices),
+        rec.duration_s(),
+        pipe,
+    )
+    click.echo("")
+    click.echo(format_summary(summary_dict(result), source))
+
+
+@cli.command()
+@recording_options
+@click.option(
+    "--save/--no-save", default=True, show_default=True, help="Save the profile for later sessions."
+)
+@click.option(
+    "--profile",
+    "profile_path",
+    type=click.Path(path_type=Path),
+    help="Where to save the profile (default: your data directory).",
+)
+def calibrate(recording, acc_unit, gyro_unit, save, profile_path):
+    """Measure your maximum lumbar flexion and extension from a calibration RECORDING.
+
+    Protocol (two sensors): stand still 3 s, a few slow hinges, then about six slow
+    maximal forward bends (let the back round fully), then stand and lean back as far as
+    is comfortable. Limits become 70% (flag) and 50% (caution) of your maximum flexion,
+    and 50% of your maximum extension.
+    """
+    rec = load_recording(recording, acc_unit=acc_unit, gyro_unit=gyro_unit)
+    result = analyse_recording(rec, AnalysisSettings())
+    profile = profile_from_session(result, source=str(recording))
+    limits = profile.apply(AnalysisSettings())
+    click.echo(f"Maximum lumbar flexion: {profile.max_flexion_deg:.0f} deg")
+    if profile.max_extension_deg is None:
+        click.echo("Maximum extension: not captured (default extension limit kept)")
+    else:
+        click.echo(f"Maximum lumbar extension: {profile.max_extension_deg:.0f} deg")
+    click.echo(
+        f"Limits: flexion flag {limits.flexion_limit_deg:.0f} deg, caution "
+        f"{limits.flexion_caution_deg:.0f} deg, extension {limits.extension_limit_deg:.0f} deg"
+    )
+    if save:
+        path = profile_path or default_profile_path()
+        save_profile(profile, path)
+        click.echo(f"Saved profile to {path}")

@@ -1,0 +1,873 @@
+"""The BLE session: scan for sensors, connect, stream decoded sample blocks.
+
+This is the one module that uses bleak (the bumble backend aside). Everything below
+the GATT layer is injected through a `BleTransport` (default: the platform's stack;
+tests and ``emulator:`` devices: `tracker.devices.bumble_backend`), so the code path is
+the same for real and emulated sensors.
+
+Entry points
+------------
+* `scan` lists supported devices in range (kind, name, address, RSSI).
+* `LiveSession` opens one or two sensors given as strings (BLE address or name,
+  ``emulator:PATH`` or ``emulator:KIND:PATH``), one per placement, and yields a single
+  async stream of `StreamItem`:
+
+  - `SensorSamples` blocks per placement (sensor frame, docs/frames.md), their
+    ``time_s`` on the sensor's own clock shifted by a constant so that both sensors
+    start near the session's host clock (`tracker.devices.stream_tracking.ClockMapper`);
+  - `RawPacket`: every data notification as received, for the recording writer;
+  - `Gap`: a stretch lost to a disconnect, known once the sensor is back;
+  - `LinkEvent`: connected, disconnected, reconnected, reconnect_failed, finished.
+
+  ::
+
+      async with LiveSession({"lumbar": "emulator:rec.csv"}, speed=5.0) as session:
+          async for item in session:
+              ...                      # break (or session.close()) to stop
+
+  Iteration ends when every sensor has finished (an emulated recording ran out, or a
+  sensor gave up reconnecting) or the session is closed.
+
+Errors are `tracker.errors.DeviceError` subclasses (tracker.devices.kinds): no adapter /
+BlueZ not running, device not found, unknown device kind, missing GATT service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import warnings
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from bleak import BleakClient, BleakScanner
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+from bleak.exc import BleakBluetoothNotAvailableError, BleakDBusError, BleakError
+
+from tracker.devices.base import DecodeError
+from tracker.devices.kinds import (
+    BluetoothUnavailableError,
+    DeviceKind,
+    DeviceNotFoundError,
+    HostProtocol,
+    ServiceMissingError,
+    StreamConfig,
+    StreamStartError,
+    UnknownDeviceError,
+    get_kind,
+    kind_of_advertisement,
+    kind_of_services,
+    supported_kinds,
+    supported_kinds_text,
+)
+from tracker.devices.stream_tracking import (
+    ClockMapper,
+    SequenceTracker,
+    StreamStats,
+    TimestampGapTracker,
+)
+from tracker.errors import DeviceError, InputError
+from tracker.recording.model import DeviceInfo, Gap
+from tracker.samples import SensorSamples
+from tracker.units import PLACEMENTS
+
+BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
+MODEL_NUMBER_UUID = "00002a24-0000-1000-8000-00805f9b34fb"
+FIRMWARE_REVISION_UUID = "00002a26-0000-1000-8000-00805f9b34fb"
+
+EMULATOR_PREFIX = "emulator:"
+
+_MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
+_UUID_RE = re.compile(r"^[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}$")  # macOS ids
+_KIND_RE = re.compile(r"^[a-z][a-z0-9_]+$")
+
+_BLUETOOTH_HELP = (
+    "Bluetooth is not available: no adapter found, it is powered off, or BlueZ is not "
+    "running (Linux: `sudo systemctl start bluetooth`, then `bluetoothctl power on`); "
+    "without hardware, use an emulator:PATH device"
+)
+
+
+# --- transport and scanning -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BleTransport:
+    """Which bleak backends to use. The default (all None) is the platform's stack.
+
+    ``backend_kwargs`` are passed to every `BleakScanner` / `BleakClient` (bleak forwards
+    unknown keywords to the backend), e.g. ``{"bumble_world": world}``.
+    """
+
+    scanner_backend: type | None = None
+    client_backend: type | None = None
+    backend_kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def scanner_kwargs(self) -> dict[str, Any]:
+        return {"backend": self.scanner_backend, **self.backend_kwargs}
+
+    def client_kwargs(self) -> dict[str, Any]:
+        return {"backend": self.client_backend, **self.backend_kwargs}
+
+
+@dataclass(frozen=True)
+class FoundDevice:
+    """A device seen while scanning; ``kind`` is None when it is not supported."""
+
+    kind: str | None
+    name: str | None
+    address: str
+    rssi: int | None
+
+
+def _bluetooth_unavailable(exc: BaseException) -> bool:
+    if isinstance(
+        exc, BleakBluetoothNotAvailableError | FileNotFoundError | ConnectionRefusedError
+    ):
+        return True
+    if isinstance(exc, BleakDBusError):
+        return "ServiceUnknown" in exc.dbus_error or "org.bluez" in str(exc)
+    return False
+
+
+@contextlib.contextmanager
+def _bluetooth_errors() -> Iterator[None]:
+    """Turn "there is no Bluetooth here" into one clear `BluetoothUnavailableError`."""
+    try:
+        yield
+    except (BleakError, OSError) as exc:
+        if _bluetooth_unavailable(exc):
+            raise BluetoothUnavailableError(f"{_BLUETOOTH_HELP} ({exc})") from exc
+        raise
+
+
+async def scan(
+    timeout_s: float,
+    *,
+    transport: BleTransport | None = None,
+    include_unsupported: bool = False,
+) -> list[FoundDevice]:
+    """Devices advertising within ``timeout_s``, strongest signal first.
+
+    Only supported kinds unless ``include_unsupported``.
+    """
+    transport = transport or BleTransport()
+    with _bluetooth_errors():
+        found = await BleakScanner.discover(
+            timeout=timeout_s, return_adv=True, **transport.scanner_kwargs()
+        )
+    result = []
+    for device, adv in found.values():
+        name = adv.local_name or device.name
+        kind = kind_of_advertisement(name, adv.service_uuids)
+        if kind is None and not include_unsupported:
+            continue
+        result.append(FoundDevice(kind.kind if kind else None, name, device.address, adv.rssi))
+    result.sort(key=lambda d: -(d.rssi if d.rssi is not None else -1000))
+    return result
+
+
+# --- stream items ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawPacket:
+    """One data notification as received, for the recording writer.
+
+    ``host_time_s``: session clock at arrival (real seconds since the session opened);
+    ``device_time_s``: the device timestamp in the payload (protocol's own clock, as
+    sent, None when unreadable). Fields follow `RecordingWriter.write_packet`.
+    """
+
+    placement: str
+    protocol: str
+    host_time_s: float
+    device_time_s: float | None
+    payload: bytes
+    char_uuid: str = ""
+
+
+@dataclass(frozen=True)
+class LinkEvent:
+    """A change of a sensor's link: connected, disconnected, reconnected,
+    reconnect_failed, gave_up, finished."""
+
+    placement: str
+    host_time_s: float
+    event: str
+    detail: str = ""
+
+
+StreamItem = SensorSamples | Gap | RawPacket | LinkEvent
+
+
+@dataclass(frozen=True)
+class ReconnectPolicy:
+    """Back-off between reconnect attempts after a drop.
+
+    The n-th attempt waits ``initial_delay_s * factor**n``, at most ``max_delay_s``.
+    ``give_up_after_s``: stop trying after that long (None: until the session closes).
+    """
+
+    initial_delay_s: float = 0.5
+    max_delay_s: float = 8.0
+    factor: float = 2.0
+    give_up_after_s: float | None = None
+
+
+# --- device specs ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """A parsed DEVICE string: a BLE ``target`` (address or name) or an emulator."""
+
+    target: str | None = None
+    emulator_path: Path | None = None
+    kind: str | None = None
+
+    @property
+    def is_emulator(self) -> bool:
+        return self.emulator_path is not None
+
+
+def parse_device_spec(text: str) -> DeviceSpec:
+    """``ADDRESS`` | ``NAME`` | ``emulator:PATH`` | ``emulator:KIND:PATH``.
+
+    KIND is a supported kind (see `tracker.devices.kinds`); our firmware profile by
+    default. Raises `UnknownDeviceError` for an unknown KIND, `DeviceError` when empty.
+    """
+    text = text.strip()
+    if not text:
+        raise DeviceError("empty device: give a BLE address or name, or emulator:PATH")
+    if not text.startswith(EMULATOR_PREFIX):
+        return DeviceSpec(target=text)
+    rest = text[len(EMULATOR_PREFIX) :]
+    kind = None
+    head, sep, tail = rest.partition(":")
+    # "c:\\x.csv" is a Windows path, not a kind: kinds are longer than one letter.
+    if sep and _KIND_RE.match(head) and not Path(rest).exists():
+        kind = get_kind(head).kind
+        rest = tail
+    if not rest:
+        raise DeviceError(f"{text!r} names no recording: use emulator:PATH or emulator:KIND:PATH")
+    return DeviceSpec(emulator_path=Path(rest), kind=kind)
+
+
+# --- one sensor --------------------------------------------------------------------------
+
+
+async def negotiated_mtu(client: BleakClient) -> int:
+    """The connection's ATT MTU.
+
+    bleak's BlueZ backend reports 23 until it is told to ask BlueZ (bleak's own
+    ``mtu_size.py`` example does the same private call); a firmware told 23 would send
+    one sample per notification, too few at Linux's default connection interval.
+    """
+    backend = getattr(client, "_backend", None)
+    acquire = getattr(backend, "_acquire_mtu", None)
+    if acquire is not None and getattr(backend, "_mtu_size", 0) is None:
+        with contextlib.suppress(BleakError, StopIteration, AssertionError, OSError):
+            await acquire()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Using default MTU value" when BlueZ refused
+        return client.mtu_size
+
+
+class _BleakGattIO:
+    """`tracker.devices.kinds.GattIO` over a connected `BleakClient`."""
+
+    def __init__(self, client: BleakClient, mtu: int) -> None:
+        self.client = client
+        self._mtu = mtu
+
+    async def write(self, char_uuid: str, data: bytes, *, response: bool) -> None:
+        await self.client.write_gatt_char(char_uuid, data, response=response)
+
+    async def read(self, char_uuid: str) -> bytes:
+        return bytes(await self.client.read_gatt_char(char_uuid))
+
+    async def subscribe(self, char_uuid: str, callback: Callable[[bytes], None]) -> None:
+        def on_notify(_sender: Any, data: bytearray) -> None:
+            callback(bytes(data))
+
+        await self.client.start_notify(char_uuid, on_notify)
+
+    def mtu(self) -> int:
+        return self._mtu
+
+
+class SensorLink:
+    """One sensor at one placement: find, connect, start, decode, reconnect.
+
+    ``emit`` receives every `StreamItem` (called from the event loop, never blocks).
+    ``clock_origin_s`` is the loop time the session clock starts at. ``speed`` tells the
+    clock mapper how much faster than real time an emulated sensor runs.
+    ``source_done`` (emulated sensors) is set when the emulator has sent everything.
+    """
+
+    def __init__(
+        self,
+        placement: str,
+        target: str,
+        *,
+        emit: Callable[[StreamItem], None],
+        transport: BleTransport | None = None,
+        kind: str | None = None,
+        config: StreamConfig | None = None,
+        reconnect: ReconnectPolicy | None = None,
+        speed: float = 1.0,
+        scan_timeout_s: float = 10.0,
+        connect_timeout_s: float = 10.0,
+        clock_origin_s: float | None = None,
+        source_done: asyncio.Event | None = None,
+    ) -> None:
+        if placement not in PLACEMENTS:
+            raise DeviceError(f"unknown placement {placement!r}; expected one of {PLACEMENTS}")
+        self.placement = placement
+        self.target = target
+        self.transport = transport or BleTransport()
+        self.forced_kind = get_kind(kind) if kind is not None else None
+        self.kind: DeviceKind | None = self.forced_kind
+        self.config = config or StreamConfig()
+        self.reconnect_policy = reconnect or ReconnectPolicy()
+        self.scan_timeout_s = scan_timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self.stats = StreamStats()
+        self.device_info = DeviceInfo()
+        #: Set once the link will produce nothing more.
+        self.finished = asyncio.Event()
+        self._emit = emit
+        self._loop = asyncio.get_running_loop()
+        self._origin_s = self._loop.time() if clock_origin_s is None else clock_origin_s
+        self._clock = ClockMapper(speed)
+        self._seq = SequenceTracker()
+        self._ts_gaps = TimestampGapTracker()
+        self._source_done = source_done
+        self._device: BLEDevice | None = None
+        self._client: BleakClient | None = None
+        self._protocol: HostProtocol | None = None
+        self._raw: asyncio.Queue[tuple[float, str, bytes]] = asyncio.Queue()
+        self._dropped = asyncio.Event()
+        self._closing = False
+        self._own_disconnect = False
+        self.battery_percent: int | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._last_time_s: float | None = None
+        self._gap_start_s: float | None = None
+        self._gap_reason = ""
+
+    def _now_s(self) -> float:
+        return self._loop.time() - self._origin_s
+
+    def _event(self, event: str, detail: str = "") -> None:
+        self._emit(LinkEvent(self.placement, self._now_s(), event, detail))
+
+    # -- opening ------------------------------------------------------------------------
+    async def open(self) -> None:
+        """Find the device, connect, check its service and start streaming.
+
+        Raises a `DeviceError` subclass when the device is not found, unsupported or
+        lacks its service, or Bluetooth is unavailable.
+        """
+        await self._find()
+        await self._connect_and_start()
+        self._event("connected", f"{self.device_info.model} {self.device_info.address}")
+        self._tasks = [
+            self._loop.create_task(self._consume(), name=f"ble-consume-{self.placement}"),
+            self._loop.create_task(self._supervise(), name=f"ble-supervise-{self.placement}"),
+        ]
+        if self._source_done is not None:
+            self._tasks.append(self._loop.create_task(self._watch_source()))
+
+    async def _find(self) -> None:
+        target = self.target
+        seen: dict[str, AdvertisementData] = {}
+
+        def match(device: BLEDevice, adv: AdvertisementData) -> bool:
+            name = adv.local_name or device.name
+            if _MAC_RE.match(target) or _UUID_RE.match(target):
+                hit = device.address.upper() == target.upper()
+            else:
+                hit = name is not None and name.casefold() == target.casefold()
+            if hit:
+                seen[device.address] = adv
+            return hit
+
+        with _bluetooth_errors():
+            device = await BleakScanner.find_device_by_filter(
+                match, timeout=self.scan_timeout_s, **self.transport.scanner_kwargs()
+            )
+        if device is None:
+            raise DeviceNotFoundError(
+                f"no BLE device {target!r} found within {self.scan_timeout_s:g} s; is it on, "
+                "charged and in range, and not connected to another app? "
+                "(`tracker scan` lists devices)"
+            )
+        adv = seen[device.address]
+        self._device = device
+        name = adv.local_name or device.name
+        if self.kind is None:
+            self.kind = kind_of_advertisement(name, adv.service_uuids)
+        self.device_info = DeviceInfo(
+            model=name or "unknown",
+            protocol=self.kind.kind if self.kind else None,
+            address=device.address,
+        )
+
+    async def _connect_and_start(self) -> None:
+        assert self._device is not None
+        if self._client is None:
+            self._client = BleakClient(
+                self._device,
+                disconnected_callback=self._on_disconnected,
+                timeout=self.connect_timeout_s,
+                **self.transport.client_kwargs(),
+            )
+        client = self._client
+        try:
+            with _bluetooth_errors():
+                await client.connect()
+        except (BleakError, TimeoutError, OSError) as exc:
+            raise DeviceNotFoundError(
+                f"could not connect to {self.target!r} ({self._device.address}): "
+                f"{exc or type(exc).__name__}"
+            ) from exc
+        try:
+            await self._start_on(client)
+        except BaseException:
+            self._own_disconnect = True
+            try:
+                with contextlib.suppress(BleakError, TimeoutError, OSError):
+                    await client.disconnect()
+            finally:
+                self._own_disconnect = False
+            raise
+        # A drop noticed while starting (or our own disconnect of a failed start) is old news.
+        self._dropped.clear()
+
+    async def _start_on(self, client: BleakClient) -> None:
+        services = [s.uuid for s in client.services]
+        kind = self.kind
+        if kind is None:
+            kind = kind_of_services(services)
+        name = self.device_info.model
+        if kind is None:
+            raise UnknownDeviceError(
+                f"device {name!r} ({client.address}) is not a supported sensor (it offers "
+                f"none of their services); supported kinds: {supported_kinds_text()}"
+            )
+        if kind.service_uuid not in services:
+            raise ServiceMissingError(
+                f"device {name!r} ({client.address}) lacks the {kind.kind} service "
+                f"{kind.service_uuid}; supported kinds: {supported_kinds_text()}"
+            )
+        self.kind = kind
+        mtu = self.stats.mtu = await negotiated_mtu(client)
+        if mtu < kind.min_mtu:
+            raise StreamStartError(
+                f"device {name!r} negotiated an ATT MTU of {mtu} bytes; "
+                f"{kind.kind} needs at least {kind.min_mtu}"
+            )
+        await self._read_device_info(client)
+        io = _BleakGattIO(client, mtu)
+        if self._protocol is None:
+            # Kept across reconnects: it holds the device clock's unwrapping state.
+            self._protocol = kind.host_protocol()
+            self._seq = SequenceTracker(self._protocol.seq_modulus)
+        else:
+            self._protocol.reset()
+        try:
+            setup = await self._protocol.start(io, self.config, self._on_data)
+        except BleakError as exc:
+            raise StreamStartError(f"device {name!r} did not start streaming: {exc}") from exc
+        self.device_info = replace(
+            self.device_info,
+            protocol=kind.kind,
+            sample_rate_hz=setup.sample_rate_hz,
+            acc_range_g=setup.acc_range_g,
+            gyro_range_dps=setup.gyro_range_dps,
+        )
+
+    async def _read_device_info(self, client: BleakClient) -> None:
+        chars = {c.uuid for c in client.services.characteristics.values()}
+        info = self.device_info
+        if MODEL_NUMBER_UUID in chars:
+            with contextlib.suppress(BleakError, UnicodeDecodeError):
+                model = (await client.read_gatt_char(MODEL_NUMBER_UUID)).decode("utf-8")
+                info = replace(info, model=model.strip("\x00 ") or info.model)
+        if FIRMWARE_REVISION_UUID in chars:
+            with contextlib.suppress(BleakError, UnicodeDecodeError):
+                fw = (await client.read_gatt_char(FIRMWARE_REVISION_UUID)).decode("utf-8")
+                info = replace(info, firmware=fw.strip("\x00 ") or None)
+        self.device_info = info
+        if BATTERY_LEVEL_UUID in chars:
+            with contextlib.suppress(BleakError):
+                value = await client.read_gatt_char(BATTERY_LEVEL_UUID)
+                self.battery_percent = value[0] if value else None
+
+    # -- receiving ----------------------------------------------------------------------
+    def _on_data(self, char_uuid: str, payload: bytes) -> None:
+        # Notification callbacks only enqueue: decoding happens in the consumer task.
+        self._raw.put_nowait((self._loop.time(), char_uuid, payload))
+
+    async def _consume(self) -> None:
+        while True:
+            batch = [await self._raw.get()]
+            while not self._raw.empty():
+                batch.append(self._raw.get_nowait())
+            blocks = [b for item in batch if (b := self._process(*item)) is not None]
+            for _ in batch:
+                self._raw.task_done()
+            if blocks:
+                self._emit_block(SensorSamples.concat(blocks))
+
+    def _process(self, arrival_s: float, char_uuid: str, payload: bytes) -> SensorSamples | None:
+        host_s = arrival_s - self._origin_s
+        protocol = self._protocol
+        if protocol is None:
+            return None
+        kind = self.kind.kind if self.kind else ""
+        self._emit(
+            RawPacket(
+                self.placement,
+                kind,
+                host_s,
+                protocol.payload_time_s(payload),
+                payload,
+                char_uuid,
+            )
+        )
+        self.stats.packets += 1
+        try:
+            packets = protocol.decode(char_uuid, payload)
+        except (DecodeError, InputError, ValueError) as exc:
+            # A payload the codec rejects (InputError / ValueError: a field it cannot
+            # use) is counted and skipped; the stream goes on.
+            self.stats.malformed += 1
+            text = str(exc).lower()
+            if "truncat" in text or "short" in text:
+                self.stats.truncated += 1
+            elif "oversize" in text or "long" in text or "extra" in text:
+                self.stats.oversized += 1
+            return None
+        blocks = []
+        for packet in packets:
+            if len(packet) == 0 or packet.acc_mps2 is None or packet.gyro_rad_s is None:
+                continue
+            self.stats.decoded_packets += 1
+            if packet.seq is not None:
+                self.stats.lost_packets += self._seq.update(packet.seq)
+            t = np.asarray(packet.device_time_s, dtype=np.float64)
+            missing = self._ts_gaps.update(float(t[0]), float(t[-1]), len(t))
+            if missing:
+                self.stats.timestamp_gaps += 1
+                self.stats.lost_samples_estimate += missing
+            offset = self._clock.map((float(t[-1]),), host_s)
+            times = t + offset
+            keep = np.ones(len(times), dtype=bool)
+            if self._last_time_s is not None:
+                keep = times > self._last_time_s  # drop repeats: blocks stay in time order
+            if not keep.any():
+                continue
+            block = SensorSamples(
+                self.placement, times[keep], packet.acc_mps2[keep], packet.gyro_rad_s[keep]
+            )
+            blocks.append(block)
+            self._last_time_s = float(block.time_s[-1])
+        return SensorSamples.concat(blocks) if blocks else None
+
+    def _emit_block(self, block: SensorSamples) -> None:
+        if self._gap_start_s is not None:
+            self._emit(
+                Gap(self.placement, self._gap_start_s, float(block.time_s[0]), self._gap_reason)
+            )
+            self._gap_start_s = None
+        self.stats.samples += len(block)
+        self._emit(block)
+
+    # -- drops and reconnects -----------------------------------------------------------
+    def _on_disconnected(self, _client: BleakClient) -> None:
+        # bleak calls this for every disconnect, ours included.
+        if not self._closing and not self._own_disconnect:
+            self._dropped.set()
+
+    async def _supervise(self) -> None:
+        policy = self.reconnect_policy
+        while not self._closing:
+            await self._dropped.wait()
+            self._dropped.clear()
+            if self._closing:
+                return
+            self.stats.disconnects += 1
+            self._event("disconnected")
+            # Everything received before the drop is still decoded (the queue drains).
+            await self._raw.join()
+            if self._gap_start_s is None and self._last_time_s is not None:
+                self._gap_start_s = self._last_time_s
+                self._gap_reason = "disconnected"
+            self._seq.reset()
+            self._ts_gaps.reset()
+            if self._source_done is not None and self._source_done.is_set():
+                return  # the emulated recording ended; _watch_source finishes the link
+            delay_s = policy.initial_delay_s
+            first_try_s = self._loop.time()
+            while not self._closing:
+                await asyncio.sleep(delay_s)
+                if self._closing:
+                    return
+                try:
+                    await self._connect_and_start()
+                except (DeviceError, BleakError, TimeoutError, OSError) as exc:
+                    self._event("reconnect_failed", str(exc))
+                    delay_s = min(delay_s * policy.factor, policy.max_delay_s)
+                    if (
+                        policy.give_up_after_s is not None
+                        and self._loop.time() - first_try_s > policy.give_up_after_s
+                    ):
+                        self._event("gave_up", str(exc))
+                        self._finish_gap()
+                        self.finished.set()
+                        return
+                    continue
+                self.stats.reconnects += 1
+                self._event("reconnected")
+                break
+
+    def _finish_gap(self) -> None:
+        """Report a gap that no sample after it closes (the sensor never came back)."""
+        if self._gap_start_s is not None:
+            # Session clock now, on the sensor's mapped timeline (ClockMapper: host x speed).
+            end_s = max(self._gap_start_s, self._now_s() * self._clock.speed)
+            self._emit(Gap(self.placement, self._gap_start_s, end_s, self._gap_reason))
+            self._gap_start_s = None
+
+    async def _watch_source(self) -> None:
+        assert self._source_done is not None
+        await self._source_done.wait()
+        # The last notifications are still travelling through the virtual link.
+        await asyncio.sleep(0.05)
+        await self._raw.join()
+        self._event("finished", "emulated recording ended")
+        self.finished.set()
+
+    async def close(self) -> None:
+        """Stop the stream, disconnect, end the tasks (idempotent, never raises)."""
+        if self._closing:
+            return
+        self._closing = True
+        client, protocol = self._client, self._protocol
+        if client is not None and client.is_connected:
+            if protocol is not None:
+                with contextlib.suppress(BleakError, DeviceError, TimeoutError, OSError):
+                    async with asyncio.timeout(2.0):
+                        await protocol.stop(_BleakGattIO(client, self.stats.mtu or 23))
+            with contextlib.suppress(BleakError, TimeoutError, OSError):
+                await client.disconnect()
+        if self._tasks and not self._tasks[0].done():
+            # Decode what already arrived before the consumer goes.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self._raw.join()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        self._finish_gap()
+        self.finished.set()
+
+
+# --- sessions ----------------------------------------------------------------------------
+
+_DONE = object()
+
+
+class LiveSession:
+    """One or two sensors streaming at once, as one async stream of `StreamItem`.
+
+    ``devices`` maps placement (``"lumbar"``, ``"sacrum"``) to a DEVICE string (see
+    `parse_device_spec`). ``speed`` paces ``emulator:`` devices that many times faster
+    than real time. ``transport`` selects the bleak backends for real devices (tests pass
+    the bumble ones). ``faults`` (tests) injects faults into emulated devices by placement.
+    """
+
+    def __init__(
+        self,
+        devices: Mapping[str, str],
+        *,
+        speed: float = 1.0,
+        transport: BleTransport | None = None,
+        config: StreamConfig | None = None,
+        reconnect: ReconnectPolicy | None = None,
+        scan_timeout_s: float = 10.0,
+        connect_timeout_s: float = 10.0,
+        faults: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not devices:
+            raise DeviceError("no sensor given: name a device for lumbar and/or sacrum")
+        unknown = [p for p in devices if p not in PLACEMENTS]
+        if unknown:
+            raise DeviceError(f"unknown placement {unknown[0]!r}; expected one of {PLACEMENTS}")
+        if not (speed > 0 and np.isfinite(speed)):
+            raise DeviceError(f"speed must be a positive number, got {speed}")
+        self.specs = {p: parse_device_spec(s) for p, s in devices.items()}
+        self.speed = speed
+        self.transport = transport
+        self.config = config
+        self.reconnect = reconnect
+        self.scan_timeout_s = scan_timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self.faults = dict(faults or {})
+        self.links: dict[str, SensorLink] = {}
+        self.emulated: dict[str, Any] = {}  # placement -> EmulatedSensor
+        self._world: Any = None
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._closed = False
+        self._watcher: asyncio.Task[None] | None = None
+
+    @property
+    def stats(self) -> dict[str, StreamStats]:
+        return {p: link.stats for p, link in self.links.items()}
+
+    @property
+    def devices(self) -> dict[str, DeviceInfo]:
+        """What each sensor reported (model, firmware, rate, ranges) once open."""
+        return {p: link.device_info for p, link in self.links.items()}
+
+    @property
+    def battery_percent(self) -> dict[str, int | None]:
+        """Battery level read at the latest (re)connect, None when not offered."""
+        return {p: link.battery_percent for p, link in self.links.items()}
+
+    async def __aenter__(self) -> LiveSession:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Start emulators (if any), connect every sensor and start streaming."""
+        loop = asyncio.get_running_loop()
+        origin_s = loop.time()
+        try:
+            for placement, spec in self.specs.items():
+                self.links[placement] = await self._make_link(placement, spec, origin_s)
+            for link in self.links.values():
+                await link.open()
+        except BaseException:
+            await self.close()
+            raise
+        self._watcher = loop.create_task(self._watch_finished())
+
+    async def _make_link(self, placement: str, spec: DeviceSpec, origin_s: float) -> SensorLink:
+        common = dict(
+            emit=self._queue.put_nowait,
+            config=self.config,
+            reconnect=self.reconnect,
+            scan_timeout_s=self.scan_timeout_s,
+            connect_timeout_s=self.connect_timeout_s,
+            clock_origin_s=origin_s,
+        )
+        if not spec.is_emulator:
+            assert spec.target is not None
+            return SensorLink(
+                placement, spec.target, transport=self.transport, kind=spec.kind, **common
+            )
+        sensor, transport = await self._start_emulator(placement, spec)
+        return SensorLink(
+            placement,
+            sensor.name,
+            transport=transport,
+            kind=sensor.kind,
+            speed=self.speed,
+            source_done=sensor.exhausted,
+            **common,
+        )
+
+    async def _start_emulator(self, placement: str, spec: DeviceSpec) -> tuple[Any, BleTransport]:
+        try:
+            from tracker.devices import emulator
+            from tracker.devices.bumble_backend import BumbleClient, BumbleScanner, VirtualBleWorld
+        except ImportError as exc:  # bumble is an optional extra
+            raise DeviceError(
+                f"emulator devices need the 'emulator' extra ({exc.name} is missing): "
+                "pip install 'lumbar-tracker[emulator]'"
+            ) from exc
+        assert spec.emulator_path is not None
+        samples = emulator.load_placement_samples(spec.emulator_path, placement)
+        if self._world is None:
+            self._world = VirtualBleWorld()
+        sensor = emulator.create_sensor(
+            spec.kind,
+            self._world,
+            samples,
+            speed=self.speed,
+            faults=self.faults.get(placement),
+            index=len(self.emulated) + 1,
+        )
+        await sensor.start()
+        self.emulated[placement] = sensor
+        transport = BleTransport(BumbleScanner, BumbleClient, {"bumble_world": self._world})
+        return sensor, transport
+
+    async def _watch_finished(self) -> None:
+        await asyncio.gather(*(link.finished.wait() for link in self.links.values()))
+        self._queue.put_nowait(_DONE)
+
+    async def __aiter__(self) -> AsyncIterator[StreamItem]:
+        while True:
+            item = await self._queue.get()
+            if item is _DONE:
+                return
+            yield item
+
+    async def close(self) -> None:
+        """Stop every sensor and emulator; ends the iteration. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for link in self.links.values():
+            await link.close()
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        for sensor in self.emulated.values():
+            await sensor.close()
+        if self._world is not None:
+            await self._world.close()
+        self._queue.put_nowait(_DONE)
+
+
+def describe_supported_kinds() -> list[tuple[str, str]]:
+    """(kind, description) of every supported kind, for `tracker scan --help` and errors."""
+    return [(k.kind, k.description) for k in supported_kinds().values()]
+
+
+__all__ = [
+    "BleTransport",
+    "BluetoothUnavailableError",
+    "DeviceNotFoundError",
+    "DeviceSpec",
+    "FoundDevice",
+    "LinkEvent",
+    "LiveSession",
+    "RawPacket",
+    "ReconnectPolicy",
+    "SensorLink",
+    "ServiceMissingError",
+    "StreamItem",
+    "StreamStartError",
+    "UnknownDeviceError",
+    "describe_supported_kinds",
+    "parse_device_spec",
+    "scan",
+]

@@ -1,0 +1,379 @@
+"""Host side of each supported protocol: start / stop exchanges and stateful decoding.
+
+Registers the supported device kinds with `tracker.devices.kinds` (imported from
+there). Byte layouts come from the codec modules; this module only sequences them over
+the `GattIO` interface. Values are in the sensor frame of docs/frames.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import numpy as np
+
+from tracker.devices import polar_pmd as pmd
+from tracker.devices import tracker_imu as imu
+from tracker.devices.base import DecodedPacket, DecodeError
+from tracker.devices.kinds import (
+    DeviceKind,
+    GattIO,
+    HostProtocol,
+    StreamConfig,
+    StreamSetup,
+    StreamStartError,
+    register,
+)
+from tracker.errors import DeviceError
+
+#: How long a device may take to answer a control command.
+COMMAND_TIMEOUT_S = 5.0
+
+
+class AccGyroPairer:
+    """Joins accelerometer and gyroscope samples that arrive in separate frames.
+
+    Both streams run at ``sample_rate_hz`` on one device clock. The gyroscope is
+    linearly interpolated at the accelerometer's sample times; an accelerometer sample
+    is released once a gyroscope sample at or after its time has arrived. Where the
+    gyroscope has a hole (a lost frame: neighbours more than 1.5 periods apart) the
+    accelerometer samples inside it are dropped, never paired with made-up rates, so
+    the loss shows as a timestamp gap downstream.
+    """
+
+    def __init__(self, sample_rate_hz: float) -> None:
+        self.max_step_s = 1.5 / sample_rate_hz
+        self.dropped = 0
+        self.reset()
+
+    def reset(self) -> None:
+        self._acc_t = np.empty(0)
+        self._acc = np.empty((0, 3))
+        self._gyr_t = np.empty(0)
+        self._gyr = np.empty((0, 3))
+
+    def add_acc(self, t: np.ndarray, v: np.ndarray) -> None:
+        self._acc_t = np.concatenate([self._acc_t, t])
+        self._acc = np.concatenate([self._acc, v])
+
+    def add_gyro(self, t: np.ndarray, v: np.ndarray) -> None:
+        self._gyr_t = np.concatenate([self._gyr_t, t])
+        self._gyr = np.concatenate([self._gyr, v])
+
+    def pop(self) -> DecodedPacket | None:
+        """Every accelerometer sample that can be paired now, or None."""
+        if len(self._gyr_t) == 0 or len(self._acc_t) == 0:
+            return None
+        tol = 1e-9
+        # Samples before the first gyro sample cannot be interpolated: drop them.
+        start = int(np.searchsorted(self._acc_t, self._gyr_t[0] - tol, side="left"))
+        end = int(np.searchsorted(self._acc_t, self._gyr_t[-1] + tol, side="right"))
+        self.dropped += start
+        if end <= start:
+            self._acc_t, self._acc = self._acc_t[start:], self._acc[start:]
+            return None
+        t = self._acc_t[start:end]
+        acc = self._acc[start:end]
+        self._acc_t, self._acc = self._acc_t[end:], self._acc[end:]
+        right = np.clip(np.searchsorted(self._gyr_t, t - tol, side="left"), 0, len(self._gyr_t) - 1)
+        left = np.clip(right - 1, 0, None)
+        exact = np.abs(self._gyr_t[right] - t) <= tol
+        ok = exact | (self._gyr_t[right] - self._gyr_t[left] <= self.max_step_s)
+        self.dropped += int((~ok).sum())
+        # Keep the last gyro sample at or before the released time: it brackets the next.
+        keep = max(0, int(np.searchsorted(self._gyr_t, t[-1] + tol, side="right")) - 1)
+        t, acc = t[ok], acc[ok]
+        if len(t) == 0:
+            self._gyr_t, self._gyr = self._gyr_t[keep:], self._gyr[keep:]
+            return None
+        gyro = np.column_stack([np.interp(t, self._gyr_t, self._gyr[:, k]) for k in range(3)])
+        self._gyr_t, self._gyr = self._gyr_t[keep:], self._gyr[keep:]
+        return DecodedPacket(t, acc_mps2=acc, gyro_rad_s=gyro)
+
+
+class ControlChannel:
+    """Commands written to a control characteristic, answered by notifications on it.
+
+    ``parse`` turns a notification into a response (kept for the waiting command) or
+    anything else (an unsolicited event, handed to ``on_event``); garbled notifications
+    are ignored, so the command then times out with a clear error.
+    """
+
+    def __init__(
+        self,
+        char_uuid: str,
+        parse: Callable[[bytes], object],
+        is_response: Callable[[object], bool],
+        on_event: Callable[[object], None],
+    ) -> None:
+        self.char_uuid = char_uuid
+        self._parse = parse
+        self._is_response = is_response
+        self._on_event = on_event
+        self._responses: asyncio.Queue[object] = asyncio.Queue()
+
+    def on_notify(self, payload: bytes) -> None:
+        try:
+            message = self._parse(payload)
+        except DecodeError:
+            return
+        if self._is_response(message):
+            self._responses.put_nowait(message)
+        else:
+            self._on_event(message)
+
+    async def send(self, io: GattIO, data: bytes) -> object:
+        """Write ``data`` (with response) and return the next response notification."""
+        while not self._responses.empty():  # stale answers to a timed-out command
+            self._responses.get_nowait()
+        await io.write(self.char_uuid, data, response=True)
+        return await self.next_response(data)
+
+    async def next_response(self, data: bytes) -> object:
+        """The next response notification (another part of the answer to ``data``)."""
+        try:
+            async with asyncio.timeout(COMMAND_TIMEOUT_S):
+                return await self._responses.get()
+        except TimeoutError:
+            raise StreamStartError(
+                f"the device did not answer command {data.hex(' ')} within {COMMAND_TIMEOUT_S:g} s"
+            ) from None
+
+
+class TrackerImuProtocol(HostProtocol):
+    """Our firmware profile: optional SET_RATE / SET_RANGE, then START with our budget."""
+
+    data_uuids = (imu.DATA_CHAR_UUID,)
+    seq_modulus = 256
+
+    def __init__(self) -> None:
+        self._control = ControlChannel(
+            imu.CONTROL_CHAR_UUID,
+            imu.decode_control_notification,
+            lambda m: isinstance(m, imu.Response),
+            self._on_event,
+        )
+        self._clock = imu.DeviceClockUnwrapper()
+        self.events: list[imu.Event] = []
+
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, imu.Event):
+            self.events.append(event)
+
+    async def _command(self, io: GattIO, data: bytes) -> imu.Response:
+        response = await self._control.send(io, data)
+        assert isinstance(response, imu.Response)
+        if response.status is not imu.Status.OK:
+            name = getattr(response.opcode, "name", str(response.opcode))
+            raise StreamStartError(
+                f"the sensor refused {name}: {response.status.name} ({int(response.status)})"
+            )
+        return response
+
+    async def start(
+        self, io: GattIO, config: StreamConfig, on_data: Callable[[str, bytes], None]
+    ) -> StreamSetup:
+        await io.subscribe(imu.CONTROL_CHAR_UUID, self._control.on_notify)
+        await io.subscribe(imu.DATA_CHAR_UUID, lambda p: on_data(imu.DATA_CHAR_UUID, p))
+        try:
+            if config.sample_rate_hz is not None:
+                await self._command(io, imu.encode_set_rate(config.sample_rate_hz))
+            if config.acc_range_g is not None or config.gyro_range_dps is not None:
+                status = (await self._command(io, imu.encode_get_status())).value
+                assert isinstance(status, imu.DeviceStatus)
+                await self._command(
+                    io,
+                    imu.encode_set_range(
+                        config.acc_range_g or status.acc_range_g,
+                        config.gyro_range_dps or status.gyro_range_dps,
+                    ),
+                )
+            budget = io.mtu() - 3
+            started = (await self._command(io, imu.encode_start(budget))).value
+        except ValueError as exc:  # a setting the profile cannot express
+            raise StreamStartError(f"cannot configure the sensor: {exc}") from exc
+        assert isinstance(started, imu.StreamConfig)
+        return StreamSetup(
+            sample_rate_hz=started.sample_rate_hz,
+            acc_range_g=started.acc_range_g,
+            gyro_range_dps=started.gyro_range_dps,
+        )
+
+    async def stop(self, io: GattIO) -> None:
+        await self._command(io, imu.encode_stop())
+
+    def decode(self, char_uuid: str, payload: bytes) -> list[DecodedPacket]:
+        return [self._clock.unwrap(imu.decode_data_packet(payload))]
+
+    def payload_time_s(self, payload: bytes) -> float | None:
+        if len(payload) < imu.HEADER_SIZE:
+            return None
+        return int.from_bytes(payload[2:6], "little") * 1e-6
+
+
+def _pick(available: tuple[int, ...], wanted: float | None, default: float, what: str) -> int:
+    """The smallest available value >= wanted (or >= default when not asked)."""
+    if not available:
+        raise StreamStartError(f"the device lists no {what} values")
+    target = default if wanted is None else wanted
+    bigger = [v for v in sorted(available) if v >= target - 1e-9]
+    if wanted is not None and not bigger:
+        raise StreamStartError(
+            f"the device cannot do {what} {wanted:g}; it offers {sorted(available)}"
+        )
+    return bigger[0] if bigger else max(available)
+
+
+class PolarPmdProtocol(HostProtocol):
+    """Polar PMD (Verity Sense): SDK mode, then ACC and GYRO streams at one rate.
+
+    Defaults when the user asks nothing: 208 Hz (or the next rate up), ±8 g,
+    ±1000 deg/s: a hinge stays well inside these ranges and 200 Hz resolves swings.
+    """
+
+    data_uuids = (pmd.PMD_DATA_UUID,)
+    DEFAULT_RATE_HZ = 208
+    DEFAULT_ACC_RANGE_G = 8
+    DEFAULT_GYRO_RANGE_DPS = 1000
+
+    def __init__(self) -> None:
+        self._control = ControlChannel(
+            pmd.PMD_CONTROL_POINT_UUID,
+            pmd.decode_control_point,
+            lambda m: isinstance(m, pmd.ControlPointResponse),
+            self._on_event,
+        )
+        self._acc: pmd.PmdStreamDecoder | None = None
+        self._gyro: pmd.PmdStreamDecoder | None = None
+        self._pairer: AccGyroPairer | None = None
+        self.stopped_by_device = False
+
+    def _on_event(self, message: object) -> None:
+        if isinstance(message, pmd.MeasurementStopped):
+            self.stopped_by_device = True
+
+    async def _command(self, io: GattIO, data: bytes) -> pmd.ControlPointResponse:
+        parts = [await self._control.send(io, data)]
+        while parts[-1].more:  # type: ignore[attr-defined]
+            parts.append(await self._control.next_response(data))
+        return pmd.join_responses(parts)  # type: ignore[arg-type]
+
+    async def start(
+        self, io: GattIO, config: StreamConfig, on_data: Callable[[str, bytes], None]
+    ) -> StreamSetup:
+        await io.subscribe(pmd.PMD_CONTROL_POINT_UUID, self._control.on_notify)
+        await io.subscribe(pmd.PMD_DATA_UUID, lambda p: on_data(pmd.PMD_DATA_UUID, p))
+        try:
+            features = pmd.decode_features(await io.read(pmd.PMD_CONTROL_POINT_UUID))
+        except DecodeError as exc:
+            raise StreamStartError(f"unreadable Polar feature list: {exc}") from exc
+        if pmd.MeasurementType.GYRO not in features or pmd.MeasurementType.ACC not in features:
+            raise StreamStartError(
+                "this Polar device streams no gyroscope (H10 and OH1 have none); "
+                "the tracker needs accelerometer and gyroscope, e.g. a Verity Sense"
+            )
+        sdk = pmd.MeasurementType.SDK_MODE in features
+        if sdk:
+            answer = await self._command(io, pmd.encode_sdk_mode(True))
+            sdk = answer.ok or answer.status == pmd.ResponseStatus.ALREADY_IN_STATE
+        choices = {}
+        for mtype in (pmd.MeasurementType.ACC, pmd.MeasurementType.GYRO):
+            answer = await self._command(io, pmd.encode_get_settings(mtype, sdk_mode=sdk))
+            try:
+                choices[mtype] = pmd.ensure_success(answer).settings()
+            except DeviceError as exc:
+                raise StreamStartError(str(exc)) from exc
+        rates = tuple(
+            set(choices[pmd.MeasurementType.ACC].sample_rates_hz)
+            & set(choices[pmd.MeasurementType.GYRO].sample_rates_hz)
+        )
+        rate = _pick(rates, config.sample_rate_hz, self.DEFAULT_RATE_HZ, "sample rate (Hz)")
+        acc_s, gyro_s = choices[pmd.MeasurementType.ACC], choices[pmd.MeasurementType.GYRO]
+        acc_range = _pick(acc_s.ranges, config.acc_range_g, self.DEFAULT_ACC_RANGE_G, "±g range")
+        gyro_range = _pick(
+            gyro_s.ranges, config.gyro_range_dps, self.DEFAULT_GYRO_RANGE_DPS, "±deg/s range"
+        )
+        factors = {}
+        for mtype, settings, range_ in (
+            (pmd.MeasurementType.ACC, acc_s, acc_range),
+            (pmd.MeasurementType.GYRO, gyro_s, gyro_range),
+        ):
+            request = pmd.encode_start(
+                mtype,
+                sample_rate_hz=rate,
+                resolution_bits=max(settings.resolutions_bits)
+                if settings.resolutions_bits
+                else None,
+                range_=range_,
+                channels=max(settings.channels) if settings.channels else None,
+            )
+            answer = await self._command(io, request)
+            if answer.status == pmd.ResponseStatus.ALREADY_IN_STATE:
+                # A stream left running by an earlier session: restart it with our settings.
+                await self._command(io, pmd.encode_stop(mtype))
+                answer = await self._command(io, request)
+            try:
+                factors[mtype] = pmd.ensure_success(answer).settings().factor
+            except DeviceError as exc:
+                raise StreamStartError(str(exc)) from exc
+        self._pairer = AccGyroPairer(rate)
+        self._acc = pmd.PmdStreamDecoder(
+            pmd.MeasurementType.ACC, sample_rate_hz=rate, factor=factors[pmd.MeasurementType.ACC]
+        )
+        self._gyro = pmd.PmdStreamDecoder(
+            pmd.MeasurementType.GYRO, sample_rate_hz=rate, factor=factors[pmd.MeasurementType.GYRO]
+        )
+        return StreamSetup(sample_rate_hz=rate, acc_range_g=acc_range, gyro_range_dps=gyro_range)
+
+    async def stop(self, io: GattIO) -> None:
+        for mtype in (pmd.MeasurementType.ACC, pmd.MeasurementType.GYRO):
+            await self._command(io, pmd.encode_stop(mtype))
+
+    def decode(self, char_uuid: str, payload: bytes) -> list[DecodedPacket]:
+        header = pmd.decode_data_header(payload)
+        if self._pairer is None:
+            raise DecodeError("PMD data before the streams were started")
+        if header.measurement_type == pmd.MeasurementType.ACC and self._acc is not None:
+            packet = self._acc.decode(payload)
+            assert packet.acc_mps2 is not None
+            self._pairer.add_acc(packet.device_time_s, packet.acc_mps2)
+        elif header.measurement_type == pmd.MeasurementType.GYRO and self._gyro is not None:
+            packet = self._gyro.decode(payload)
+            assert packet.gyro_rad_s is not None
+            self._pairer.add_gyro(packet.device_time_s, packet.gyro_rad_s)
+        else:
+            raise DecodeError(f"unexpected PMD frame of measurement type {header.measurement_type}")
+        paired = self._pairer.pop()
+        return [paired] if paired is not None else []
+
+    def reset(self) -> None:
+        if self._pairer is not None:
+            self._pairer.reset()
+
+    def payload_time_s(self, payload: bytes) -> float | None:
+        try:
+            return pmd.decode_data_header(payload).timestamp_ns * 1e-9
+        except DecodeError:
+            return None
+
+
+register(
+    DeviceKind(
+        kind=imu.PROTOCOL_NAME,
+        description="our firmware profile (XIAO nRF52840 Sense, Nano 33 BLE)",
+        service_uuid=imu.SERVICE_UUID,
+        name_prefixes=(imu.NAME_PREFIX,),
+        host_protocol=TrackerImuProtocol,
+        min_mtu=imu.HEADER_SIZE + imu.SAMPLE_SIZE + 3,
+    )
+)
+
+register(
+    DeviceKind(
+        kind="polar_pmd",
+        description="Polar Verity Sense via Polar Measurement Data",
+        service_uuid=pmd.PMD_SERVICE_UUID,
+        name_prefixes=(pmd.DEVICE_NAME_PREFIX + " ",),
+        host_protocol=PolarPmdProtocol,
+    )
+)

@@ -1,0 +1,52 @@
+"""Reading input files and replacing output files safely, with errors users can act on."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from tracker.errors import InputError, TrackerError
+
+
+class OutputError(TrackerError):
+    """A file could not be written (disk full, no permission, missing directory)."""
+
+
+def read_input_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The whole content of ``path``; a missing or unreadable file is an `InputError`."""
+    p = Path(path)
+    try:
+        return p.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(f"{p}: no such file; check the path") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"{p} is a directory; give the path of a recording file") from exc
+    except PermissionError as exc:
+        raise InputError(f"{p}: permission denied; check the file's permissions") from exc
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read ({exc.strerror or exc}); check the file") from exc
+
+
+def replace_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]) -> None:
+    """Have ``write(tmp)`` create and fill a new file ``tmp``, then rename it to ``path``.
+
+    ``write`` must create ``tmp`` exclusively and fsync it. The rename is atomic, so an
+    interrupted or failed write never leaves a half file at ``path``: an existing file
+    there stays untouched until the new one is complete.
+    """
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, p)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OutputError(f"cannot write {p}: {exc.strerror or exc}") from exc
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

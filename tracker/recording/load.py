@@ -1,0 +1,102 @@
+"""Load any supported recording by path, save by extension.
+
+The reader is chosen by the file's content (the native signature), not its name, so a
+renamed file still loads. Other importers (phone apps, ...) plug in with
+`register_importer`; they are asked, in registration order, after the native format
+and before the samples CSV, which takes every remaining file and explains what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tracker.errors import InputError
+from tracker.recording import framing
+from tracker.recording.model import Recording
+from tracker.recording.native import read_native, write_native
+from tracker.recording.samples_csv import read_samples_csv, write_samples_csv
+
+#: Bytes handed to an importer's ``sniff`` to decide whether it reads a file.
+SNIFF_BYTES = 4096
+NATIVE_SUFFIX = ".trk"
+CSV_SUFFIX = ".csv"
+
+
+@dataclass(frozen=True)
+class Importer:
+    """A reader for another file format.
+
+    ``sniff(head, path)`` gets the first `SNIFF_BYTES` bytes and says whether this importer
+    reads the file; ``load(path, acc_unit=..., gyro_unit=...)`` returns a `Recording` in
+    m/s^2 and rad/s (docs/frames.md) or raises an `InputError`.
+    """
+
+    name: str
+    sniff: Callable[[bytes, Path], bool]
+    load: Callable[..., Recording]
+
+
+_IMPORTERS: list[Importer] = []
+
+
+def register_importer(importer: Importer) -> None:
+    """Add an importer (a later registration with the same name replaces the earlier)."""
+    _IMPORTERS[:] = [i for i in _IMPORTERS if i.name != importer.name]
+    _IMPORTERS.append(importer)
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(SNIFF_BYTES)
+    except OSError:
+        return b""  # the reader that follows reports the problem with its own words
+
+
+def load_recording(
+    path: str | os.PathLike[str],
+    *,
+    recover: bool = False,
+    acc_unit: str = "mps2",
+    gyro_unit: str = "rad_s",
+) -> Recording:
+    """Read a native recording, a samples CSV, or a registered format.
+
+    ``acc_unit`` / ``gyro_unit`` declare the units of a text import (g, deg/s); a native
+    recording always holds m/s^2 and rad/s. ``recover`` reads the intact parts of a
+    damaged native recording (see `read_native`); other formats have no use for it.
+    """
+    p = Path(path)
+    head = _head(p)
+    if head.startswith(framing.MAGIC):
+        if acc_unit != "mps2" or gyro_unit != "rad_s":
+            raise InputError(
+                f"{p} is a native recording, stored in m/s^2 and rad/s; "
+                f"--acc-unit / --gyro-unit apply only to samples CSV"
+            )
+        return read_native(p, recover=recover)
+    for importer in _IMPORTERS:
+        if importer.sniff(head, p):
+            return importer.load(p, acc_unit=acc_unit, gyro_unit=gyro_unit)
+    return read_samples_csv(p, acc_unit=acc_unit, gyro_unit=gyro_unit)
+
+
+def save_recording(recording: Recording, path: str | os.PathLike[str]) -> None:
+    """Write ``recording`` by extension: ``.csv`` samples CSV, ``.trk`` native.
+
+    The file is replaced atomically: an interrupted save leaves any earlier file intact.
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix == CSV_SUFFIX:
+        write_samples_csv(recording, p)
+    elif suffix == NATIVE_SUFFIX:
+        write_native(recording, p)
+    else:
+        raise InputError(
+            f"cannot tell the format of {p} from its extension; "
+            f"name it {CSV_SUFFIX} (samples CSV) or {NATIVE_SUFFIX} (native recording)"
+        )

@@ -1,0 +1,82 @@
+"""Per-rep CSV (DESIGN 4.3): one row per rep, contract columns first, in this order.
+
+Empty cells mean "not measurable with the sensors present" (lumbar columns with one
+sensor). Booleans are ``true`` / ``false``. Angles in degrees, times in seconds on the
+recording's timeline (docs/frames.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+
+from tracker.analysis.events import RepMetrics
+from tracker.recording.fileio import replace_atomically
+
+COLUMNS = (
+    "set",
+    "rep",
+    "exercise",
+    "start_s",
+    "end_s",
+    "duration_s",
+    "hinge_depth_deg",
+    "lumbar_flexion_deg",
+    "lumbar_extension_deg",
+    "flexion_under_load",
+    "overextension",
+    "lumbar_share",
+    # Columns beyond the contract.
+    "eccentric_s",
+    "concentric_s",
+    "peak_hip_extension_deg_s",
+    "flexion_caution",
+)
+
+
+def _num(x: float | None, digits: int) -> str:
+    if x is None:
+        return ""
+    text = f"{x:.{digits}f}"
+    # A value that rounds to zero is written without a sign ("-0.0" reads as a flag).
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def _bool(x: bool | None) -> str:
+    return "" if x is None else ("true" if x else "false")
+
+
+def rep_row(r: RepMetrics) -> list[str]:
+    return [
+        str(r.set),
+        str(r.rep),
+        r.exercise,
+        _num(r.start_s, 3),
+        _num(r.end_s, 3),
+        _num(r.duration_s, 3),
+        _num(r.hinge_depth_deg, 1),
+        _num(r.lumbar_flexion_deg, 1),
+        _num(r.lumbar_extension_deg, 1),
+        _bool(r.flexion_under_load),
+        _bool(r.overextension),
+        _num(r.lumbar_share, 2),
+        _num(r.eccentric_s, 3),
+        _num(r.concentric_s, 3),
+        _num(r.peak_hip_extension_deg_s, 1),
+        _bool(r.flexion_caution),
+    ]
+
+
+def format_rep_csv(reps: list[RepMetrics]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(COLUMNS)
+    for r in reps:
+        w.writerow(rep_row(r))
+    return buf.getvalue()
+
+
+def write_rep_csv(reps: list[RepMetrics], path: str | os.PathLike[str]) -> None:
+    text = format_rep_csv(reps)
+    replace_atomically(path, lambda p: p.write_text(text, encoding="utf-8"))

@@ -1,0 +1,1 @@
+"""Reports: session summaries (text and JSON)."""

@@ -1,0 +1,1 @@
+"""Signal stages: resampling, orientation, mounting calibration, clock alignment, angles."""

@@ -1,0 +1,102 @@
+"""Per-sensor processing chain: resample -> orientation -> mounting -> sagittal angle.
+
+Fed with `SensorSamples` blocks of one placement; keeps the sensor's history on its own
+uniform grid. Angles follow docs/frames.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tracker.samples import SensorSamples
+from tracker.signal.buffer import Growable
+from tracker.signal.calibration import CalibrationSettings, Mounting, MountingCalibrator
+from tracker.signal.orientation import OrientationTracker
+from tracker.signal.resample import UniformBlock, UniformResampler
+
+
+class SensorChain:
+    """One sensor's stream on its uniform grid, with inclination once calibrated."""
+
+    def __init__(self, placement: str, max_gap_s: float, calibration: CalibrationSettings) -> None:
+        self.placement = placement
+        self._calibration_settings = calibration
+        self._resampler = UniformResampler(max_gap_s)
+        self._orientation: OrientationTracker | None = None
+        self._calibrator: MountingCalibrator | None = None
+        self.time_s = Growable()
+        self.up_s = Growable((3,))
+        self.gyro = Growable((3,))
+        self.acc = Growable((3,))
+        self.in_gap = Growable(dtype=np.bool_)
+        #: Inclination (deg) and sagittal rate (deg/s), filled once calibrated.
+        self.theta_deg = Growable()
+        self.rate_deg_s = Growable()
+        self.calibrated_at: int | None = None
+        self._mounting: Mounting | None = None
+        self.n_input = 0
+
+    @property
+    def mounting(self) -> Mounting | None:
+        if self._mounting is not None:
+            return self._mounting
+        return None if self._calibrator is None else self._calibrator.result
+
+    def flip(self) -> None:
+        """Swap forward and backward (see `tracker.signal.timeline`), recomputing angles."""
+        m = self.mounting
+        assert m is not None
+        self._mounting = m.flipped()
+        n = len(self.theta_deg)
+        self.theta_deg = Growable()
+        self.rate_deg_s = Growable()
+        self._angles(0, n)
+
+    @property
+    def period_s(self) -> float | None:
+        return self._resampler.period_s
+
+    def push(self, block: SensorSamples) -> bool:
+        """Add a block; True when calibration completed during this call."""
+        self.n_input += len(block)
+        return self._consume(self._resampler.push(block.time_s, block.acc_mps2, block.gyro_rad_s))
+
+    def finish(self) -> bool:
+        return self._consume(self._resampler.flush())
+
+    def _consume(self, ub: UniformBlock | None) -> bool:
+        if ub is None or len(ub.time_s) == 0:
+            return False
+        if self._orientation is None:
+            period = self._resampler.period_s
+            assert period is not None
+            self._orientation = OrientationTracker(period)
+            self._calibrator = MountingCalibrator(
+                self.placement, period, self._calibration_settings
+            )
+        up = self._orientation.update(ub.acc_mps2, ub.gyro_rad_s)
+        start = len(self.time_s)
+        self.time_s.extend(ub.time_s)
+        self.up_s.extend(up)
+        self.gyro.extend(ub.gyro_rad_s)
+        self.acc.extend(ub.acc_mps2)
+        self.in_gap.extend(ub.in_gap)
+        just_done = False
+        if self.calibrated_at is None:
+            assert self._calibrator is not None
+            done = self._calibrator.update(ub.time_s, ub.acc_mps2, ub.gyro_rad_s, up)
+            if done is None:
+                return False
+            self.calibrated_at = start + done
+            just_done = True
+            # Angles of everything buffered so far.
+            self._angles(0, len(self.time_s))
+        else:
+            self._angles(start, len(self.time_s))
+        return just_done
+
+    def _angles(self, start: int, stop: int) -> None:
+        m = self.mounting
+        assert m is not None
+        self.theta_deg.extend(m.inclination_deg(self.up_s.view[start:stop]))
+        self.rate_deg_s.extend(m.sagittal_rate_deg_s(self.gyro.view[start:stop]))

@@ -1,0 +1,167 @@
+"""Put the sensors on the recording's timeline and derive the sagittal angles.
+
+Timeline: the lumbar sensor's grid when present, else the single sensor's grid
+(docs/frames.md). Outputs per timeline sample:
+
+* ``hinge_deg``: pelvis inclination (sacrum sensor) with two sensors; with one sensor,
+  that segment's inclination;
+* ``hinge_rate_deg_s``: its rate from the gyro (+ towards flexion);
+* ``lumbar_deg``: lumbar flexion lambda = theta_lumbar - theta_sacrum (NaN with one sensor).
+
+The sacrum stream is mapped onto the lumbar clock with `tracker.signal.alignment`:
+window by window, the lag fitted on earlier windows is used, so the output never depends
+on how the input was split into blocks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tracker.signal.alignment import LagModel, estimate_lag_s
+from tracker.signal.buffer import Growable
+from tracker.signal.chain import SensorChain
+from tracker.units import LUMBAR, SACRUM
+
+#: Windows whose hinge rate varies less than this carry no clock information.
+MIN_ALIGN_RATE_STD_DEG_S = 15.0
+ALIGN_STEP_S = 0.002
+
+
+class Timeline:
+    def __init__(self, chains: dict[str, SensorChain], align_window_s: float, max_lag_s: float):
+        self.chains = chains
+        self.dual = LUMBAR in chains and SACRUM in chains
+        self.main = chains[LUMBAR] if LUMBAR in chains else next(iter(chains.values()))
+        self.align_window_s = align_window_s
+        self.max_lag_s = max_lag_s
+        self.lags = LagModel()
+        self._windows_done = 0
+        self._sign_checked = False
+        self.time_s = Growable()
+        self.hinge_deg = Growable()
+        self.hinge_rate_deg_s = Growable()
+        self.lumbar_deg = Growable()
+        self.in_gap = Growable(dtype=np.bool_)
+
+    def __len__(self) -> int:
+        return len(self.time_s)
+
+    @property
+    def period_s(self) -> float | None:
+        return self.main.period_s
+
+    def advance(self, final: bool = False) -> int:
+        """Extend the timeline as far as the data allows; return the number of new samples."""
+        before = len(self.time_s)
+        if not all(c.calibrated_at is not None for c in self.chains.values()):
+            return 0
+        if not self.dual:
+            c = self.main
+            k0, k1 = len(self.time_s), len(c.theta_deg)
+            self._emit(
+                c.time_s.view[k0:k1],
+                c.theta_deg.view[k0:k1],
+                c.rate_deg_s.view[k0:k1],
+                np.full(k1 - k0, np.nan),
+                c.in_gap.view[k0:k1],
+            )
+            return len(self.time_s) - before
+        self._advance_dual(final)
+        return len(self.time_s) - before
+
+    def _check_sacrum_direction(self) -> None:
+        """Make both sensors agree on which way is forward.
+
+        Each sensor takes its first large tilt as forward. When sitting or lying back
+        (hip thrusts), the pelvis can tilt back past the threshold before the first
+        forward lean does. Pelvis and lumbar inclinations move together in every hinge,
+        so over the stretch both calibrations have seen (from standing to the earlier
+        calibration) their sagittal rates must correlate positively; if they do not, the
+        sacrum sensor's forward is the lumbar sensor's backward, and it is flipped.
+        """
+        lum, sac = self.chains[LUMBAR], self.chains[SACRUM]
+        ml, ms = lum.mounting, sac.mounting
+        assert ml is not None and ms is not None
+        t0 = max(ml.standing_end_s, ms.standing_end_s)
+        t1 = min(ml.done_s, ms.done_s)
+        tl = lum.time_s.view[: len(lum.rate_deg_s)]
+        a, b = np.searchsorted(tl, [t0, t1])
+        if b - a < 8:
+            return
+        ts = sac.time_s.view[: len(sac.rate_deg_s)]
+        w_l = lum.rate_deg_s.view[a:b]
+        w_s = np.interp(tl[a:b], ts, sac.rate_deg_s.view)
+        if float(np.dot(w_l - w_l.mean(), w_s - w_s.mean())) < 0:
+            sac.flip()
+
+    def _advance_dual(self, final: bool) -> None:
+        lum, sac = self.chains[LUMBAR], self.chains[SACRUM]
+        if not self._sign_checked:
+            self._check_sacrum_direction()
+            self._sign_checked = True
+        period = lum.period_s
+        assert period is not None
+        n_w = max(16, round(self.align_window_s / period))
+        while True:
+            k0 = len(self.time_s)
+            n_l = len(lum.theta_deg)
+            if k0 >= n_l:
+                return
+            j = k0 // n_w
+            # Window j is emitted with the lag fitted on windows before it; while nothing
+            # is known about the offset yet, window j's own estimate is waited for.
+            while self._windows_done < (j + 1 if self.lags.empty else j):
+                if not self._estimate_window(self._windows_done, n_w, final):
+                    return
+            k1 = min((j + 1) * n_w, n_l)
+            t = lum.time_s.view[k0:k1]
+            t_sac = t + self.lags.lag_at(t)
+            # Only where the sacrum stream already covers the mapped time.
+            sac_t = sac.time_s.view[: len(sac.theta_deg)]
+            if len(sac_t) < 2:
+                return
+            if not final:
+                covered = int(np.searchsorted(t_sac, sac_t[-1], side="right"))
+                if covered == 0:
+                    return
+                k1 = k0 + covered
+                t, t_sac = t[:covered], t_sac[:covered]
+            hinge = np.interp(t_sac, sac_t, sac.theta_deg.view)
+            rate = np.interp(t_sac, sac_t, sac.rate_deg_s.view)
+            gap_s = np.interp(t_sac, sac_t, sac.in_gap.view[: len(sac_t)].astype(float)) > 0
+            lam = lum.theta_deg.view[k0:k1] - hinge
+            outside = (t_sac < sac_t[0]) | (t_sac > sac_t[-1])
+            lam = np.where(outside, np.nan, lam)
+            self._emit(t, hinge, rate, lam, lum.in_gap.view[k0:k1] | gap_s | outside)
+            if k1 < min((j + 1) * n_w, n_l):
+                return
+
+    def _estimate_window(self, i: int, n_w: int, final: bool) -> bool:
+        """Estimate the lag of window ``i``; False if its data has not all arrived."""
+        lum, sac = self.chains[LUMBAR], self.chains[SACRUM]
+        a, b = i * n_w, (i + 1) * n_w
+        if b > len(lum.theta_deg):
+            if not final:
+                return False
+            b = len(lum.theta_deg)
+        t = lum.time_s.view[a:b]
+        n_s = len(sac.theta_deg)
+        sac_t = sac.time_s.view[:n_s]
+        if len(t) == 0:
+            return False
+        if not final and (n_s == 0 or sac_t[-1] < t[-1] + self.max_lag_s):
+            return False
+        self._windows_done = i + 1
+        w_l = lum.rate_deg_s.view[a:b]
+        if np.std(w_l) >= MIN_ALIGN_RATE_STD_DEG_S and n_s > 16:
+            est = estimate_lag_s(t, w_l, sac_t, sac.rate_deg_s.view, self.max_lag_s, ALIGN_STEP_S)
+            if est is not None:
+                self.lags.add(float(np.mean(t)), est[0])
+        return True
+
+    def _emit(self, t, hinge, rate, lam, gap) -> None:
+        self.time_s.extend(t)
+        self.hinge_deg.extend(hinge)
+        self.hinge_rate_deg_s.extend(rate)
+        self.lumbar_deg.extend(lam)
+        self.in_gap.extend(gap)

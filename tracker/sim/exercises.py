@@ -1,0 +1,434 @@
+"""The eight exercises: rep trajectories of pelvis tilt, lumbar flexion and the hip joint centre.
+
+Each exercise has a `Style` (rest position, depth, tempo and form ranges, in degrees,
+metres and seconds) and a set-up / finish routine (hike and park for swings, the set-up
+hinge to the bar for deadlifts, getting down to the bench for hip thrusts, ...). Angles
+follow docs/frames.md: pelvis tilt θp and lumbar flexion λ are + forward / + flexion,
+0 at standing neutral.
+
+Form ranges are chosen so that good reps stay clearly inside the default limits
+(flexion 36°, extension 10° past neutral) and faulty reps clearly beyond them:
+good peak λ ≤ 28°, good extension ≤ 4°, flexion faults 40-50°, over-extension 13-20°,
+borderline reps 34-38° / 8.5-11.5° (marked in the truth).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tracker.sim import activities as act
+from tracker.sim.plan import EventPlan, RepPlan
+from tracker.sim.tracks import Timeline
+from tracker.units import RAD_PER_DEG
+
+Range = tuple[float, float]
+
+#: Fault kinds a set may ask for (docs/truth-format.md).
+FAULT_KINDS: tuple[str, ...] = ("flexion", "overextension", "butt_wink", "creep", "borderline")
+
+GOOD_FLEXION_MAX_DEG = 28.0
+FAULT_FLEXION_DEG: Range = (40.0, 50.0)
+FAULT_EXTENSION_DEG: Range = (13.0, 20.0)
+BORDER_FLEXION_DEG: Range = (34.0, 38.0)
+BORDER_EXTENSION_DEG: Range = (8.5, 11.5)
+
+
+@dataclass(frozen=True)
+class Style:
+    rest: str  # "top" (top -> bottom -> top) or "bottom" (bottom -> top -> bottom)
+    theta_bottom_deg: Range  # pelvis tilt at the bottom of a rep
+    theta_top_deg: Range  # pelvis tilt at the top (lockout)
+    hjc_bottom_m: tuple[Range, Range]  # (x, z) offsets of the HJC at the bottom
+    hjc_top_m: tuple[Range, Range]  # (x, z) at the top (0 = standing)
+    lam_bottom_deg: Range  # good-form peak flexion near the bottom
+    lam_top_deg: Range  # good-form λ at lockout (negative = slight extension)
+    down_s: Range  # top -> bottom
+    up_s: Range  # bottom -> top
+    hold_bottom_s: Range
+    hold_top_s: Range
+    tempo_sd: float  # per-rep relative variation of phase durations
+
+
+# fmt: off
+# Columns: rest, θp bottom, θp top, HJC bottom (x, z), HJC top (x, z), λ bottom (good),
+# λ top (good), down, up, hold bottom, hold top (s), tempo SD.
+STYLES: dict[str, Style] = {
+    "kettlebell_swing": Style(
+        "top", (50, 70), (-6, -2), ((-0.16, -0.10), (-0.15, -0.09)), ((0.01, 0.03), (0.0, 0.0)),
+        (12, 24), (-3, 0), (0.55, 0.70), (0.45, 0.60), (0.0, 0.0), (0.08, 0.25), 0.04,
+    ),
+    "deadlift": Style(
+        "bottom", (45, 65), (-3, 1), ((-0.15, -0.08), (-0.36, -0.26)), ((0.0, 0.01), (0.0, 0.0)),
+        (12, 24), (-3, 0), (1.0, 1.4), (1.1, 1.7), (0.5, 2.0), (0.3, 0.8), 0.10,
+    ),
+    "romanian_deadlift": Style(
+        "top", (55, 80), (-2, 1), ((-0.20, -0.12), (-0.10, -0.05)), ((0.0, 0.0), (0.0, 0.0)),
+        (10, 22), (-3, 0), (1.8, 3.0), (1.0, 1.6), (0.0, 0.4), (0.3, 1.2), 0.10,
+    ),
+    "good_morning": Style(
+        "top", (45, 75), (-2, 1), ((-0.18, -0.10), (-0.08, -0.04)), ((0.0, 0.0), (0.0, 0.0)),
+        (8, 20), (-3, 0), (1.8, 2.8), (1.2, 1.8), (0.0, 0.3), (0.5, 1.2), 0.10,
+    ),
+    "cable_pull_through": Style(
+        "top", (40, 65), (-4, 0), ((-0.16, -0.10), (-0.10, -0.05)), ((0.0, 0.02), (0.0, 0.0)),
+        (8, 18), (-3, 0), (1.0, 1.5), (0.8, 1.2), (0.0, 0.2), (0.3, 0.8), 0.08,
+    ),
+    "hip_thrust": Style(
+        "bottom", (-58, -45), (-92, -84), ((-0.05, 0.0), (-0.65, -0.58)),
+        ((0.03, 0.08), (-0.45, -0.38)),
+        (4, 12), (-3, 1), (1.0, 1.6), (0.8, 1.2), (0.3, 1.0), (0.5, 1.5), 0.10,
+    ),
+    "squat": Style(
+        "top", (30, 45), (-2, 1), ((-0.22, -0.12), (-0.50, -0.35)), ((0.0, 0.0), (0.0, 0.0)),
+        (8, 20), (-3, 0), (1.2, 2.2), (1.0, 1.6), (0.0, 0.5), (0.5, 1.5), 0.10,
+    ),
+    "wall_hip_hinge": Style(
+        "top", (30, 50), (-2, 1), ((-0.25, -0.15), (-0.06, -0.03)), ((0.0, 0.0), (0.0, 0.0)),
+        (5, 15), (-3, 0), (1.2, 2.0), (1.0, 1.6), (0.2, 0.8), (0.5, 1.5), 0.10,
+    ),
+}
+# fmt: on
+
+
+@dataclass
+class RepForm:
+    """One rep's targets (degrees, metres, seconds) after faults and variation."""
+
+    theta_bottom: float
+    theta_top: float
+    lam_peak: float
+    lam_top: float
+    hjc_bottom: tuple[float, float]
+    hjc_top: tuple[float, float]
+    down_s: float
+    up_s: float
+    hold_bottom_s: float
+    hold_top_s: float
+    wink_theta: float = 0.0
+    faults: tuple[str, ...] = ()
+    borderline: bool = False
+
+
+def _u(rng: np.random.Generator, r: Range) -> float:
+    return float(rng.uniform(r[0], r[1]))
+
+
+class SetForm:
+    """Per-set choices (depth, tempo, form) from which each rep's form is drawn."""
+
+    def __init__(
+        self,
+        exercise: str,
+        n_reps: int,
+        rng: np.random.Generator,
+        fault_reps: dict[str, list[int]],
+        creep_deg: float,
+    ) -> None:
+        self.style = STYLES[exercise]
+        self.exercise = exercise
+        self.n_reps = n_reps
+        self.rng = rng
+        st = self.style
+        self.theta_bottom = _u(rng, st.theta_bottom_deg)
+        self.theta_top = _u(rng, st.theta_top_deg)
+        self.lam_peak = _u(rng, st.lam_bottom_deg)
+        self.lam_top = _u(rng, st.lam_top_deg)
+        self.hjc_bottom = (_u(rng, st.hjc_bottom_m[0]), _u(rng, st.hjc_bottom_m[1]))
+        self.hjc_top = (_u(rng, st.hjc_top_m[0]), _u(rng, st.hjc_top_m[1]))
+        self.tempo = {
+            "down": _u(rng, st.down_s),
+            "up": _u(rng, st.up_s),
+            "hold_bottom": _u(rng, st.hold_bottom_s),
+            "hold_top": _u(rng, st.hold_top_s),
+        }
+        self.fault_reps = fault_reps
+        self.creep_deg = creep_deg
+        # Creep: peak flexion rises linearly from a low start; stays under the good maximum.
+        self.creep_start = float(rng.uniform(9.0, 12.0))
+
+    def rep(self, i: int) -> RepForm:
+        """Form of rep ``i`` (1-based)."""
+        rng, st = self.rng, self.style
+        sd = st.tempo_sd
+
+        def jit(x: float) -> float:
+            # Bounded so a rep's tempo stays within the exercise's documented range.
+            return x * float(np.exp(np.clip(rng.normal(0.0, sd), -2.0 * sd, 2.0 * sd)))
+
+        # Fatigue: later reps a touch slower.
+        slow = 1.0 + 0.02 * (i - 1) / max(1, self.n_reps - 1)
+        sign = 1.0 if self.theta_bottom >= 0 else -1.0
+        form = RepForm(
+            theta_bottom=self.theta_bottom * (1.0 + rng.normal(0.0, 0.04)),
+            theta_top=self.theta_top + rng.normal(0.0, 0.7),
+            lam_peak=float(
+                np.clip(self.lam_peak + rng.normal(0.0, 1.5), 3.0, GOOD_FLEXION_MAX_DEG)
+            ),
+            lam_top=float(np.clip(self.lam_top + rng.normal(0.0, 0.7), -4.0, 1.5)),
+            hjc_bottom=(
+                self.hjc_bottom[0] * (1.0 + rng.normal(0.0, 0.05)),
+                self.hjc_bottom[1] * (1.0 + rng.normal(0.0, 0.04)),
+            ),
+            hjc_top=self.hjc_top,
+            down_s=jit(self.tempo["down"]) * slow,
+            up_s=jit(self.tempo["up"]) * slow,
+            hold_bottom_s=jit(self.tempo["hold_bottom"]),
+            hold_top_s=jit(self.tempo["hold_top"]),
+        )
+        faults: list[str] = []
+        if self.creep_deg > 0:
+            frac = (i - 1) / max(1, self.n_reps - 1)
+            form.lam_peak = min(
+                GOOD_FLEXION_MAX_DEG, self.creep_start + self.creep_deg * frac + rng.normal(0, 0.5)
+            )
+            faults.append("creep")
+        if i in self.fault_reps.get("borderline", []):
+            form.borderline = True
+            if rng.random() < 0.5 or self.exercise == "hip_thrust":
+                form.lam_top = -_u(rng, BORDER_EXTENSION_DEG)
+                faults.append("borderline_extension")
+            else:
+                form.lam_peak = _u(rng, BORDER_FLEXION_DEG)
+                faults.append("borderline_flexion")
+        if i in self.fault_reps.get("flexion", []):
+            form.lam_peak = _u(rng, FAULT_FLEXION_DEG)
+            # Rounding replaces part of the hinge.
+            form.theta_bottom -= sign * rng.uniform(3.0, 8.0)
+            faults.append("flexion")
+        if i in self.fault_reps.get("butt_wink", []):
+            form.wink_theta = rng.uniform(6.0, 12.0)
+            form.lam_peak = _u(rng, FAULT_FLEXION_DEG)
+            faults.append("butt_wink")
+        if i in self.fault_reps.get("overextension", []):
+            form.lam_top = -_u(rng, FAULT_EXTENSION_DEG)
+            form.theta_top -= rng.uniform(1.0, 4.0)
+            faults.append("overextension")
+        form.faults = tuple(faults)
+        return form
+
+
+def _asym(rng: np.random.Generator) -> dict[str, float]:
+    """Small out-of-plane asymmetry at the bottom of a rep (rad)."""
+    return {
+        "roll_l": float(rng.normal(0.0, 1.5)) * RAD_PER_DEG,
+        "twist_l": float(rng.normal(0.0, 1.5)) * RAD_PER_DEG,
+        "roll_p": float(rng.normal(0.0, 1.0)) * RAD_PER_DEG,
+        "yaw_p": float(rng.normal(0.0, 1.5)) * RAD_PER_DEG,
+    }
+
+
+def rep_from_top(
+    tl: Timeline, rng: np.random.Generator, f: RepForm, ballistic: bool
+) -> tuple[float, float]:
+    """top -> bottom -> top; returns (start_s, end_s). The caller owns the pause at the top."""
+    r = RAD_PER_DEG
+    start = tl.now_s
+    asym = _asym(rng)
+    d = f.down_s
+    lam_knots: list[tuple[float, float]]
+    th_knots: list[tuple[float, float]]
+    if f.wink_theta > 0:
+        # Butt wink: in the last 20% of the descent the pelvis tucks under (posterior tilt)
+        # while the lumbar spine flexes.
+        lam_pre = min(f.lam_peak - 20.0, 18.0)
+        th_knots = [(0.8, f.theta_bottom), (1.0, f.theta_bottom - f.wink_theta)]
+        lam_knots = [(0.4, 0.35 * lam_pre), (0.8, lam_pre), (1.0, f.lam_peak)]
+    else:
+        th_knots = [(1.0, f.theta_bottom)]
+        # λ lags the hinge a little; faulty rounding arrives late in the descent.
+        lag = 0.45 if "flexion" not in f.faults else 0.3
+        lam_knots = [(0.5, lag * f.lam_peak), (1.0, f.lam_peak)]
+    tl.move(
+        d,
+        {
+            "theta_p": [(a, b * r) for a, b in th_knots],
+            "lam": [(a, b * r) for a, b in lam_knots],
+            "hx": [(1.0, f.hjc_bottom[0])],
+            "hz": [(1.0, f.hjc_bottom[1])],
+            **{k: [(1.0, v)] for k, v in asym.items()},
+        },
+    )
+    tl.wait(f.hold_bottom_s)
+    u = f.up_s
+    lam_up: list[tuple[float, float]] = [(0.5, 0.5 * f.lam_peak * r), (1.0, f.lam_top * r)]
+    if ballistic:
+        # Hip snap: the drive is front-loaded (hips and HJC accelerate hard off the
+        # bottom, ~1 g upwards), then the body floats to lockout.
+        hz_up = [(0.4, 0.15 * f.hjc_bottom[1]), (1.0, f.hjc_top[1])]
+        th_up = [(0.55, 0.2 * f.theta_bottom * r), (1.0, f.theta_top * r)]
+    else:
+        hz_up = [(0.55, 0.25 * f.hjc_bottom[1]), (1.0, f.hjc_top[1])]
+        th_up = [(1.0, f.theta_top * r)]
+    tl.move(
+        u,
+        {
+            "theta_p": th_up,
+            "lam": lam_up,
+            "hx": [(0.7, f.hjc_top[0]), (1.0, f.hjc_top[0])],
+            "hz": hz_up,
+            **{k: [(1.0, 0.0)] for k in asym},
+        },
+    )
+    return start, tl.now_s
+
+
+def rep_from_bottom(
+    tl: Timeline, rng: np.random.Generator, f: RepForm, lam_setup: float
+) -> tuple[float, float]:
+    """bottom -> top -> bottom (deadlift from the floor, hip thrust)."""
+    r = RAD_PER_DEG
+    start = tl.now_s
+    asym = _asym(rng)
+    u = f.up_s
+    # Under load the spine rounds most as the weight breaks from the floor (early pull),
+    # then straightens to lockout.
+    tl.move(
+        u,
+        {
+            "theta_p": [
+                (0.25, (0.85 * f.theta_bottom + 0.15 * f.theta_top) * r),
+                (1.0, f.theta_top * r),
+            ],
+            "lam": [(0.2, f.lam_peak * r), (0.9, f.lam_top * r), (1.0, f.lam_top * r)],
+            "hx": [(1.0, f.hjc_top[0])],
+            "hz": [(0.6, 0.3 * f.hjc_bottom[1] + 0.7 * f.hjc_top[1]), (1.0, f.hjc_top[1])],
+            **{k: [(0.3, v), (1.0, 0.0)] for k, v in asym.items()},
+        },
+    )
+    tl.wait(f.hold_top_s)
+    tl.move(
+        f.down_s,
+        {
+            "theta_p": [(1.0, f.theta_bottom * r)],
+            "lam": [(0.6, 0.5 * lam_setup * r), (1.0, lam_setup * r)],
+            "hx": [(1.0, f.hjc_bottom[0])],
+            "hz": [(1.0, f.hjc_bottom[1])],
+        },
+    )
+    return start, tl.now_s
+
+
+def _bottom_pose(
+    tl: Timeline, sf: SetForm, duration_s: float, lam_deg: float, theta_deg: float | None = None
+) -> None:
+    tl.to(
+        duration_s,
+        theta_p=(sf.theta_bottom if theta_deg is None else theta_deg) * RAD_PER_DEG,
+        lam=lam_deg * RAD_PER_DEG,
+        hx=sf.hjc_bottom[0],
+        hz=sf.hjc_bottom[1],
+    )
+
+
+def perform_set(
+    tl: Timeline, rng: np.random.Generator, set_index: int, sf: SetForm
+) -> tuple[list[RepPlan], list[EventPlan]]:
+    """Set-up, the reps, and the finish of one set, from the cursor."""
+    ex, st = sf.exercise, sf.style
+    reps: list[RepPlan] = []
+    events: list[EventPlan] = []
+    r = RAD_PER_DEG
+
+    def add_rep(i: int, form: RepForm, start: float, end: float) -> None:
+        reps.append(RepPlan(set_index, i, ex, start, end, list(form.faults), form.borderline))
+
+    if st.rest == "top":
+        # Getting into position with the weight.
+        if ex == "kettlebell_swing":
+            t0 = tl.now_s
+            _bottom_pose(
+                tl, sf, rng.uniform(1.0, 1.5), rng.uniform(10.0, 22.0), sf.theta_bottom * 0.8
+            )
+            tl.wait(rng.uniform(0.8, 2.0))  # grip, brace
+            # Hike: the bell goes back between the legs, then the first drive to the top.
+            tl.to(0.45, theta_p=sf.theta_bottom * r, hx=sf.hjc_bottom[0], hz=sf.hjc_bottom[1])
+            tl.to(
+                0.5,
+                theta_p=sf.theta_top * r,
+                lam=sf.lam_top * r,
+                hx=sf.hjc_top[0],
+                hz=sf.hjc_top[1],
+            )
+            events.append(EventPlan("set_up", t0, tl.now_s, set_index, "hike"))
+            tl.wait(0.15)
+        elif ex in ("romanian_deadlift", "cable_pull_through"):
+            events.append(act.bend_down_up(tl, rng, "pick_up", set_index=set_index))
+            if ex == "cable_pull_through":
+                events.append(act.walk(tl, rng, rng.uniform(1.5, 2.5), turn=False))
+            tl.wait(rng.uniform(0.8, 2.0))
+        elif ex in ("good_morning", "squat"):
+            events.append(act.dip(tl, rng, "unrack", set_index))
+            events.append(act.walk(tl, rng, rng.uniform(1.5, 2.5), turn=False, backwards=True))
+            tl.wait(rng.uniform(0.8, 2.0))
+        else:  # wall_hip_hinge: step to the wall
+            events.append(act.walk(tl, rng, rng.uniform(1.5, 2.5), turn=False))
+            tl.wait(rng.uniform(0.8, 2.0))
+        # Settle into the lockout posture of this set.
+        tl.to(0.4, theta_p=sf.theta_top * r, lam=sf.lam_top * r, hx=sf.hjc_top[0], hz=sf.hjc_top[1])
+        for i in range(1, sf.n_reps + 1):
+            form = sf.rep(i)
+            start, end = rep_from_top(tl, rng, form, ex == "kettlebell_swing")
+            add_rep(i, form, start, end)
+            # Pause at the top: an over-extended lockout relaxes back towards neutral here.
+            hold = form.hold_top_s if i < sf.n_reps else max(0.3, form.hold_top_s)
+            tl.to(hold, lam=sf.lam_top * r)
+        if ex == "kettlebell_swing":
+            t0 = tl.now_s
+            # Park: one more backswing, then the bell goes to the floor in front.
+            tl.to(
+                0.55,
+                theta_p=sf.theta_bottom * r,
+                lam=sf.lam_peak * r,
+                hx=sf.hjc_bottom[0],
+                hz=sf.hjc_bottom[1],
+            )
+            tl.to(0.6, theta_p=0.8 * sf.theta_bottom * r, lam=0.8 * sf.lam_peak * r)
+            tl.wait(rng.uniform(0.3, 0.8))
+            tl.to(rng.uniform(0.9, 1.4), theta_p=0.0, lam=0.0, hx=0.0, hz=0.0)
+            events.append(EventPlan("put_down", t0, tl.now_s, set_index, "park"))
+        elif ex in ("romanian_deadlift",):
+            tl.wait(rng.uniform(0.3, 1.0))
+            events.append(act.bend_down_up(tl, rng, "put_down", set_index=set_index))
+        elif ex == "cable_pull_through":
+            tl.wait(rng.uniform(0.3, 1.0))
+            events.append(act.walk(tl, rng, rng.uniform(1.5, 2.5), turn=False, backwards=True))
+            events.append(act.bend_down_up(tl, rng, "put_down", set_index=set_index))
+        elif ex in ("good_morning", "squat"):
+            tl.wait(rng.uniform(0.3, 1.0))
+            events.append(act.walk(tl, rng, rng.uniform(1.5, 2.5), turn=False))
+            events.append(act.dip(tl, rng, "rerack", set_index))
+        else:
+            tl.to(rng.uniform(0.5, 1.0), lam=0.0, theta_p=0.0, hx=0.0, hz=0.0)
+    else:
+        lam_setup = float(np.clip(sf.lam_peak * rng.uniform(0.4, 0.7), 3.0, 15.0))
+        t0 = tl.now_s
+        if ex == "deadlift":
+            # Set-up hinge to the bar, then grip and brace in the bottom position.
+            _bottom_pose(tl, sf, rng.uniform(1.2, 2.0), lam_setup)
+            tl.wait(rng.uniform(1.0, 2.5))
+            events.append(EventPlan("set_up", t0, tl.now_s, set_index, "hinge to the bar"))
+        else:  # hip_thrust: sit down on the floor, lean back onto the bench
+            tl.to(rng.uniform(1.2, 1.8), theta_p=25.0 * r, lam=15.0 * r, hx=-0.15, hz=-0.55)
+            tl.to(rng.uniform(0.8, 1.2), theta_p=5.0 * r, lam=10.0 * r, hx=-0.05, hz=-0.68)
+            _bottom_pose(tl, sf, rng.uniform(1.0, 1.6), lam_setup)
+            tl.wait(rng.uniform(1.0, 2.5))
+            events.append(EventPlan("get_down", t0, tl.now_s, set_index, "onto the bench"))
+        for i in range(1, sf.n_reps + 1):
+            form = sf.rep(i)
+            start, end = rep_from_bottom(tl, rng, form, lam_setup)
+            add_rep(i, form, start, end)
+            tl.wait(form.hold_bottom_s)
+        t0 = tl.now_s
+        if ex == "deadlift":
+            tl.to(rng.uniform(0.8, 1.4), theta_p=0.0, lam=0.0, hx=0.0, hz=0.0)
+            events.append(EventPlan("release", t0, tl.now_s, set_index, "stand up without the bar"))
+        else:
+            tl.to(rng.uniform(1.0, 1.5), theta_p=10.0 * r, lam=12.0 * r, hx=-0.05, hz=-0.62)
+            tl.to(rng.uniform(1.2, 1.8), theta_p=30.0 * r, lam=15.0 * r, hx=-0.12, hz=-0.40)
+            tl.to(rng.uniform(1.0, 1.5), theta_p=0.0, lam=0.0, hx=0.0, hz=0.0)
+            events.append(EventPlan("get_up", t0, tl.now_s, set_index, "from the bench"))
+    for e in events:  # steps into and out of position belong to the set too
+        e.set_index = set_index
+    return reps, events

@@ -172,3 +172,16 @@ def test_backends_need_a_world() -> None:
 def test_world_needs_a_running_loop() -> None:
     with pytest.raises(RuntimeError):
         VirtualBleWorld()
+
+
+def test_world_addresses_are_unique() -> None:
+    async def body() -> None:
+        world = VirtualBleWorld()
+        world.add_device("a", "C0:00:00:00:00:01")
+        auto = world.add_device("b")
+        assert auto.random_address.to_string(False) == "C0:00:00:00:00:02"
+        with pytest.raises(ValueError, match="already"):
+            world.add_device("c", "c0:00:00:00:00:02")
+        await world.close()
+
+    run(body)

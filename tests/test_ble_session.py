@@ -25,7 +25,7 @@ from tracker.devices.ble import (
     scan,
 )
 from tracker.devices.bumble_backend import VirtualBleWorld
-from tracker.devices.emulator import Faults, PolarPmdSensor, TrackerImuSensor
+from tracker.devices.emulator import Faults, MovesenseSensor, PolarPmdSensor, TrackerImuSensor
 from tracker.devices.kinds import (
     BluetoothUnavailableError,
     DeviceNotFoundError,
@@ -488,6 +488,63 @@ def test_polar_rejects_a_rate_it_cannot_do() -> None:
         )
         with pytest.raises(StreamStartError, match=r"\[26, 52, 104, 208, 416\]"):
             await session.open()
+        await world.close()
+
+    run(body)
+
+
+def test_a_bug_in_decoding_ends_the_stream_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracker.devices.host_protocols import TrackerImuProtocol
+
+    def broken(self, char_uuid: str, payload: bytes) -> list:
+        raise RuntimeError("decoder bug")
+
+    monkeypatch.setattr(TrackerImuProtocol, "decode", broken)
+
+    async def body() -> None:
+        world = VirtualBleWorld()
+        sensor = await _sensor(world)
+        session = LiveSession({"lumbar": sensor.name}, transport=transport(world))
+        await session.open()
+        events = []
+        with pytest.raises(DeviceError, match=r"lumbar stream failed.*decoder bug"):
+            async for item in session:  # ends once the only link failed
+                events.append(item)
+        assert [e.event for e in events if isinstance(e, LinkEvent)] == ["connected", "failed"]
+        await session.close()
+        await world.close()
+
+    run(body)
+
+
+def test_movesense_gsp_streams_imu6_messages_split_in_parts() -> None:
+    async def body() -> None:
+        world = VirtualBleWorld()
+        sensor = MovesenseSensor(
+            world,
+            motion("lumbar", 2.0, 100.0),
+            speed=None,
+            faults=Faults(drop=frozenset({4}), malformed={9: "truncated"}),
+        )
+        await sensor.start()
+        assert sensor.name.startswith("Movesense ")
+        assert [d.kind for d in await scan(0.3, transport=transport(world))] == ["movesense"]
+        session = LiveSession({"lumbar": sensor.name}, transport=transport(world))
+        await session.open()
+        assert session.devices["lumbar"].sample_rate_hz == 208
+        items = await collect(session, sensor.exhausted.wait)
+        got = blocks(items, "lumbar")
+        stats = session.stats["lumbar"]
+        # 8 samples (40 ms) per message = 196 bytes: two notifications each. Dropping
+        # notification 4 (message 2, part 1) orphans its part 2; truncating notification
+        # 9 (message 4, part 2) leaves a body that cannot decode: both counted, no crash.
+        assert stats.malformed == 2 and stats.timestamp_gaps == 2
+        assert stats.lost_samples_estimate == 16
+        assert len(got) == len(sensor.grid_t_s) - 16
+        idx = np.round((got.time_s - got.time_s[0]) * 208).astype(int)
+        np.testing.assert_allclose(got.acc_mps2, sensor.grid_acc_mps2[idx], atol=1e-5)
+        np.testing.assert_allclose(got.gyro_rad_s, sensor.grid_gyro_rad_s[idx], atol=1e-6)
+        assert sensor.stats.stops == 1  # UNSUBSCRIBE at close
         await world.close()
 
     run(body)

@@ -126,3 +126,28 @@ def test_soft_tissue_wobble_is_larger_at_the_lumbar_site() -> None:
         ang = np.degrees(np.cumsum(d[:, 1]) * np.median(np.diff(t)))
         assert 0.05 < np.abs(ang).max() < 3.0
     assert dev[LUMBAR] > dev[SACRUM] > 0
+
+
+def test_hard_tier_disconnect_is_a_recorded_gap() -> None:
+    # About half of hard-tier sessions have a disconnect; take the first seed that does.
+    for seed in range(12):
+        cfg = SessionConfig(
+            seed=seed,
+            sets=(SetSpec("deadlift", 2), SetSpec("deadlift", 2)),
+            rate_hz=25.0,
+            tier="hard",
+            rest_s=(20.0, 20.0),
+        )
+        res = simulate_session(cfg)
+        if res.recording.gaps:
+            break
+    (gap,) = res.recording.gaps
+    (drop,) = res.truth.setup[gap.placement]["dropouts"]
+    assert gap.reason == "simulated disconnect" and 1.0 <= gap.end_s - gap.start_s <= 4.01
+    t = res.recording.sensors[gap.placement].time_s
+    assert not np.any((t > gap.start_s + 0.01) & (t < gap.end_s - 0.01))
+    assert np.any(t < gap.start_s) and np.any(t > gap.end_s)
+    if gap.placement == LUMBAR:  # its clock is the timeline
+        assert drop == pytest.approx([gap.start_s, gap.end_s])
+    clean = simulate_session(dataclasses.replace(cfg, imperfections=Imperfections(dropouts=False)))
+    assert clean.recording.gaps == []

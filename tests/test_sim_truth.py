@@ -19,10 +19,10 @@ REP_DURATION_S = {
     "deadlift": (2.0, 5.0),
     "romanian_deadlift": (2.5, 6.0),
     "good_morning": (2.6, 6.0),
-    "cable_pull_through": (1.5, 3.3),
+    "cable_pull_through": (1.5, 3.6),
     "hip_thrust": (2.0, 4.8),
     "squat": (1.9, 5.0),
-    "wall_hip_hinge": (2.0, 5.0),
+    "wall_hip_hinge": (2.0, 5.5),
 }
 
 
@@ -143,7 +143,9 @@ def test_truth_json_is_complete(session: object) -> None:
 def test_truth_times_are_on_the_lumbar_clock(session: object) -> None:
     t = session.truth
     lum = session.recording.sensors[LUMBAR]
-    assert lum.time_s[0] - 0.2 < t.start_s < lum.time_s[0] + 0.01
+    first = t.setup[LUMBAR]["clock"]["first_sample_s"]
+    assert 0.0 <= first <= 1.0  # sensors start up to a second late (hard tier)
+    assert abs(lum.time_s[0] - (t.start_s + first)) < 0.005
     assert t.reps[-1].end_s < lum.time_s[-1]
 
 
@@ -163,6 +165,7 @@ def test_parse_fault() -> None:
 @pytest.mark.parametrize(
     ("kw", "word"),
     [
+        ({"seed": -1}, "seed"),
         ({"setup": "triple"}, "setup"),
         ({"tier": "brutal"}, "tier"),
         ({"rate_hz": 5.0}, "rate"),

@@ -77,6 +77,8 @@ class OpenSet:
     #: Reps swung rather than ground (kettlebell swing): very regular tempo.
     ballistic: bool = False
     reps: list[Cycle] = field(default_factory=list)
+    #: A doubtful last cycle, kept until the set goes on or ends.
+    held: Cycle | None = None
 
 
 class RepSegmenter:
@@ -132,12 +134,26 @@ class RepSegmenter:
         if self.chain:
             last = self.chain[-1]
             if last.is_max == tp.is_max:
-                # Same kind (merged wiggle): keep the more extreme one.
-                if (tp.value_deg > last.value) == tp.is_max and tp.value_deg != last.value:
-                    replaced = Turn(tp, tp.index)
-                    if len(self.chain) > 1:
-                        self._half_cycle(h, rate, self.chain[-2], replaced)
-                    self.chain[-1] = replaced
+                further = (tp.value_deg > last.value) == tp.is_max and tp.value_deg != last.value
+                if not further:
+                    return [], False
+                plateau = self._plateau_end(h, last, tp)
+                if plateau is not None:
+                    # The angle rested at ``last`` and then moved on the same way (lying
+                    # back onto the bench, then thrusting): the rest is a turn of both
+                    # kinds, so a rep can start from it.
+                    start = Turn(TurningPoint(plateau, float(h[plateau]), not tp.is_max), plateau)
+                    self._half_cycle(h, rate, last, start)
+                    self.chain.append(start)
+                    turn = Turn(tp, tp.index)
+                    self._half_cycle(h, rate, start, turn)
+                    self.chain.append(turn)
+                    return self._update_set(), False
+                # A wiggle on the way: keep the more extreme turn.
+                replaced = Turn(tp, tp.index)
+                if len(self.chain) > 1:
+                    self._half_cycle(h, rate, self.chain[-2], replaced)
+                self.chain[-1] = replaced
                 return [], False
             amplitude = abs(tp.value_deg - last.value)
             if amplitude < self.s.min_rep_amplitude_deg:
@@ -149,13 +165,52 @@ class RepSegmenter:
             self._half_cycle(h, rate, last, turn)
             motion_s = (turn.arrive - last.leave) * self.period_s
             if motion_s > self.s.max_half_rep_s:
+                # Too slow to be part of a rep: the earlier turn is stale (walking or
+                # shifting came in between). Start afresh from where this movement left
+                # its resting level, so the first rep of a new set keeps its start.
                 ended = self.close_set()
-                self.chain = [turn]
+                anchor = self._rest_before(h, tp)
+                turn = Turn(tp, tp.index)
+                if anchor is None:
+                    self.chain = [turn]
+                    return [], ended
+                self._half_cycle(h, rate, anchor, turn)
+                self.chain = [anchor, turn]
                 return [], ended
             self.chain.append(turn)
         else:
             self.chain.append(Turn(tp, tp.index))
         return self._update_set(), ended
+
+    def _plateau_end(self, h: np.ndarray, last: Turn, tp: TurningPoint) -> int | None:
+        """End of a rest at ``last`` before the angle moved on towards ``tp``, if the
+        angle stayed near ``last`` for at least ``settle_s`` and then moved a rep's worth."""
+        if abs(tp.value_deg - last.value) < self.s.min_rep_amplitude_deg:
+            return None
+        band = self._near_band_deg(abs(tp.value_deg - last.value))
+        seg = h[last.tp.index : tp.index + 1]
+        away = np.flatnonzero(np.abs(seg - last.value) >= band)
+        if not len(away):
+            return None
+        end = last.tp.index + int(away[0]) - 1
+        if (end - last.tp.index) * self.period_s < self.s.settle_s:
+            return None
+        return end
+
+    def _rest_before(self, h: np.ndarray, tp: TurningPoint) -> Turn | None:
+        """A turn at the resting level the movement into ``tp`` started from."""
+        n = round(self.s.max_half_rep_s / self.period_s)
+        lo = max(0, tp.index - n)
+        w = h[lo : tp.index + 1]
+        if len(w) < 2:
+            return None
+        rest = float(w.min() if tp.is_max else w.max())
+        if abs(tp.value_deg - rest) < self.s.min_rep_amplitude_deg:
+            return None
+        band = self._near_band_deg(abs(tp.value_deg - rest))
+        near = np.flatnonzero(np.abs(w - rest) < band)
+        i = lo + int(near[-1])
+        return Turn(TurningPoint(i, float(h[i]), not tp.is_max), i, near_start=i)
 
     def close_set(self) -> bool:
         was_open = self.open is not None
@@ -165,68 +220,116 @@ class RepSegmenter:
         return was_open
 
     def _update_set(self) -> list[Cycle]:
-        if self.open is None:
-            # Five turns (two movements past the first): enough to tell where the reps
-            # rest and what a typical peak of this set looks like.
-            if len(self.chain) < 5:
+        while self.open is None:
+            # A set starts with two similar reps in a row: a pick-up, a sit-down or a
+            # stretch before it differs from the reps (periodicity is what sets a set
+            # apart from moving about). Six turns give the first two cycles whatever
+            # extreme the reps rest at.
+            if len(self.chain) < 6:
                 return []
             rest_is_max = self.forced_rest_is_max
             if rest_is_max is None:
                 rest_is_max = self.decide_rest_is_max(self.chain)
-            first = next(i for i, t in enumerate(self.chain) if t.is_max == rest_is_max)
+            i = next(k for k, t in enumerate(self.chain) if t.is_max == rest_is_max)
+            if i + 4 >= len(self.chain):
+                return []
+            c1 = Cycle(*self.chain[i : i + 3])
+            c2 = Cycle(*self.chain[i + 2 : i + 5])
+            if not (self._is_rep_shaped(c1) and self._similar(c1, c2)):
+                self.chain = self.chain[i + 1 :]
+                continue
             ballistic = self.is_ballistic(self.chain)
-            self.open = OpenSet(rest_is_max, "", self.chain, first, ballistic)
+            self.open = OpenSet(rest_is_max, "", self.chain, i, ballistic)
         o = self.open
         o.turns = self.chain
         new: list[Cycle] = []
         while o.next_rest + 2 < len(o.turns):
             a, p, b = o.turns[o.next_rest : o.next_rest + 3]
             o.next_rest += 2
-            if self._is_setup_or_put_down(o, a, p, b):
-                continue
             cyc = Cycle(a, p, b)
-            o.reps.append(cyc)
-            new.append(cyc)
+            if o.held is not None:
+                # A doubtful cycle followed by another: it was a rep after all.
+                o.reps.append(o.held)
+                new.append(o.held)
+                o.held = None
+            verdict = self._judge(o, cyc)
+            if verdict == "rep":
+                o.reps.append(cyc)
+                new.append(cyc)
+            elif verdict == "hold":
+                o.held = cyc
         return new
 
-    def _is_setup_or_put_down(self, o: OpenSet, a: Turn, p: Turn, b: Turn) -> bool:
-        """A hinge that prepares or ends the set (gripping, hiking, parking, taking the
-        weight from or to the floor) rather than a rep.
+    def _is_rep_shaped(self, c: Cycle) -> bool:
+        """Both halves a rep's size, the whole within a rep's duration."""
+        smallest = min(abs(c.p.value - c.a.value), abs(c.p.value - c.b.value))
+        if smallest < self.s.min_rep_amplitude_deg or c.a.leave is None:
+            return False
+        return (c.b.arrive - c.a.leave) * self.period_s <= self.s.max_rep_s
 
-        Compared with the set's other peaks, it pauses much longer at its peak (or
-        somewhat longer and at another depth), or, in a swung set whose tempo is regular,
-        it moves much slower.
+    def _similar(self, c1: Cycle, c2: Cycle) -> bool:
+        """Two cycles alike enough to be consecutive reps of one exercise."""
+        if c2.a.leave is None or c2.p.leave is None or c1.p.leave is None:
+            return False
+        amp1 = abs(c1.p.value - c1.a.value)
+        amp2 = abs(c2.p.value - c2.a.value)
+        if max(amp1, amp2) > 1.6 * min(amp1, amp2):
+            return False
+        if abs(c1.p.value - c2.p.value) > max(10.0, 0.3 * min(amp1, amp2)):
+            return False
+        d1 = c1.b.arrive - c1.a.leave
+        d2 = c2.b.arrive - c2.a.leave
+        if max(d1, d2) > 2.0 * min(d1, d2):
+            return False
+        s1, s2 = self._still_s(c1.p), self._still_s(c2.p)
+        return max(s1, s2) <= 2.0 * min(s1, s2) + 0.4
+
+    def _still_s(self, t: Turn) -> float:
+        return (t.leave - t.arrive) * self.period_s if t.leave is not None else 0.0
+
+    def _judge(self, o: OpenSet, c: Cycle) -> str:
+        """``rep``, ``drop`` (a set-up or put-down hinge) or ``hold`` (decide later).
+
+        Picking the weight up before a set and putting it down after it look like a rep
+        from the back. What gives them away, compared with the set's reps: a longer
+        stillness at the bottom (gripping, releasing), a longer rest between them and the
+        reps (setting the grip, bracing), another depth (the floor), and in a swung set,
+        whose tempo is regular, a much slower movement. Two of these make a hinge a
+        set-up or put-down; at the end of a set it is held until the set either goes on
+        (then it was a rep) or ends.
         """
         dt = self.period_s
-        others = [t for t in o.turns if t.is_max == p.is_max and t is not p and t.settled]
-        if not others:
-            return False
-        mine = p.dwell() * dt
-        dwell = float(np.median([t.dwell() for t in others])) * dt
-        depth = float(np.median([t.value for t in others]))
-        rest = float(np.median([t.value for t in o.turns if t.is_max != p.is_max]))
-        amplitude = abs(depth - rest)
-        if mine >= 0.6:
-            if mine > 2.0 * dwell + 0.3:
-                return True
-            if mine > 1.3 * dwell + 0.2 and abs(p.value - depth) > max(6.0, 0.12 * amplitude):
-                return True
-        if o.ballistic and a.leave is not None and p.leave is not None:
-            cycles = [c for c in o.reps] or [
-                Cycle(x, y, z)
-                for x, y, z in zip(o.turns[:-2], o.turns[1:-1], o.turns[2:], strict=False)
-                if y.is_max == p.is_max
-                and y is not p
-                and x.leave is not None
-                and y.leave is not None
-            ]
-            if cycles:
-                typ_out = float(np.median([c.p.arrive - c.a.leave for c in cycles])) * dt
-                typ_back = float(np.median([c.b.arrive - c.p.leave for c in cycles])) * dt
-                out_s = (p.arrive - a.leave) * dt
-                back_s = (b.arrive - p.leave) * dt
-                return out_s > 2.0 * typ_out + 0.5 or back_s > 2.0 * typ_back + 0.5
-        return False
+        if not self._is_rep_shaped(c):
+            return "drop"
+        if not o.reps:
+            return "rep"  # the first of the two similar cycles that opened the set
+        ref = o.reps
+        rest_ref = [r.b for r in o.reps[:-1]] + [r.a for r in o.reps[1:]]
+        rest_mine = c.a
+        ref = [r for r in ref if r.p.leave is not None and r.a.leave is not None]
+        if not ref:
+            return "rep"
+        peak_still = float(np.median([self._still_s(r.p) for r in ref]))
+        depth = float(np.median([r.p.value for r in ref]))
+        amplitude = float(np.median([abs(r.p.value - r.a.value) for r in ref]))
+        mine_still = self._still_s(c.p)
+        votes = 0
+        votes += mine_still > 1.6 * peak_still + 0.15
+        rest_ref = [t for t in rest_ref if t.leave is not None]
+        if rest_ref and rest_mine.leave is not None:
+            rest_still = float(np.median([self._still_s(t) for t in rest_ref]))
+            votes += self._still_s(rest_mine) > 1.6 * rest_still + 0.3
+        votes += abs(c.p.value - depth) > max(8.0, 0.15 * amplitude)
+        strong = mine_still > 3.0 * peak_still + 0.5
+        if o.ballistic and c.p.leave is not None and c.a.leave is not None:
+            typ_out = float(np.median([r.p.arrive - r.a.leave for r in ref])) * dt
+            typ_back = float(np.median([r.b.arrive - r.p.leave for r in ref])) * dt
+            out_s = (c.p.arrive - c.a.leave) * dt
+            back_s = (c.b.arrive - c.p.leave) * dt
+            strong |= out_s > 2.0 * typ_out + 0.5 or back_s > 2.0 * typ_back + 0.5
+        if not strong and votes < 2:
+            return "rep"
+        return "hold"
 
     def _ballistic(self, a: Turn, b: Turn) -> bool:
         """A big excursion covered in well under a second: a swing, not a grind."""

@@ -29,6 +29,8 @@ class SegmentationSettings:
     min_rep_amplitude_deg: float = 12.0
     #: Longest rest-to-peak (or peak-to-rest) half of a rep, pauses included.
     max_half_rep_s: float = 8.0
+    #: Longest rep, pauses included.
+    max_rep_s: float = 15.0
     #: A set ends this long after its last turning point.
     set_timeout_s: float = 8.0
     #: Hinge-rate level below which the hinge counts as still (rep boundaries, dwell).
@@ -47,8 +49,9 @@ class AnalysisSettings:
     creep_deg: float = DEFAULT_CREEP_DEG
     #: Exercise id forced by the user for every set (None: recognise per set).
     exercise: str | None = None
-    #: Gaps in a sensor's stream longer than this are marked (samples are interpolated).
-    max_gap_s: float = 0.5
+    #: Gaps in a sensor's stream longer than this are marked (samples are interpolated
+    #: across them, and orientation re-converges faster afterwards).
+    max_gap_s: float = 0.1
     #: Window of the clock-offset estimate between the two sensors.
     align_window_s: float = 5.0
     max_clock_lag_s: float = 0.1

@@ -357,6 +357,8 @@ class SensorLink:
         self._closing = False
         self._own_disconnect = False
         self.battery_percent: int | None = None
+        #: An unexpected error that ended this link's stream (re-raised by LiveSession).
+        self.error: Exception | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._last_time_s: float | None = None
         self._gap_start_s: float | None = None
@@ -517,15 +519,36 @@ class SensorLink:
         self._raw.put_nowait((self._loop.time(), char_uuid, payload))
 
     async def _consume(self) -> None:
-        while True:
-            batch = [await self._raw.get()]
-            while not self._raw.empty():
-                batch.append(self._raw.get_nowait())
-            blocks = [b for item in batch if (b := self._process(*item)) is not None]
-            for _ in batch:
-                self._raw.task_done()
-            if blocks:
-                self._emit_block(SensorSamples.concat(blocks))
+        try:
+            while True:
+                batch = [await self._raw.get()]
+                while not self._raw.empty():
+                    batch.append(self._raw.get_nowait())
+                try:
+                    blocks = [b for item in batch if (b := self._process(*item)) is not None]
+                finally:
+                    for _ in batch:
+                        self._raw.task_done()
+                if blocks:
+                    self._emit_block(SensorSamples.concat(blocks))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # A bug, not a bad payload (those are counted in _process): end this sensor's
+            # stream loudly; LiveSession re-raises it when the iteration ends.
+            self.error = exc
+            self._event("failed", repr(exc))
+            self.finished.set()
+            raise
+
+    async def _drain(self) -> None:
+        """Wait until every notification received so far is decoded."""
+        consumer = self._tasks[0] if self._tasks else None
+        if consumer is None or consumer.done():
+            return
+        join = asyncio.ensure_future(self._raw.join())
+        await asyncio.wait({join, consumer}, return_when=asyncio.FIRST_COMPLETED)
+        join.cancel()
 
     def _process(self, arrival_s: float, char_uuid: str, payload: bytes) -> SensorSamples | None:
         host_s = arrival_s - self._origin_s
@@ -607,7 +630,7 @@ class SensorLink:
             self.stats.disconnects += 1
             self._event("disconnected")
             # Everything received before the drop is still decoded (the queue drains).
-            await self._raw.join()
+            await self._drain()
             if self._gap_start_s is None and self._last_time_s is not None:
                 self._gap_start_s = self._last_time_s
                 self._gap_reason = "disconnected"
@@ -652,7 +675,7 @@ class SensorLink:
         await self._source_done.wait()
         # The last notifications are still travelling through the virtual link.
         await asyncio.sleep(0.05)
-        await self._raw.join()
+        await self._drain()
         self._event("finished", "emulated recording ended")
         self.finished.set()
 
@@ -669,16 +692,15 @@ class SensorLink:
                         await protocol.stop(_BleakGattIO(client, self.stats.mtu or 23))
             with contextlib.suppress(BleakError, TimeoutError, OSError):
                 await client.disconnect()
-        if self._tasks and not self._tasks[0].done():
-            # Decode what already arrived before the consumer goes.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(1.0):
-                    await self._raw.join()
+        # Decode what already arrived before the consumer goes.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.0):
+                await self._drain()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task  # a consumer failure was recorded in self.error
         self._tasks = []
         self._finish_gap()
         self.finished.set()
@@ -826,8 +848,11 @@ class LiveSession:
         while True:
             item = await self._queue.get()
             if item is _DONE:
-                return
+                break
             yield item
+        for placement, link in self.links.items():
+            if link.error is not None:
+                raise DeviceError(f"the {placement} stream failed: {link.error!r}") from link.error
 
     async def close(self) -> None:
         """Stop every sensor and emulator; ends the iteration. Idempotent."""

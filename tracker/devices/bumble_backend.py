@@ -158,7 +158,12 @@ class VirtualBleWorld:
 
         ``address`` is a static random address ``"C0:..."``; one is allocated if omitted.
         """
-        _, device = self._make_device(name, address or next(self._addresses))
+        used = {str(d.random_address.to_string(False)) for d in self._devices}
+        if address is None:
+            address = next(a for a in self._addresses if a not in used)
+        elif address.upper() in used:
+            raise ValueError(f"address {address} is already on this virtual link")
+        _, device = self._make_device(name, address)
         self._devices.append(device)
         return device
 
@@ -241,7 +246,9 @@ def _resolve_world(world: VirtualBleWorld | None) -> VirtualBleWorld:
 class BumbleScanner(BaseBleakScanner):
     """bleak scanner backend that listens on a `VirtualBleWorld`'s central.
 
-    Extra keyword: ``bumble_world`` (else the default world).
+    Extra keyword: ``bumble_world`` (else the default world). Scans are always active
+    and shared by every scanner of the world; ``scanning_mode`` makes no difference on
+    the virtual link, whose controller answers scan requests with the advertisement.
     """
 
     def __init__(
@@ -255,7 +262,6 @@ class BumbleScanner(BaseBleakScanner):
     ) -> None:
         super().__init__(detection_callback, service_uuids)
         self._world = _resolve_world(bumble_world)
-        self._scanning_mode = scanning_mode
 
     async def start(self) -> None:
         self.seen_devices = {}

@@ -36,6 +36,7 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 from bumble.profiles.battery_service import BatteryService
 from bumble.profiles.device_information_service import DeviceInformationService
 
+from tracker.devices import movesense as ms
 from tracker.devices import polar_pmd as pmd
 from tracker.devices import tracker_imu as imu
 from tracker.devices.base import DecodeError
@@ -738,10 +739,103 @@ class PolarPmdSensor(EmulatedSensor):
         self.spawn(self.notify_control(connection, self._control_char, stopped))
 
 
+class MovesenseSensor(EmulatedSensor):
+    """A Movesense sensor running the GATT SensorData Protocol app (tracker.devices.movesense).
+
+    Answers HELLO, SUBSCRIBE ``/Meas/IMU6/{rate}`` (rates of `IMU6_SAMPLE_RATES_HZ`,
+    others 404) and UNSUBSCRIBE; sends about 40 ms of samples per message, split into
+    parts of the firmware's notification size (or the link's, if smaller). The device
+    clock is the sensor's millisecond counter.
+    """
+
+    kind = "movesense"
+    manufacturer = "Movesense"
+    model = "Movesense (emulated)"
+    firmware = "gsp emulator"
+    MESSAGE_S = 0.04
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.subscription_ref: int | None = None
+        self._data: Characteristic | None = None
+
+    def default_name(self, address: str) -> str:
+        return "Movesense " + "1744" + "".join(f"{int(b, 16):03d}" for b in address.split(":")[-3:])
+
+    def advertised_uuids(self) -> list[str]:
+        return []  # found by name; the GSP service is discovered after connecting
+
+    def protocol_service(self) -> tuple[Service, Characteristic]:
+        command = Characteristic(
+            ms.GSP_COMMAND_UUID,
+            Characteristic.Properties.WRITE | Characteristic.Properties.WRITE_WITHOUT_RESPONSE,
+            Characteristic.WRITEABLE,
+            CharacteristicValue(write=self._on_command),
+        )
+        data = Characteristic(
+            ms.GSP_DATA_UUID, Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
+        )
+        self._data = data
+        return Service(ms.GSP_SERVICE_UUID, [command, data]), data
+
+    def _respond(self, connection: Connection, value: bytes) -> None:
+        assert self._data is not None
+        self.spawn(self.notify_control(connection, self._data, value))
+
+    def _on_command(self, connection: Connection, value: bytes) -> None:
+        try:
+            command = ms.decode_command(value)
+        except DecodeError:
+            return  # the firmware ignores what it cannot parse
+        ref = command.ref
+        if command.command == ms.Command.HELLO:
+            self._respond(connection, ms.encode_hello_response(ref))
+        elif command.command == ms.Command.SUBSCRIBE:
+            rate = command.imu6_rate_hz()
+            if rate is None or rate not in ms.IMU6_SAMPLE_RATES_HZ:
+                self._respond(connection, ms.encode_command_result(ref, 404))
+            elif self.streaming:
+                self._respond(connection, ms.encode_command_result(ref, 507))
+            else:
+                self.set_rate(float(rate))
+                self.subscription_ref = ref
+                self._respond(connection, ms.encode_command_result(ref, 200))
+                self.start_stream(connection)
+        else:  # UNSUBSCRIBE
+            if ref == self.subscription_ref:
+                self.subscription_ref = None
+                self.stats.stops += 1
+                self.spawn(self.stop_stream())
+            self._respond(connection, ms.encode_command_result(ref, 200))
+
+    def _on_disconnection(self, reason: int) -> None:
+        super()._on_disconnection(reason)
+        self.subscription_ref = None
+
+    def packets(self, first_sample: int) -> Iterator[Packet]:
+        assert self.subscription_ref is not None
+        n = len(self.grid_t_s)
+        per = max(1, round(self.rate_hz * self.MESSAGE_S))
+        size = min(ms.FIRMWARE_NOTIFICATION_BYTES, self.att_mtu - 3)
+        for a in range(first_sample, n, per):
+            b = min(a + per, n)
+            parts = ms.encode_data(
+                self.subscription_ref,
+                round(self.device_time_s(a) * 1000) % (1 << 32),
+                self.grid_acc_mps2[a:b],
+                self.grid_gyro_rad_s[a:b],
+                notification_bytes=size,
+            )
+            for k, part in enumerate(parts):
+                last = k == len(parts) - 1
+                yield Packet(float(self.grid_t_s[b - 1]), part, b if last else a)
+
+
 #: Emulated sensor classes by kind id.
 SENSOR_CLASSES: dict[str, type[EmulatedSensor]] = {
     TrackerImuSensor.kind: TrackerImuSensor,
     PolarPmdSensor.kind: PolarPmdSensor,
+    MovesenseSensor.kind: MovesenseSensor,
 }
 
 

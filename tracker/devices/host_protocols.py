@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tracker.devices import movesense as ms
 from tracker.devices import polar_pmd as pmd
 from tracker.devices import tracker_imu as imu
 from tracker.devices.base import DecodedPacket, DecodeError
@@ -106,6 +107,7 @@ class ControlChannel:
         is_response: Callable[[object], bool],
         on_event: Callable[[object], None],
     ) -> None:
+        #: Where commands are written (responses may come on another characteristic).
         self.char_uuid = char_uuid
         self._parse = parse
         self._is_response = is_response
@@ -357,10 +359,82 @@ class PolarPmdProtocol(HostProtocol):
             return None
 
 
+class MovesenseGspProtocol(HostProtocol):
+    """Movesense GATT SensorData Protocol: HELLO, then SUBSCRIBE ``/Meas/IMU6/{rate}``.
+
+    Command results and data share the data characteristic: results are split off at
+    notification time (the stream is not flowing yet while we wait for them). Default
+    rate 208 Hz; the accelerometer / gyroscope ranges are not settable over GSP.
+    """
+
+    data_uuids = (ms.GSP_DATA_UUID,)
+    DEFAULT_RATE_HZ = 208
+    HELLO_REF = 1
+    IMU_REF = 2
+
+    def __init__(self) -> None:
+        self._control = ControlChannel(
+            ms.GSP_COMMAND_UUID,
+            ms.decode_notification,
+            lambda m: isinstance(m, ms.CommandResult),
+            lambda _m: None,
+        )
+        self._decoder: ms.Imu6StreamDecoder | None = None
+
+    async def _command(self, io: GattIO, data: bytes) -> ms.CommandResult:
+        result = await self._control.send(io, data)
+        assert isinstance(result, ms.CommandResult)
+        if not result.ok:
+            raise StreamStartError(
+                f"the Movesense sensor answered {result.status} to command {data.hex(' ')} "
+                "(needs firmware with the GATT SensorData Protocol app)"
+            )
+        return result
+
+    async def start(
+        self, io: GattIO, config: StreamConfig, on_data: Callable[[str, bytes], None]
+    ) -> StreamSetup:
+        if config.acc_range_g is not None or config.gyro_range_dps is not None:
+            raise StreamStartError("Movesense ranges cannot be set over its GATT protocol")
+
+        def on_notify(payload: bytes) -> None:
+            if payload[:1] == bytes([ms.Response.COMMAND_RESULT]):
+                self._control.on_notify(payload)
+            else:
+                on_data(ms.GSP_DATA_UUID, payload)
+
+        await io.subscribe(ms.GSP_DATA_UUID, on_notify)
+        rate = _pick(
+            ms.IMU6_SAMPLE_RATES_HZ, config.sample_rate_hz, self.DEFAULT_RATE_HZ, "sample rate (Hz)"
+        )
+        await self._command(io, ms.encode_hello(self.HELLO_REF))
+        self._decoder = ms.Imu6StreamDecoder(
+            self.IMU_REF,
+            sample_rate_hz=rate,
+            # The firmware fills notifications up to its buffer or the link's payload.
+            notification_bytes=min(ms.FIRMWARE_NOTIFICATION_BYTES, io.mtu() - 3),
+        )
+        await self._command(io, ms.encode_subscribe_imu6(self.IMU_REF, sample_rate_hz=rate))
+        return StreamSetup(sample_rate_hz=rate)
+
+    async def stop(self, io: GattIO) -> None:
+        await self._command(io, ms.encode_unsubscribe(self.IMU_REF))
+
+    def decode(self, char_uuid: str, payload: bytes) -> list[DecodedPacket]:
+        if self._decoder is None:
+            raise DecodeError("Movesense data before the subscription")
+        return self._decoder.feed(payload)
+
+    def payload_time_s(self, payload: bytes) -> float | None:
+        if len(payload) >= 6 and payload[0] == ms.Response.DATA:
+            return int.from_bytes(payload[2:6], "little") * 1e-3
+        return None
+
+
 register(
     DeviceKind(
         kind=imu.PROTOCOL_NAME,
-        description="our firmware profile (XIAO nRF52840 Sense, Nano 33 BLE)",
+        description="our firmware profile, e.g. on a XIAO nRF52840 Sense",
         service_uuid=imu.SERVICE_UUID,
         name_prefixes=(imu.NAME_PREFIX,),
         host_protocol=TrackerImuProtocol,
@@ -375,5 +449,16 @@ register(
         service_uuid=pmd.PMD_SERVICE_UUID,
         name_prefixes=(pmd.DEVICE_NAME_PREFIX + " ",),
         host_protocol=PolarPmdProtocol,
+    )
+)
+
+
+register(
+    DeviceKind(
+        kind="movesense",
+        description="Movesense with the GATT SensorData Protocol firmware",
+        service_uuid=ms.GSP_SERVICE_UUID,
+        name_prefixes=(ms.DEVICE_NAME_PREFIX + " ",),
+        host_protocol=MovesenseGspProtocol,
     )
 )

@@ -74,7 +74,7 @@ class SensorChain:
             self._calibrator = MountingCalibrator(
                 self.placement, period, self._calibration_settings
             )
-        up = self._orientation.update(ub.acc_mps2, ub.gyro_rad_s)
+        up = self._orientation.update(ub.acc_mps2, ub.gyro_rad_s, ub.in_gap)
         start = len(self.time_s)
         self.time_s.extend(ub.time_s)
         self.up_s.extend(up)

@@ -39,8 +39,22 @@ def measure_period_s(time_s: np.ndarray) -> float:
     return float(np.median(dt))
 
 
+#: Gaps longer than this many sample periods are bridged with a cubic (Hermite) curve
+#: whose end slopes come from the samples on either side: the angular rate of a hinge
+#: or swing is smooth, and a straight line across a 0.3 s hole in a swing loses tens of
+#: degrees of rotation where the cubic loses a few.
+HERMITE_MIN_GAP_PERIODS = 2.5
+#: Input samples carried from one block to the next (the bracket and its neighbours).
+CARRY = 3
+
+
 class UniformResampler:
-    """Linear interpolation onto a uniform grid; fed block by block."""
+    """Interpolation onto a uniform grid; fed block by block.
+
+    A grid point is produced once the input sample *after* its bracket has arrived (the
+    cubic across a gap needs it), so every output depends only on the four input samples
+    around it, however the stream was split.
+    """
 
     def __init__(self, max_gap_s: float) -> None:
         self.max_gap_s = max_gap_s
@@ -49,10 +63,9 @@ class UniformResampler:
         self._pending_acc: list[np.ndarray] = []
         self._pending_gyro: list[np.ndarray] = []
         self._n_pending = 0
-        # Last input sample (carried so the next block can interpolate from it).
-        self._last_t: float | None = None
-        self._last_acc: np.ndarray | None = None
-        self._last_gyro: np.ndarray | None = None
+        self._carry_t = np.empty(0)
+        self._carry_acc = np.empty((0, 3))
+        self._carry_gyro = np.empty((0, 3))
         self._next_k = 0
         self._t0: float | None = None
 
@@ -69,28 +82,44 @@ class UniformResampler:
             self._n_pending += len(time_s)
             if self._n_pending <= PERIOD_PROBE_SAMPLES:
                 return None
-            time_s = np.concatenate(self._pending_t)
-            acc = np.concatenate(self._pending_acc)
-            gyro = np.concatenate(self._pending_gyro)
-            self._pending_t, self._pending_acc, self._pending_gyro = [], [], []
+            time_s, acc, gyro = self._take_pending()
             self.period_s = measure_period_s(time_s[: PERIOD_PROBE_SAMPLES + 1])
             self._t0 = float(time_s[0])
-        return self._interpolate(time_s, acc, gyro)
+        return self._interpolate(time_s, acc, gyro, final=False)
 
-    def _interpolate(self, t: np.ndarray, acc: np.ndarray, gyro: np.ndarray) -> UniformBlock | None:
-        if len(t) == 0:
+    def flush(self) -> UniformBlock | None:
+        """End of stream: everything still held back (or waiting for the period probe)."""
+        if self.period_s is None:
+            if self._n_pending < 2:
+                return None
+            time_s, acc, gyro = self._take_pending()
+            self.period_s = measure_period_s(time_s)
+            self._t0 = float(time_s[0])
+            return self._interpolate(time_s, acc, gyro, final=True)
+        return self._interpolate(np.empty(0), np.empty((0, 3)), np.empty((0, 3)), final=True)
+
+    def _take_pending(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        t = np.concatenate(self._pending_t)
+        acc = np.concatenate(self._pending_acc)
+        gyro = np.concatenate(self._pending_gyro)
+        self._pending_t, self._pending_acc, self._pending_gyro = [], [], []
+        return t, acc, gyro
+
+    def _interpolate(
+        self, t: np.ndarray, acc: np.ndarray, gyro: np.ndarray, final: bool
+    ) -> UniformBlock | None:
+        t = np.concatenate([self._carry_t, t])
+        acc = np.concatenate([self._carry_acc, acc])
+        gyro = np.concatenate([self._carry_gyro, gyro])
+        self._carry_t, self._carry_acc, self._carry_gyro = t[-CARRY:], acc[-CARRY:], gyro[-CARRY:]
+        if len(t) < 2:
             return None
-        if self._last_t is not None:
-            t = np.concatenate([[self._last_t], t])
-            acc = np.concatenate([self._last_acc[None, :], acc])
-            gyro = np.concatenate([self._last_gyro[None, :], gyro])
         assert self.period_s is not None and self._t0 is not None
-        k_last = int(np.floor((t[-1] - self._t0) / self.period_s)) + 1
-        # Only grid points that the samples so far bracket: the same points, with the
-        # same bracketing samples, whichever way the stream was split into blocks.
-        while self._t0 + k_last * self.period_s > t[-1]:
+        # Grid points bracketed by samples that have a successor (or all, at the end).
+        limit = t[-1] if final else t[-2]
+        k_last = int(np.floor((limit - self._t0) / self.period_s)) + 1
+        while self._t0 + k_last * self.period_s > limit:
             k_last -= 1
-        self._last_t, self._last_acc, self._last_gyro = float(t[-1]), acc[-1], gyro[-1]
         if k_last < self._next_k:
             return None
         k = np.arange(self._next_k, k_last + 1)
@@ -99,21 +128,35 @@ class UniformResampler:
         idx = np.clip(np.searchsorted(t, tg, side="right"), 1, len(t) - 1)
         t_lo, t_hi = t[idx - 1], t[idx]
         span = t_hi - t_lo
-        frac = np.where(span > 0, (tg - t_lo) / np.where(span > 0, span, 1.0), 0.0)[:, None]
-        # (1 - f) * lo + f * hi is exact at both ends, so a grid point that coincides
-        # with the last sample of a block gets the same value as in one batch.
-        acc_g = (1.0 - frac) * acc[idx - 1] + frac * acc[idx]
-        gyro_g = (1.0 - frac) * gyro[idx - 1] + frac * gyro[idx]
+        frac = np.where(span > 0, (tg - t_lo) / np.where(span > 0, span, 1.0), 0.0)
+        acc_g = _linear(acc, idx, frac)
+        gyro_g = _linear(gyro, idx, frac)
+        cubic = (span > HERMITE_MIN_GAP_PERIODS * self.period_s) & (idx >= 2) & (idx + 1 < len(t))
+        if cubic.any():
+            c = np.flatnonzero(cubic)
+            acc_g[c] = _hermite(t, acc, idx[c], frac[c])
+            gyro_g[c] = _hermite(t, gyro, idx[c], frac[c])
         return UniformBlock(tg, acc_g, gyro_g, span > self.max_gap_s)
 
-    def flush(self) -> UniformBlock | None:
-        """End of stream: resample whatever is still waiting for the period probe."""
-        if self.period_s is not None or self._n_pending < 2:
-            return None
-        time_s = np.concatenate(self._pending_t)
-        acc = np.concatenate(self._pending_acc)
-        gyro = np.concatenate(self._pending_gyro)
-        self._pending_t, self._pending_acc, self._pending_gyro = [], [], []
-        self.period_s = measure_period_s(time_s)
-        self._t0 = float(time_s[0])
-        return self._interpolate(time_s, acc, gyro)
+
+def _linear(x: np.ndarray, idx: np.ndarray, frac: np.ndarray) -> np.ndarray:
+    # (1 - f) * lo + f * hi is exact at both ends, so a grid point that coincides with an
+    # input sample gets exactly that sample whichever bracket it falls in.
+    f = frac[:, None]
+    return (1.0 - f) * x[idx - 1] + f * x[idx]
+
+
+def _hermite(t: np.ndarray, x: np.ndarray, idx: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Cubic Hermite across the bracket [idx-1, idx] with one-sided end slopes."""
+    t0, t1, t2, t3 = t[idx - 2], t[idx - 1], t[idx], t[idx + 1]
+    m1 = (x[idx - 1] - x[idx - 2]) / (t1 - t0)[:, None]
+    m2 = (x[idx + 1] - x[idx]) / (t3 - t2)[:, None]
+    h = (t2 - t1)[:, None]
+    s = s[:, None]
+    s2, s3 = s * s, s * s * s
+    return (
+        (2 * s3 - 3 * s2 + 1) * x[idx - 1]
+        + (s3 - 2 * s2 + s) * h * m1
+        + (-2 * s3 + 3 * s2) * x[idx]
+        + (s3 - s2) * h * m2
+    )

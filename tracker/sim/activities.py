@@ -134,6 +134,37 @@ def walk(
     return EventPlan("walk", t0, t1)
 
 
+def sit(tl: Timeline, rng: np.random.Generator, duration_s: float) -> EventPlan:
+    """Sitting down on a bench or box, resting, standing up: squat-like, not a rep.
+
+    Seated the pelvis tilts back (slumped) and the lumbar spine flexes; standing up
+    starts with a forward lean of the trunk.
+    """
+    t0 = tl.now_s
+    r = RAD_PER_DEG
+    down_s, up_s = rng.uniform(1.0, 1.6), rng.uniform(1.0, 1.5)
+    tl.move(
+        down_s,
+        {
+            "theta_p": [(0.5, rng.uniform(20.0, 35.0) * r), (1.0, -rng.uniform(5.0, 15.0) * r)],
+            "lam": [(0.5, rng.uniform(10.0, 20.0) * r), (1.0, rng.uniform(18.0, 30.0) * r)],
+            "hx": [(1.0, -rng.uniform(0.15, 0.25))],
+            "hz": [(1.0, -rng.uniform(0.42, 0.5))],
+        },
+    )
+    tl.wait(max(1.0, duration_s - down_s - up_s))
+    tl.move(
+        up_s,
+        {
+            "theta_p": [(0.4, rng.uniform(30.0, 45.0) * r), (1.0, 0.0)],
+            "lam": [(0.4, rng.uniform(15.0, 25.0) * r), (1.0, 0.0)],
+            "hx": [(0.5, -0.1), (1.0, 0.0)],
+            "hz": [(1.0, 0.0)],
+        },
+    )
+    return EventPlan("sit", t0, tl.now_s)
+
+
 def bend_down_up(
     tl: Timeline,
     rng: np.random.Generator,

@@ -87,25 +87,29 @@ class SegmentMotion:
     inclination_rad: np.ndarray  # (n,) sagittal inclination (docs/frames.md)
 
 
-def walked_position(ch: dict[str, np.ndarray], dt_s: float) -> np.ndarray:
-    """Horizontal position P(t) from forward speed along the heading (trapezoid rule)."""
+def walked_position(ch: dict[str, np.ndarray], dt_s: float, start_m: np.ndarray) -> np.ndarray:
+    """Horizontal position P(t) from forward speed along the heading (trapezoid rule),
+    starting at ``start_m`` (3,) at the first sample."""
     vx = ch["speed"] * np.cos(ch["heading"])
     vy = ch["speed"] * np.sin(ch["heading"])
     p = np.zeros((len(vx), 3))
     p[1:, 0] = np.cumsum(0.5 * (vx[1:] + vx[:-1])) * dt_s
     p[1:, 1] = np.cumsum(0.5 * (vy[1:] + vy[:-1])) * dt_s
-    return p
+    return p + start_m
 
 
 def kinematics(
-    body: BodyParams, ch: dict[str, np.ndarray], dt_s: float, placements: tuple[str, ...]
+    body: BodyParams, ch: dict[str, np.ndarray], walked_m: np.ndarray, placements: tuple[str, ...]
 ) -> dict[str, SegmentMotion]:
-    """Segment rotation and sensor attachment point for each requested placement."""
+    """Segment rotation and sensor attachment point for each requested placement.
+
+    ``walked_m`` is the walked position P(t) (`walked_position`) at the same samples.
+    """
     heading = ch["heading"]
     cz = np.cos(heading)
     sz = np.sin(heading)
     local = np.stack([ch["hx"], ch["hy"], body.hjc_height_m + ch["hz"]], axis=1)
-    hjc = walked_position(ch, dt_s)
+    hjc = walked_m.copy()
     hjc[:, 0] += cz * local[:, 0] - sz * local[:, 1]
     hjc[:, 1] += sz * local[:, 0] + cz * local[:, 1]
     hjc[:, 2] += local[:, 2]

@@ -17,7 +17,7 @@ SETUPS: dict[str, tuple[str, ...]] = {
     "lumbar": (LUMBAR,),
     "sacrum": (SACRUM,),
 }
-REST_ACTIVITIES: tuple[str, ...] = ("stand", "shift", "walk", "bend")
+REST_ACTIVITIES: tuple[str, ...] = ("stand", "shift", "walk", "bend", "sit")
 MIN_RATE_HZ = 10.0
 MAX_RATE_HZ = 500.0
 
@@ -70,6 +70,8 @@ class SessionConfig:
 
     def validate(self) -> None:
         """Raise `InputError` naming the first bad value and what is allowed."""
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise InputError(f"seed {self.seed!r} must be a whole number >= 0")
         if self.setup not in SETUPS:
             raise InputError(f"unknown setup {self.setup!r}; use one of {', '.join(SETUPS)}")
         if self.tier not in TIERS:

@@ -84,17 +84,27 @@ def random_errors(
     )
 
 
-def antialias(x: np.ndarray, fs_hz: float, cutoff_hz: float) -> np.ndarray:
-    """Causal 2nd-order Butterworth low-pass (like the chip's digital filter), from rest."""
-    sos = signal.butter(2, cutoff_hz, output="sos", fs=fs_hz)
-    zi = signal.sosfilt_zi(sos)[:, :, None] * x[0][None, None, :]
-    y, _ = signal.sosfilt(sos, x, axis=0, zi=zi)
-    return y
+class AntiAlias:
+    """Causal 2nd-order Butterworth low-pass (like the chip's digital filter), started at
+    rest on the first value and fed chunk after chunk (state carried, so chunking does not
+    change the result)."""
+
+    def __init__(self, fs_hz: float, cutoff_hz: float) -> None:
+        self.sos = signal.butter(2, cutoff_hz, output="sos", fs=fs_hz)
+        self.zi: np.ndarray | None = None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.zi is None:
+            self.zi = signal.sosfilt_zi(self.sos)[:, :, None] * x[0][None, None, :]
+        y, self.zi = signal.sosfilt(self.sos, x, axis=0, zi=self.zi)
+        return y
 
 
-def sample(x: np.ndarray, t_grid_s: np.ndarray, t_s: np.ndarray) -> np.ndarray:
-    """Values of the (n, 3) signal ``x`` on the uniform grid at times ``t_s`` (linear)."""
-    return np.stack([np.interp(t_s, t_grid_s, x[:, k]) for k in range(x.shape[1])], axis=1)
+def sensing(err: SensorErrors, acc_mps2: np.ndarray, gyro_rad_s: np.ndarray) -> np.ndarray:
+    """Scale and misalignment of the sensing elements: (n, 6) = acc, gyro."""
+    return np.concatenate(
+        [rows_times(acc_mps2, err.acc_matrix), rows_times(gyro_rad_s, err.gyro_matrix)], axis=1
+    )
 
 
 def random_walk(rng: np.random.Generator, t_s: np.ndarray, sd_per_sqrt_s: float) -> np.ndarray:
@@ -118,23 +128,15 @@ def quantise(x: np.ndarray, full_scale: float, on: bool, saturate: bool) -> np.n
     return x
 
 
-def measure(
+def digitise(
     rng: np.random.Generator,
     err: SensorErrors,
     imp: Imperfections,
-    acc_mps2: np.ndarray,
-    gyro_rad_s: np.ndarray,
-    t_grid_s: np.ndarray,
+    sampled: np.ndarray,
     t_sample_s: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """What the sensor reports at the physical sample instants ``t_sample_s``."""
-    fs = 1.0 / float(t_grid_s[1] - t_grid_s[0])
-    both = np.concatenate(
-        [rows_times(acc_mps2, err.acc_matrix), rows_times(gyro_rad_s, err.gyro_matrix)], axis=1
-    )
-    both = antialias(both, fs, err.antialias_cutoff_hz)
-    out = sample(both, t_grid_s, t_sample_s)
-    acc, gyro = out[:, :3], out[:, 3:]
+    """Bias, bias drift, white noise and int16 quantisation of the sampled (n, 6) signal."""
+    acc, gyro = sampled[:, :3], sampled[:, 3:]
     n = len(t_sample_s)
     acc = acc + err.acc_bias_mps2 + random_walk(rng, t_sample_s, err.acc_bias_walk_mps2_per_sqrt_s)
     gyro = (

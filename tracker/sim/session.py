@@ -1,11 +1,11 @@
-"""Scenario builder and renderer: `simulate_session(config) -> SimResult`.
+"""`simulate_session(config) -> SimResult`: from a configuration to samples and truth.
 
-Steps: draw the lifter and the session (standing, sets with their set-up and finish,
-rests with standing, shifting and walking) as knots on a `Timeline`; render every channel
-at the internal rate; run the body model; add soft-tissue wobble; form the ideal sensor
-signals (specific force R^T (a - g) and angular velocity in the sensor frame); pass them
-through the sensor error model, the sensor's own clock and the radio (packet loss).
-Frames and units: docs/frames.md. Truth format: docs/truth-format.md.
+Steps: draw the lifter (`body`) and lay the session out (`scenario`); then, chunk by chunk
+at the internal rate, render every channel, run the body model and feed each sensor's
+pipeline (`pipeline`: wobble, ideal specific force R^T (a - g) and angular velocity in the
+sensor frame, anti-aliasing, sampling on the sensor's own clock); finally digitise (bias,
+drift, noise, int16) and drop lost packets. Frames and units: docs/frames.md. Truth
+format: docs/truth-format.md.
 """
 
 from __future__ import annotations
@@ -13,48 +13,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.interpolate import CubicSpline
 from scipy.spatial.transform import Rotation
 
-from tracker.recording.model import DeviceInfo, Recording, SessionNotes
+from tracker.recording.model import DeviceInfo, Gap, Recording, SessionNotes
 from tracker.samples import SensorSamples
-from tracker.sim import activities as act
 from tracker.sim import rotations as rot
-from tracker.sim.body import BodyParams, kinematics, random_body
-from tracker.sim.config import SessionConfig, SetSpec
-from tracker.sim.exercises import SetForm, perform_set
-from tracker.sim.plan import EventPlan, SessionPlan, SetPlan
-from tracker.sim.sensor import SensorErrors, measure, random_errors
+from tracker.sim.body import BodyParams, kinematics, random_body, walked_position
+from tracker.sim.config import SessionConfig
+from tracker.sim.pipeline import MARGIN, SensorPipe
+from tracker.sim.scenario import build_plan
+from tracker.sim.sensor import SensorErrors, digitise, random_errors
+from tracker.sim.streams import stream
 from tracker.sim.tiers import TIER_RANGES, Imperfections, TierRanges
 from tracker.sim.timing import ClockParams, packet_loss_mask, sample_instants
-from tracker.sim.tissue import TissueParams, random_tissue, tissue_response
-from tracker.sim.tracks import Timeline, smooth_noise
+from tracker.sim.tissue import TissueFilter, TissueParams, random_tissue
+from tracker.sim.tracks import Timeline, sway_spline
 from tracker.sim.truth import Truth, event_truth, rep_truth, sets_truth
-from tracker.units import DEG_PER_RAD, G_MPS2, LUMBAR, PLACEMENTS, RAD_PER_DEG
+from tracker.units import DEG_PER_RAD, LUMBAR, RAD_PER_DEG
 
-G_WORLD_MPS2 = np.array([0.0, 0.0, -G_MPS2])
+#: Creation time written into simulated recordings (placeholder: the Unix epoch).
+SIM_CREATED_UTC = "1970-01-01T00:00:00Z"
+#: Length of the chunks rendered at once (bounds memory on long sessions).
+CHUNK_S = 20.0
 #: Smoothing of the knot trajectories (three moving averages of this width).
 SMOOTH_S = 0.03
-
-# Independent random streams, so switching one imperfection off changes nothing else.
-_STREAM = {
-    "body": 1,
-    "plan": 2,
-    "sway": 3,
-    "clock": 4,
-    "mount": 5,
-    "errors": 6,
-    "tissue": 7,
-    "samples": 8,
-    "loss": 9,
-    "noise": 10,
-}
-
-
-def _rng(seed: int, stream: str, placement: str | None = None) -> np.random.Generator:
-    key = [seed, _STREAM[stream]]
-    if placement is not None:
-        key.append(PLACEMENTS.index(placement) + 1)
-    return np.random.default_rng(key)
 
 
 @dataclass
@@ -83,7 +66,8 @@ class SimResult:
     recording: Recording
     truth: Truth
     signals: dict[str, SensorTruthSignals]
-    #: internal-rate trajectories (radians, metres) and their times on the timeline
+    #: internal-rate times on the timeline, and pelvis tilt ``theta_p`` and lumbar flexion
+    #: ``lam`` (radians) there: the true trajectories the truth's rep metrics come from
     grid_timeline_s: np.ndarray
     channels: dict[str, np.ndarray]
 
@@ -101,132 +85,38 @@ def _random_mounting(rng: np.random.Generator, tr: TierRanges) -> np.ndarray:
     return (tilt * base).as_matrix()
 
 
-def _fault_reps(spec: SetSpec, rng: np.random.Generator) -> dict[str, list[int]]:
-    out: dict[str, list[int]] = {}
-    for kind, reps in spec.faults.items():
-        if kind == "creep":
-            continue
-        if reps is None:
-            k = max(1, round(spec.reps / 3))
-            reps = tuple(sorted(int(r) + 1 for r in rng.choice(spec.reps, size=k, replace=False)))
-        out[kind] = sorted(set(reps))
-    return out
-
-
-def build_plan(config: SessionConfig, tl: Timeline) -> SessionPlan:
-    """Lay the whole session out on the timeline."""
-    rng = _rng(config.seed, "plan")
-    plan = SessionPlan()
-    plan.events.append(act.stand(tl, rng, config.standing_s))
-    for idx, spec in enumerate(config.sets, 1):
-        fault_reps = _fault_reps(spec, rng)
-        creep = 0.0
-        if "creep" in spec.faults:
-            creep = spec.creep_deg if spec.creep_deg is not None else float(rng.uniform(12.0, 16.0))
-        plan.sets.append(SetPlan(idx, spec.exercise, spec.load_kg, fault_reps, creep))
-        tl.wait(rng.uniform(0.8, 2.0))
-        reps, events = perform_set(
-            tl, rng, idx, SetForm(spec.exercise, spec.reps, rng, fault_reps, creep)
-        )
-        plan.reps.extend(reps)
-        plan.events.extend(events)
-        if idx < len(config.sets):
-            plan.events.extend(_rest(tl, rng, config))
-    plan.events.append(act.stand(tl, rng, config.end_standing_s))
-    return plan
-
-
-def _rest(tl: Timeline, rng: np.random.Generator, config: SessionConfig) -> list[EventPlan]:
-    """Rest between sets: standing, shifting, walking and bending down, in random order."""
-    total = rng.uniform(*config.rest_s)
-    end = tl.now_s + total
-    events: list[EventPlan] = []
-    acts = list(config.rest_activities) or ["stand"]
-    # Relative frequency: mostly standing and walking about, now and then a bend.
-    weight = np.array([{"stand": 0.35, "shift": 0.25, "walk": 0.3, "bend": 0.1}[a] for a in acts])
-    while end - tl.now_s > 2.0:
-        left = end - tl.now_s
-        kind = acts[int(rng.choice(len(acts), p=weight / weight.sum()))]
-        if kind == "walk" and left >= 5.0:
-            events.append(act.walk(tl, rng, min(left, rng.uniform(5.0, 16.0))))
-        elif kind == "shift" and left >= 3.0:
-            events.append(act.shift(tl, rng, min(left, rng.uniform(3.0, 8.0))))
-        elif kind == "bend" and left >= 5.0:
-            # Picking something up (a plate, a towel, the bell to move it): not a rep.
-            events.append(act.bend_down_up(tl, rng, str(rng.choice(["pick_up", "put_down"]))))
-        else:
-            events.append(act.stand(tl, rng, min(left, rng.uniform(2.0, 10.0))))
-        tl.wait(rng.uniform(0.0, 0.5))
-    return events
+def _sway(config: SessionConfig, end_s: float) -> dict[str, CubicSpline]:
+    """Postural sway per channel (small, slow), as functions of time."""
+    if not config.imperfections.sway:
+        return {}
+    rng = stream(config.seed, "sway")
+    r = RAD_PER_DEG
+    sds = {"theta_p": 0.25 * r, "lam": 0.2 * r, "roll_p": 0.4 * r, "yaw_p": 0.8 * r,
+           "roll_l": 0.3 * r, "twist_l": 0.3 * r, "hx": 0.003, "hy": 0.003}  # fmt: skip
+    return {name: sway_spline(rng, end_s + 2.0, 0.8, sd) for name, sd in sds.items()}
 
 
 def _render(
-    config: SessionConfig, tl: Timeline, end_s: float
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    dt = 1.0 / config.internal_rate_hz
-    t = np.arange(0.0, end_s + 0.5 * dt, dt)
-    ch = tl.render(t, SMOOTH_S)
-    imp = config.imperfections
-    if imp.sway:
-        rng = _rng(config.seed, "sway")
-        n = len(t)
-        for name, sd in (
-            ("theta_p", 0.25 * RAD_PER_DEG),
-            ("lam", 0.2 * RAD_PER_DEG),
-            ("roll_p", 0.4 * RAD_PER_DEG),
-            ("yaw_p", 0.8 * RAD_PER_DEG),
-            ("roll_l", 0.3 * RAD_PER_DEG),
-            ("twist_l", 0.3 * RAD_PER_DEG),
-            ("hx", 0.003),
-            ("hy", 0.003),
-        ):
-            ch[name] = ch[name] + smooth_noise(rng, n, dt, 0.8, sd)
-    if not imp.out_of_plane:
+    config: SessionConfig, tl: Timeline, sway: dict[str, CubicSpline], t_s: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Every channel at the uniform times ``t_s`` (a chunk plus its margins)."""
+    ch = tl.render(t_s, SMOOTH_S)
+    for name, f in sway.items():
+        ch[name] = ch[name] + f(t_s)
+    if not config.imperfections.out_of_plane:
         for name in ("hy", "roll_p", "yaw_p", "roll_l", "twist_l", "heading"):
-            ch[name] = np.zeros_like(t)
-    return t, ch
-
-
-def _ideal_signals(
-    r_seg: np.ndarray,
-    pos: np.ndarray,
-    mount: np.ndarray,
-    tissue: TissueParams | None,
-    dt: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(acc, gyro) in the sensor frame at the internal rate, and segment body rates."""
-    acc_w = rot.second_derivative(pos, dt)
-    rates_seg = rot.body_rates(r_seg, dt)
-    if tissue is not None:
-        f_body = rot.apply_t(r_seg, acc_w - G_WORLD_MPS2)
-        disp, rotvec = tissue_response(
-            tissue, f_body - f_body[0], np.gradient(rates_seg, dt, axis=0), dt
-        )
-        r_eff = rot.matmul(r_seg, Rotation.from_rotvec(rotvec).as_matrix())
-        acc_w = rot.second_derivative(pos + rot.apply(r_seg, disp), dt)
-        rates = rot.body_rates(r_eff, dt)
-    else:
-        r_eff = r_seg
-        rates = rates_seg
-    acc_s = rot.rows_times(rot.apply_t(r_eff, acc_w - G_WORLD_MPS2), mount)
-    gyro_s = rot.rows_times(rates, mount)
-    return acc_s, gyro_s, rates_seg
-
-
-def _interp_rows(t_grid: np.ndarray, x: np.ndarray, t: np.ndarray) -> np.ndarray:
-    flat = x.reshape(len(x), -1)
-    out = np.stack([np.interp(t, t_grid, flat[:, k]) for k in range(flat.shape[1])], axis=1)
-    return out.reshape((len(t), *x.shape[1:]))
+            ch[name] = np.zeros_like(t_s)
+    return ch
 
 
 def _clock(config: SessionConfig, placement: str, tr: TierRanges, start_s: float) -> ClockParams:
     imp = config.imperfections
-    rng = _rng(config.seed, "clock", placement)
+    rng = stream(config.seed, "clock", placement)
     timeline = placement == (LUMBAR if LUMBAR in config.placements else config.placements[0])
     offset = rng.uniform(-tr.clock_offset_s, tr.clock_offset_s)
     drift = rng.uniform(-tr.clock_drift_ppm, tr.clock_drift_ppm)
     rate_err = rng.uniform(-tr.rate_error, tr.rate_error)
-    first = rng.uniform(0.0, 0.1)
+    first = rng.uniform(0.0, tr.start_delay_s)
     spp_time = rng.uniform(0.015, 0.045)
     rate = config.rate_of(placement)
     return ClockParams(
@@ -243,79 +133,137 @@ def _clock(config: SessionConfig, placement: str, tr: TierRanges, start_s: float
     )
 
 
+def _dropouts(
+    rng: np.random.Generator, tr: TierRanges, imp: Imperfections, end_s: float
+) -> list[tuple[float, float]]:
+    """At most one disconnect per sensor: (start, end) in simulation time."""
+    u, start_u, length = rng.random(), rng.random(), rng.uniform(*tr.dropout_s)
+    if not imp.dropouts or u >= tr.dropout_prob or end_s < 30.0:
+        return []
+    start = 10.0 + start_u * (end_s - 20.0 - length)
+    return [(start, start + length)]
+
+
+def _mounting(config: SessionConfig, p: str, tr: TierRanges) -> np.ndarray:
+    if config.mounting is not None and p in config.mounting:
+        return np.asarray(config.mounting[p], dtype=float)
+    if config.imperfections.mounting:
+        return _random_mounting(stream(config.seed, "mount", p), tr)
+    return np.eye(3)
+
+
 def simulate_session(config: SessionConfig) -> SimResult:
     """Simulate a session; deterministic in ``config`` (same config -> same arrays)."""
     config.validate()
     imp: Imperfections = config.imperfections
     tr = TIER_RANGES[config.tier]
-    body: BodyParams = random_body(_rng(config.seed, "body"))
+    body: BodyParams = random_body(stream(config.seed, "body"))
     tl = Timeline()
     plan = build_plan(config, tl)
     end_s = tl.now_s
-    t, ch = _render(config, tl, end_s)
-    dt = float(t[1] - t[0])
-    start_rng = _rng(config.seed, "clock")
-    clock_start = start_rng.uniform(*tr.clock_start_s) if imp.clock_start else 0.0
-    motion = kinematics(body, ch, dt, config.placements)
+    dt = 1.0 / config.internal_rate_hz
+    n = int(np.floor(end_s / dt)) + 1
+    clock_start = (
+        stream(config.seed, "clock").uniform(*tr.clock_start_s) if imp.clock_start else 0.0
+    )
+    sway = _sway(config, end_s)
+
+    pipes: dict[str, SensorPipe] = {}
+    clocks: dict[str, ClockParams] = {}
+    errors: dict[str, SensorErrors] = {}
+    tissues: dict[str, TissueParams] = {}
+    stamps: dict[str, np.ndarray] = {}
+    for p in config.placements:
+        tissue_rng = stream(config.seed, "tissue", p)
+        tissues[p] = random_tissue(tissue_rng, p, tissue_rng.uniform(*tr.wobble_gain))
+        clocks[p] = _clock(config, p, tr, clock_start)
+        errors[p] = random_errors(stream(config.seed, "errors", p), tr, imp, clocks[p].rate_hz)
+        t_sim, stamps[p] = sample_instants(
+            clocks[p], stream(config.seed, "samples", p), end_s - 0.05
+        )
+        pipes[p] = SensorPipe(
+            _mounting(config, p, tr),
+            TissueFilter(tissues[p], dt) if imp.soft_tissue else None,
+            errors[p],
+            t_sim,
+            config.internal_rate_hz,
+        )
+
+    # Render and measure chunk by chunk; the walked position is carried across chunks.
+    theta_p = np.empty(n)
+    lam = np.empty(n)
+    render_margin = 3 * round(SMOOTH_S / dt) + MARGIN
+    chunk = max(1000, round(CHUNK_S / dt))
+    walked_start = np.zeros(3)
+    for lo_g in range(0, n, chunk):
+        hi_g = min(n, lo_g + chunk)
+        idx = np.arange(lo_g - render_margin, hi_g + render_margin)
+        ch = _render(config, tl, sway, idx * dt)
+        cut = slice(render_margin - MARGIN, len(idx) - render_margin + MARGIN)
+        ch = {k: v[cut] for k, v in ch.items()}
+        t_c = idx[cut] * dt
+        walked = walked_position(ch, dt, walked_start)
+        # The next chunk's arrays start MARGIN samples before its first new sample.
+        walked_start = walked[hi_g - lo_g].copy()
+        motion = kinematics(body, ch, walked, config.placements)
+        lo, hi = MARGIN, MARGIN + hi_g - lo_g
+        theta_p[lo_g:hi_g] = ch["theta_p"][lo:hi]
+        lam[lo_g:hi_g] = ch["lam"][lo:hi]
+        for p, pipe in pipes.items():
+            pipe.feed(t_c, motion[p], lo, hi, dt)
 
     sensors: dict[str, SensorSamples] = {}
     devices: dict[str, DeviceInfo] = {}
     signals: dict[str, SensorTruthSignals] = {}
     setup: dict[str, dict] = {}
-    for p in config.placements:
-        m = motion[p]
-        if config.mounting is not None and p in config.mounting:
-            mount = np.asarray(config.mounting[p], dtype=float)
-        elif imp.mounting:
-            mount = _random_mounting(_rng(config.seed, "mount", p), tr)
-        else:
-            mount = np.eye(3)
-        tissue_rng = _rng(config.seed, "tissue", p)
-        tissue = random_tissue(tissue_rng, p, tissue_rng.uniform(*tr.wobble_gain))
-        acc_s, gyro_s, _ = _ideal_signals(
-            m.rotation, m.position_m, mount, tissue if imp.soft_tissue else None, dt
+    gaps: list[Gap] = []
+    for p, pipe in pipes.items():
+        clock, err = clocks[p], errors[p]
+        acc_m, gyro_m = digitise(
+            stream(config.seed, "noise", p), err, imp, pipe.front, pipe.t_sample_s
         )
-        clock = _clock(config, p, tr, clock_start)
-        err: SensorErrors = random_errors(_rng(config.seed, "errors", p), tr, imp, clock.rate_hz)
-        t_sim, stamps = sample_instants(clock, _rng(config.seed, "samples", p), end_s - 0.05)
-        acc_m, gyro_m = measure(_rng(config.seed, "noise", p), err, imp, acc_s, gyro_s, t, t_sim)
-        keep = packet_loss_mask(clock, _rng(config.seed, "loss", p), len(t_sim))
-        sensors[p] = SensorSamples(p, stamps[keep], acc_m[keep], gyro_m[keep])
+        loss_rng = stream(config.seed, "loss", p)
+        keep = packet_loss_mask(clock, loss_rng, len(pipe.t_sample_s))
+        dropouts = _dropouts(loss_rng, tr, imp, end_s)
+        for d0, d1 in dropouts:
+            keep &= (pipe.t_sample_s < d0) | (pipe.t_sample_s >= d1)
+            dev = clock.device_time(np.array([d0, d1]))
+            gaps.append(Gap(p, float(dev[0]), float(dev[1]), "simulated disconnect"))
+        sensors[p] = SensorSamples(p, stamps[p][keep], acc_m[keep], gyro_m[keep])
         devices[p] = DeviceInfo(
             model="simulator",
-            firmware=None,
             protocol="simulated",
             sample_rate_hz=clock.rate_hz,
             acc_range_g=err.acc_range_g,
             gyro_range_dps=err.gyro_range_dps,
         )
-        tk = t_sim[keep]
-        r_sensor = rot.matmul(_interp_rows(t, m.rotation, tk), mount.T)
         signals[p] = SensorTruthSignals(
             placement=p,
-            time_s=stamps[keep],
-            timeline_s=tk + clock_start,
-            inclination_deg=np.interp(tk, t, m.inclination_rad) * DEG_PER_RAD,
-            rotation=r_sensor,
-            acc_mps2=_interp_rows(t, acc_s, tk),
-            gyro_rad_s=_interp_rows(t, gyro_s, tk),
-            mounting=mount,
+            time_s=stamps[p][keep],
+            timeline_s=pipe.t_sample_s[keep] + clock_start,
+            inclination_deg=pipe.inclination_rad[keep] * DEG_PER_RAD,
+            rotation=rot.matmul(pipe.rotation[keep], np.ascontiguousarray(pipe.mount.T)),
+            acc_mps2=pipe.ideal_acc[keep],
+            gyro_rad_s=pipe.ideal_gyro[keep],
+            mounting=pipe.mount,
         )
         setup[p] = {
             "rate_hz": clock.rate_hz,
             "acc_range_g": err.acc_range_g,
             "gyro_range_dps": err.gyro_range_dps,
-            "mounting_body_to_sensor": mount,
-            "mounting_quat_xyzw": Rotation.from_matrix(mount).as_quat(),
+            "mounting_body_to_sensor": pipe.mount,
+            "mounting_quat_xyzw": Rotation.from_matrix(pipe.mount).as_quat(),
             "clock": clock.as_dict(),
             "errors": err.as_dict(),
-            "soft_tissue": tissue.as_dict() if imp.soft_tissue else None,
-            "samples_taken": len(t_sim),
-            "samples_lost": int(len(t_sim) - keep.sum()),
+            "soft_tissue": tissues[p].as_dict() if imp.soft_tissue else None,
+            "samples_taken": len(pipe.t_sample_s),
+            "samples_lost": int(len(keep) - keep.sum()),
+            "dropouts": [[d0 + clock_start, d1 + clock_start] for d0, d1 in dropouts],
         }
 
+    t = np.arange(n) * dt
     timeline_p = LUMBAR if LUMBAR in config.placements else config.placements[0]
-    reps = [rep_truth(r, t, ch["theta_p"], ch["lam"], clock_start) for r in plan.reps]
+    reps = [rep_truth(r, t, theta_p, lam, clock_start) for r in plan.reps]
     truth = Truth(
         seed=config.seed,
         config=_config_dict(config),
@@ -334,8 +282,11 @@ def simulate_session(config: SessionConfig) -> SimResult:
         load_kg=config.sets[0].load_kg if len(config.sets) == 1 else None,
         text=f"simulated session, seed {config.seed}, tier {config.tier}, setup {config.setup}",
     )
-    recording = Recording(sensors=sensors, devices=devices, notes=notes)
-    return SimResult(recording, truth, signals, t + clock_start, ch)
+    # A fixed creation time (the epoch) keeps native files of the same seed byte-identical.
+    recording = Recording(
+        sensors=sensors, devices=devices, notes=notes, gaps=gaps, created_utc=SIM_CREATED_UTC
+    )
+    return SimResult(recording, truth, signals, t + clock_start, {"theta_p": theta_p, "lam": lam})
 
 
 def _config_dict(config: SessionConfig) -> dict:

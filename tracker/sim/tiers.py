@@ -25,6 +25,7 @@ class Imperfections:
     saturation: bool = True
     jitter: bool = True
     packet_loss: bool = True
+    dropouts: bool = True  # hard tier: now and then a disconnect of a few seconds (a Gap)
     clock_offset: bool = True
     clock_drift: bool = True
     rate_error: bool = True
@@ -65,6 +66,9 @@ class TierRanges:
     mount_tilt_deg: float | None  # None = uniformly random rotation
     acc_ranges_g: tuple[float, ...]
     gyro_ranges_dps: tuple[float, ...]
+    start_delay_s: float = 0.1  # max delay of a sensor's first sample after the start
+    dropout_prob: float = 0.0  # chance per sensor of one disconnect (a recorded gap)
+    dropout_s: tuple[float, float] = (1.0, 4.0)  # its length
 
 
 # fmt: off
@@ -73,16 +77,17 @@ TIER_RANGES: dict[str, TierRanges] = {
     "easy": TierRanges(
         (0.008, 0.012), (0.0015, 0.0025), 0.05, 0.003, 0.0002, 0.00002, 0.005, 0.002,
         (0.3, 0.5), 0.0001, 0.0, 1.0, 0.005, 10.0, 0.001, (0.0, 0.0), 10.0, (8.0,), (2000.0,),
+        start_delay_s=0.05,
     ),
     "medium": TierRanges(
         (0.012, 0.02), (0.002, 0.0035), 0.15, 0.01, 0.0005, 0.00005, 0.01, 0.005,
         (0.6, 0.9), 0.0003, 0.01, 3.0, 0.03, 50.0, 0.003, (-20.0, 600.0), 30.0, (8.0, 16.0),
-        (1000.0, 2000.0),
+        (1000.0, 2000.0), start_delay_s=0.3,
     ),
     "hard": TierRanges(
         (0.02, 0.03), (0.0035, 0.005), 0.3, 0.03, 0.001, 0.0001, 0.02, 0.01,
         (0.9, 1.2), 0.001, 0.04, 8.0, 0.05, 100.0, 0.01, (-3000.0, 300000.0), None,
-        (8.0, 16.0), (1000.0, 2000.0),
+        (8.0, 16.0), (1000.0, 2000.0), start_delay_s=1.0, dropout_prob=0.3,
     ),
 }
 # fmt: on

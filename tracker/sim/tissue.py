@@ -44,24 +44,37 @@ def random_tissue(rng: np.random.Generator, placement: str, gain: float) -> Tiss
     )
 
 
-def tissue_response(
-    p: TissueParams, drive_mps2: np.ndarray, ang_acc_rad_s2: np.ndarray, dt_s: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(translation m, small rotation vector rad), both (n, 3) in the segment frame.
+class TissueFilter:
+    """Wobble response, fed in pieces with explicit filter state.
 
-    ``drive_mps2`` is the segment-frame specific force minus its standing value, so the
-    sensor rests at zero offset in the standing pose.
+    Input per sample: the segment-frame specific force minus its value at the start (so
+    the sensor rests at zero offset in the standing pose) and the segment's angular
+    acceleration. Output: (translation m, small rotation vector rad), segment frame.
     """
-    w0 = 2.0 * np.pi * p.freq_hz
-    b, a = signal.bilinear([w0 * w0], [1.0, 2.0 * p.damping * w0, w0 * w0], fs=1.0 / dt_s)
-    resp = signal.lfilter(b, a, drive_mps2, axis=0)
-    resp_ang = signal.lfilter(b, a, ang_acc_rad_s2, axis=0)
-    # A mass on a spring settles at -a / w0^2 relative to its base.
-    disp = -p.trans_gain * resp / (w0 * w0)
-    rotvec = np.empty_like(resp)
-    # Fore-aft force rocks the sensor about the medio-lateral axis and vice versa.
-    rotvec[:, 0] = p.rot_gain_rad_per_mps2 * resp[:, 1]
-    rotvec[:, 1] = -p.rot_gain_rad_per_mps2 * resp[:, 0]
-    rotvec[:, 2] = 0.0
-    rotvec -= p.rot_gain_rad_per_rad_s2 * resp_ang
-    return disp, rotvec
+
+    def __init__(self, p: TissueParams, dt_s: float) -> None:
+        self.p = p
+        self.w0 = 2.0 * np.pi * p.freq_hz
+        w0 = self.w0
+        self.b, self.a = signal.bilinear(
+            [w0 * w0], [1.0, 2.0 * p.damping * w0, w0 * w0], fs=1.0 / dt_s
+        )
+        self.initial_state = np.zeros((len(self.a) - 1, 6))
+
+    def run(
+        self, drive_mps2: np.ndarray, ang_acc_rad_s2: np.ndarray, state: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(translation, rotation vector, state after the last sample)."""
+        x = np.concatenate([drive_mps2, ang_acc_rad_s2], axis=1)
+        y, new_state = signal.lfilter(self.b, self.a, x, axis=0, zi=state)
+        resp, resp_ang = y[:, :3], y[:, 3:]
+        p = self.p
+        # A mass on a spring settles at -a / w0^2 relative to its base.
+        disp = -p.trans_gain * resp / (self.w0 * self.w0)
+        rotvec = np.empty_like(resp)
+        # Fore-aft force rocks the sensor about the medio-lateral axis and vice versa.
+        rotvec[:, 0] = p.rot_gain_rad_per_mps2 * resp[:, 1]
+        rotvec[:, 1] = -p.rot_gain_rad_per_mps2 * resp[:, 0]
+        rotvec[:, 2] = 0.0
+        rotvec -= p.rot_gain_rad_per_rad_s2 * resp_ang
+        return disp, rotvec, new_state

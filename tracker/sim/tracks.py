@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
+from scipy.interpolate import CubicSpline, PchipInterpolator
 from scipy.ndimage import uniform_filter1d
 
 #: Channels of the body model (docs/truth-format.md, "The body model").
@@ -60,6 +60,7 @@ class Track:
     def evaluate(self, t_s: np.ndarray) -> np.ndarray:
         if len(self.t_s) == 1:
             return np.full(len(t_s), self.value[0])
+        # Rebuilt per call: knots may have been added since; a call covers a whole chunk.
         f = PchipInterpolator(np.asarray(self.t_s), np.asarray(self.value), extrapolate=False)
         out = f(np.clip(t_s, self.t_s[0], self.t_s[-1]))
         return np.asarray(out, dtype=np.float64)
@@ -127,6 +128,20 @@ def envelope(t_s: np.ndarray, start_s: float, end_s: float, ramp_s: float) -> np
     ramp_s = max(1e-3, min(ramp_s, 0.5 * (end_s - start_s)))
     u = np.clip(np.minimum(t_s - start_s, end_s - t_s) / ramp_s, 0.0, 1.0)
     return u * u * u * (10.0 - 15.0 * u + 6.0 * u * u)
+
+
+def sway_spline(
+    rng: np.random.Generator, duration_s: float, corr_s: float, sd: float
+) -> CubicSpline:
+    """Postural sway as a C2 function of time: smoothed noise on a 0.1 s grid, splined.
+
+    A function of time (not an array) so the renderer can evaluate any chunk of the
+    session and get the same values.
+    """
+    knot_dt = 0.1
+    n = int(duration_s / knot_dt) + 8
+    t = (np.arange(n) - 4) * knot_dt
+    return CubicSpline(t, smooth_noise(rng, n, knot_dt, corr_s, sd))
 
 
 def smooth_noise(

@@ -75,3 +75,9 @@ def test_help_and_usage_errors() -> None:
     assert res.exit_code == 0 and "--exercise" in res.output and "truth" in res.output
     assert _run("--tier", "brutal", "-o", "x.csv").exit_code == 2
     assert _run().exit_code == 2  # -o is required
+
+
+def test_preset_refuses_options_it_would_ignore(tmp_path: Path) -> None:
+    res = _run("-o", str(tmp_path / "p.csv"), "--preset", "mixed", "--reps", "3")
+    assert res.exit_code == 2
+    assert "drop --reps" in res.output

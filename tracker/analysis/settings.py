@@ -38,7 +38,7 @@ class SegmentationSettings:
     #: A rest extremum counts as reached after this long still near it.
     settle_s: float = 0.4
     #: Rate of the segmentation state machine (the hinge signal is decimated to it).
-    segmentation_rate_hz: float = 50.0
+    segmentation_rate_hz: float = 25.0
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from tracker.cli import cli
 from tracker.units import EXERCISES
+
+#: What `tracker simulate` makes when told nothing else (a CLI default; the library has none).
+DEFAULT_RATE_HZ = 104.0
+DEFAULT_EXERCISE = "kettlebell_swing"
 
 
 @cli.command()
@@ -29,12 +34,13 @@ from tracker.units import EXERCISES
 @click.option(
     "--preset",
     help="A named scenario (swing_dual, deadlift_single, squat_buttwink, mixed); "
-    "--seed, --tier, --setup and --rate-hz still apply.",
+    "--seed, --tier, --setup, --rate-hz and --clean still apply.",
 )
 @click.option(
     "--exercise",
     "exercises",
     multiple=True,
+    metavar="ID",
     type=click.Choice(EXERCISES),
     help="Exercise of the sets; repeat for several (each gets --sets sets). "
     "[default: kettlebell_swing]",
@@ -132,44 +138,38 @@ def simulate(
     Writes the samples (format by OUTPUT's extension) and a truth JSON with the sets,
     reps, true lumbar flexion and non-rep events (docs/truth-format.md).
     """
-    import dataclasses
-
-    from tracker.sim import Imperfections, SessionConfig, preset_session, simulate_session
-    from tracker.sim.config import with_faults
+    from tracker.sim import simulate_session
     from tracker.sim.output import default_truth_path, save_result
+    from tracker.sim.presets import adjusted, custom_session, preset_session
 
     if preset:
         config = preset_session(preset, seed)
+        ctx = click.get_current_context()
+        fixed = ("exercises", "n_sets", "n_reps", "faults", "standing_s", "rest_s")
+        given = [n for n in fixed if ctx.get_parameter_source(n) is ParameterSource.COMMANDLINE]
+        if given:
+            raise click.UsageError(
+                f"--preset fixes the sets and rests; drop {', '.join(_flag(n) for n in given)}"
+            )
     else:
-        sets = tuple(
-            with_faults(ex, n_reps, list(faults))
-            for ex in (exercises or ("kettlebell_swing",))
-            for _ in range(n_sets)
-        )
-        config = SessionConfig(
+        config = custom_session(
             seed=seed,
-            sets=sets,
-            rate_hz=104.0,
+            exercises=exercises or (DEFAULT_EXERCISE,),
+            sets_per_exercise=n_sets,
+            reps=n_reps,
+            faults=faults,
+            rate_hz=rate_hz if rate_hz is not None else DEFAULT_RATE_HZ,
             standing_s=standing_s,
-            rest_s=(0.7 * rest_s, 1.3 * rest_s),
+            rest_mean_s=rest_s,
         )
-    changes: dict[str, object] = {}
-    if setup:
-        changes["setup"] = setup
-    if tier:
-        changes["tier"] = tier
-    if clean:
-        changes["imperfections"] = Imperfections.none()
-    config = dataclasses.replace(config, **changes)
-    if rate_hz is not None or sacrum_rate_hz is not None:
-        base = rate_hz if rate_hz is not None else config.rate_of(config.placements[0])
-        config = dataclasses.replace(
-            config,
-            rate_hz={
-                p: (sacrum_rate_hz if p == "sacrum" and sacrum_rate_hz else base)
-                for p in config.placements
-            },
-        )
+    config = adjusted(
+        config,
+        setup=setup,
+        tier=tier,
+        rate_hz=rate_hz,
+        sacrum_rate_hz=sacrum_rate_hz,
+        clean=clean,
+    )
     result = simulate_session(config)
     truth_out = None if no_truth else (truth_path or default_truth_path(output))
     save_result(result, output, truth_out)
@@ -180,3 +180,11 @@ def simulate(
     )
     if truth_out is not None:
         click.echo(f"Wrote {truth_out}")
+
+
+def _flag(param_name: str) -> str:
+    """The command-line flag of a parameter of `simulate` (for messages)."""
+    for p in simulate.params:
+        if p.name == param_name and isinstance(p, click.Option):
+            return max(p.opts, key=len)
+    return param_name

@@ -24,35 +24,39 @@ def estimate_lag_s(
     t_other_s: np.ndarray,
     w_other: np.ndarray,
     max_lag_s: float,
-    step_s: float,
 ) -> tuple[float, float] | None:
     """Lag ``L`` maximising corr(w_ref(t), w_other(t + L)); returns (lag_s, correlation).
 
-    ``w_other`` is interpolated at ``t_ref_s + L`` for every candidate lag, then the peak
-    is refined with a parabola through its neighbours. None when the window has too
+    ``t_ref_s`` is a uniform grid. ``w_other`` is interpolated onto that grid extended by
+    ``max_lag_s`` on both sides, the normalised correlation is computed for every whole
+    sample of lag, and the peak is refined with a parabola through its neighbours
+    (sub-millisecond for smooth signals at 100-200 Hz). None when the window has too
     little motion or the correlation is weak.
     """
-    if len(t_ref_s) < 16 or np.std(w_ref) < 1e-6:
+    n = len(t_ref_s)
+    if n < 16 or np.std(w_ref) < 1e-6:
         return None
-    lags = np.arange(-max_lag_s, max_lag_s + step_s / 2, step_s)
+    dt = float(t_ref_s[1] - t_ref_s[0])
+    k = max(1, int(np.ceil(max_lag_s / dt)))
+    grid = t_ref_s[0] + dt * np.arange(-k, n + k)
+    other = np.interp(grid, t_other_s, w_other)
     a = w_ref - w_ref.mean()
-    na = np.sqrt(np.sum(a * a))
-    corr = np.empty(len(lags))
-    for i, lag in enumerate(lags):
-        b = np.interp(t_ref_s + lag, t_other_s, w_other)
-        b = b - b.mean()
-        nb = np.sqrt(np.sum(b * b))
-        corr[i] = np.sum(a * b) / (na * nb) if nb > 0 else 0.0
-    k = int(np.argmax(corr))
-    if corr[k] < MIN_CORRELATION:
+    na = float(np.sqrt(a @ a))
+    # Sliding windows of ``other`` for lags -k..k samples.
+    win = np.lib.stride_tricks.sliding_window_view(other, n)[: 2 * k + 1]
+    b = win - win.mean(axis=1, keepdims=True)
+    nb = np.sqrt(np.einsum("ij,ij->i", b, b))
+    corr = (b @ a) / np.where(nb > 0, na * nb, np.inf)
+    m = int(np.argmax(corr))
+    if corr[m] < MIN_CORRELATION:
         return None
-    lag = float(lags[k])
-    if 0 < k < len(lags) - 1:
-        y0, y1, y2 = corr[k - 1], corr[k], corr[k + 1]
+    lag = (m - k) * dt
+    if 0 < m < len(corr) - 1:
+        y0, y1, y2 = corr[m - 1], corr[m], corr[m + 1]
         den = y0 - 2 * y1 + y2
         if den < 0:
-            lag += step_s * 0.5 * (y0 - y2) / den
-    return lag, float(corr[k])
+            lag += dt * 0.5 * (y0 - y2) / den
+    return float(lag), float(corr[m])
 
 
 class LagModel:

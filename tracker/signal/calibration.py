@@ -43,6 +43,8 @@ class CalibrationSettings:
     #: ...or at the latest this long after it passed ``hinge_tilt_deg``.
     max_hinge_window_s: float = 3.0
     max_off_axis_share: float = 0.25
+    #: Above this the excursion is not a hinge at all; the next one is used.
+    reject_off_axis_share: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -95,15 +97,21 @@ class MountingCalibrator:
         self._standing_end_s = 0.0
         self._standing_s = 0.0
         self._axis_sum = np.zeros(3)
-        self._axis_abs_sum = 0.0
         self._gyro_energy = 0.0
         self._gyro_on_axis: list[np.ndarray] = []
         self._hinge_started_at: int | None = None
+        self._await_return = False
+        self._rejected = 0
         self._collecting = False
-        self._collected: list[tuple[np.ndarray, np.ndarray]] = []
+        self._collected: list[np.ndarray] = []
 
     def update(
-        self, time_s: np.ndarray, acc: np.ndarray, gyro: np.ndarray, up_s: np.ndarray
+        self,
+        time_s: np.ndarray,
+        acc: np.ndarray,
+        gyro: np.ndarray,
+        up_s: np.ndarray,
+        in_gap: np.ndarray | None = None,
     ) -> int | None:
         """Consume a block; return the index in it where calibration completed, else None."""
         if self.result is not None:
@@ -121,7 +129,8 @@ class MountingCalibrator:
                         "still and upright for about 3 s"
                     )
                 return None
-        done = self._find_first_hinge(time_s[i:], gyro[i:], up_s[i:])
+        gap = np.zeros(n, dtype=bool) if in_gap is None else np.asarray(in_gap, dtype=bool)
+        done = self._find_first_hinge(time_s[i:], gyro[i:], up_s[i:], gap[i:])
         self._n_seen += n
         return None if done is None else i + done
 
@@ -149,39 +158,77 @@ class MountingCalibrator:
         self._standing_end_s = end_s
         self._standing_s = self._still_run * self.period_s
 
-    def _find_first_hinge(self, time_s: np.ndarray, gyro: np.ndarray, up_s: np.ndarray):
+    def _find_first_hinge(
+        self, time_s: np.ndarray, gyro: np.ndarray, up_s: np.ndarray, gap: np.ndarray
+    ):
         assert self._up is not None
         up = self._up
-        cos_t = np.clip(up_s @ up, -1.0, 1.0)
+        cos_t = np.clip(dot3(up_s, up), -1.0, 1.0)
         tilt_deg = DEG_PER_RAD * np.arccos(cos_t)
         max_n = round(self.s.max_hinge_window_s / self.period_s)
-        for j in range(len(tilt_deg)):
+        j0 = 0
+        while j0 < len(tilt_deg):
+            if self._await_return:
+                # After a rejected attempt: wait until back near standing.
+                back = np.flatnonzero(tilt_deg[j0:] < self.s.hinge_end_tilt_deg)
+                if not len(back):
+                    return None
+                j0 += int(back[0])
+                self._await_return = False
             if self._hinge_started_at is None:
-                if tilt_deg[j] >= self.s.hinge_tilt_deg:
-                    self._hinge_started_at = self._n_seen + j
-                else:
-                    continue
+                hits = np.flatnonzero(tilt_deg[j0:] >= self.s.hinge_tilt_deg)
+                if not len(hits):
+                    return None
+                j0 += int(hits[0])
+                self._hinge_started_at = self._n_seen + j0
+            rel = np.arange(j0, len(tilt_deg))
+            stop = (tilt_deg[j0:] < self.s.hinge_end_tilt_deg) | (
+                self._n_seen + rel - self._hinge_started_at >= max_n
+            )
+            k = np.flatnonzero(stop)
+            j1 = j0 + int(k[0]) + 1 if len(k) else len(tilt_deg)
             # Rotation axis from standing-up to current-up, length sin(tilt): the
-            # medio-lateral axis points along -(up x up_now) for a forward tilt.
-            self._axis_sum -= np.cross(up, up_s[j])
-            self._axis_abs_sum += float(np.sqrt(max(0.0, 1.0 - cos_t[j] ** 2)))
-            self._collected.append(gyro[j])
-            ended = tilt_deg[j] < self.s.hinge_end_tilt_deg
-            if ended or (self._n_seen + j - self._hinge_started_at) >= max_n:
-                self._finish(float(time_s[j]))
-                return j + 1
+            # medio-lateral axis points along -(up x up_now) for a forward tilt. Samples
+            # interpolated across gaps are left out. Summed sequentially (cumsum from
+            # the running total) so the result does not depend on block boundaries.
+            ok = ~gap[j0:j1]
+            axes = -np.cross(up, up_s[j0:j1][ok])
+            self._axis_sum = np.cumsum(np.vstack([self._axis_sum, axes]), axis=0)[-1]
+            self._collected.extend(gyro[j0:j1][ok])
+            if not len(k):
+                return None
+            if self._finish(float(time_s[j1 - 1])):
+                return j1
+            j0 = j1
         return None
 
-    def _finish(self, done_s: float) -> None:
+    def _finish(self, done_s: float) -> bool:
+        """Complete the calibration from the excursion just seen; False if it was unusable
+        (mostly twist or side bend, or lost in a gap) and the next hinge is awaited."""
         assert self._up is not None
         up = self._up
-        left = self._axis_sum - (self._axis_sum @ up) * up
-        left /= np.linalg.norm(left)
-        anterior = np.cross(left, up)
-        g = np.asarray(self._collected)
+        left = self._axis_sum - float(dot3(self._axis_sum[None, :], up)[0]) * up
+        norm = float(np.linalg.norm(left))
+        g = np.asarray(self._collected).reshape(-1, 3)
         energy = float(np.sum(g * g))
-        off = 1.0 - float(np.sum((g @ left) ** 2)) / energy if energy > 0 else 0.0
+        off = 1.0
+        if norm > 0 and energy > 0:
+            left = left / norm
+            off = 1.0 - float(np.sum(dot3(g, left) ** 2)) / energy
+        if off > self.s.reject_off_axis_share:
+            self._rejected += 1
+            self._axis_sum = np.zeros(3)
+            self._collected = []
+            self._hinge_started_at = None
+            self._await_return = True
+            return False
+        anterior = np.cross(left, up)
         warnings = []
+        if self._rejected:
+            warnings.append(
+                f"{self.placement} sensor: the first {self._rejected} hinge(s) were too twisted "
+                "to calibrate on; calibrated on the next one"
+            )
         if off > self.s.max_off_axis_share:
             warnings.append(
                 f"{self.placement} sensor: {100 * off:.0f}% of the rotation in the first hinge "
@@ -203,3 +250,4 @@ class MountingCalibrator:
             done_s=done_s,
         )
         self._collected = []
+        return True

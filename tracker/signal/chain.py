@@ -84,7 +84,7 @@ class SensorChain:
         just_done = False
         if self.calibrated_at is None:
             assert self._calibrator is not None
-            done = self._calibrator.update(ub.time_s, ub.acc_mps2, ub.gyro_rad_s, up)
+            done = self._calibrator.update(ub.time_s, ub.acc_mps2, ub.gyro_rad_s, up, ub.in_gap)
             if done is None:
                 return False
             self.calibrated_at = start + done

@@ -44,6 +44,9 @@ def measure_period_s(time_s: np.ndarray) -> float:
 #: or swing is smooth, and a straight line across a 0.3 s hole in a swing loses tens of
 #: degrees of rotation where the cubic loses a few.
 HERMITE_MIN_GAP_PERIODS = 2.5
+#: Longer holes (a disconnect) are bridged with a straight line: a cubic driven by end
+#: slopes would swing wildly over seconds.
+HERMITE_MAX_GAP_S = 0.6
 #: Input samples carried from one block to the next (the bracket and its neighbours).
 CARRY = 3
 
@@ -129,9 +132,14 @@ class UniformResampler:
         t_lo, t_hi = t[idx - 1], t[idx]
         span = t_hi - t_lo
         frac = np.where(span > 0, (tg - t_lo) / np.where(span > 0, span, 1.0), 0.0)
-        acc_g = _linear(acc, idx, frac)
-        gyro_g = _linear(gyro, idx, frac)
-        cubic = (span > HERMITE_MIN_GAP_PERIODS * self.period_s) & (idx >= 2) & (idx + 1 < len(t))
+        acc_g = _linear(tg, t, acc)
+        gyro_g = _linear(tg, t, gyro)
+        cubic = (
+            (span > HERMITE_MIN_GAP_PERIODS * self.period_s)
+            & (span <= HERMITE_MAX_GAP_S)
+            & (idx >= 2)
+            & (idx + 1 < len(t))
+        )
         if cubic.any():
             c = np.flatnonzero(cubic)
             acc_g[c] = _hermite(t, acc, idx[c], frac[c])
@@ -139,11 +147,11 @@ class UniformResampler:
         return UniformBlock(tg, acc_g, gyro_g, span > self.max_gap_s)
 
 
-def _linear(x: np.ndarray, idx: np.ndarray, frac: np.ndarray) -> np.ndarray:
-    # (1 - f) * lo + f * hi is exact at both ends, so a grid point that coincides with an
-    # input sample gets exactly that sample whichever bracket it falls in.
-    f = frac[:, None]
-    return (1.0 - f) * x[idx - 1] + f * x[idx]
+def _linear(tg: np.ndarray, t: np.ndarray, x: np.ndarray) -> np.ndarray:
+    # np.interp picks the bracket [t_j, t_j+1) holding each grid time; grid times are
+    # never past the second-to-last sample (see `_interpolate`), so the bracket and the
+    # result are the same however the stream was split.
+    return np.column_stack([np.interp(tg, t, x[:, c]) for c in range(x.shape[1])])
 
 
 def _hermite(t: np.ndarray, x: np.ndarray, idx: np.ndarray, s: np.ndarray) -> np.ndarray:

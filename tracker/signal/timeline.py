@@ -24,7 +24,6 @@ from tracker.units import LUMBAR, SACRUM
 
 #: Windows whose hinge rate varies less than this carry no clock information.
 MIN_ALIGN_RATE_STD_DEG_S = 15.0
-ALIGN_STEP_S = 0.002
 
 
 class Timeline:
@@ -154,7 +153,7 @@ class Timeline:
         self._windows_done = i + 1
         w_l = lum.rate_deg_s.view[a:b]
         if np.std(w_l) >= MIN_ALIGN_RATE_STD_DEG_S and n_s > 16:
-            est = estimate_lag_s(t, w_l, sac_t, sac.rate_deg_s.view, self.max_lag_s, ALIGN_STEP_S)
+            est = estimate_lag_s(t, w_l, sac_t, sac.rate_deg_s.view, self.max_lag_s)
             if est is not None:
                 self.lags.add(float(np.mean(t)), est[0])
         return True

@@ -3,8 +3,8 @@
 Each exercise has a `Style` (rest position, depth, tempo and form ranges, in degrees,
 metres and seconds); `SetForm` draws a set's form and each rep's variation and faults;
 `rep_from_top` / `rep_from_bottom` write one rep on the timeline (set-ups and finishes:
-`sets.py`). Angles follow docs/frames.md: pelvis tilt θp and lumbar flexion λ are + forward / + flexion,
-0 at standing neutral.
+`sets.py`). Angles follow docs/frames.md: pelvis tilt θp and lumbar flexion λ are
++ forward / + flexion, 0 at standing neutral.
 
 Form ranges are chosen so that good reps stay clearly inside the default limits
 (flexion 36°, extension 10° past neutral) and faulty reps clearly beyond them:

@@ -1,9 +1,12 @@
-"""Named scenarios (the bundled demo recordings and quick CLI runs)."""
+"""Named scenarios (the bundled demo recordings) and sessions built from CLI options."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from tracker.errors import InputError
-from tracker.sim.config import SessionConfig, SetSpec
+from tracker.sim.config import SessionConfig, SetSpec, with_faults
+from tracker.sim.tiers import Imperfections
 from tracker.units import EXERCISES, LUMBAR, SACRUM
 
 
@@ -71,3 +74,55 @@ def preset_session(name: str, seed: int) -> SessionConfig:
         return PRESETS[name](seed)
     except KeyError:
         raise InputError(f"unknown preset {name!r}; use one of {', '.join(PRESETS)}") from None
+
+
+def custom_session(
+    *,
+    seed: int,
+    exercises: tuple[str, ...],
+    sets_per_exercise: int,
+    reps: int,
+    faults: tuple[str, ...],
+    rate_hz: float,
+    standing_s: float,
+    rest_mean_s: float,
+) -> SessionConfig:
+    """A session of ``sets_per_exercise`` sets of each exercise, the same faults in every
+    set (`config.parse_fault` texts), rests drawn within ±30% of ``rest_mean_s``."""
+    sets = tuple(
+        with_faults(ex, reps, list(faults)) for ex in exercises for _ in range(sets_per_exercise)
+    )
+    return SessionConfig(
+        seed=seed,
+        sets=sets,
+        rate_hz=rate_hz,
+        standing_s=standing_s,
+        rest_s=(0.7 * rest_mean_s, 1.3 * rest_mean_s),
+    )
+
+
+def adjusted(
+    config: SessionConfig,
+    *,
+    setup: str | None = None,
+    tier: str | None = None,
+    rate_hz: float | None = None,
+    sacrum_rate_hz: float | None = None,
+    clean: bool = False,
+) -> SessionConfig:
+    """``config`` with the given settings replaced (None keeps the config's own)."""
+    changes: dict[str, object] = {}
+    if setup is not None:
+        changes["setup"] = setup
+    if tier is not None:
+        changes["tier"] = tier
+    if clean:
+        changes["imperfections"] = Imperfections.none()
+    config = dataclasses.replace(config, **changes)
+    if rate_hz is not None or sacrum_rate_hz is not None:
+        base = rate_hz if rate_hz is not None else config.rate_of(config.placements[0])
+        rates = {p: base for p in config.placements}
+        if sacrum_rate_hz is not None and SACRUM in rates:
+            rates[SACRUM] = sacrum_rate_hz
+        config = dataclasses.replace(config, rate_hz=rates)
+    return config

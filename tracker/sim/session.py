@@ -116,7 +116,8 @@ def _clock(config: SessionConfig, placement: str, tr: TierRanges, start_s: float
     offset = rng.uniform(-tr.clock_offset_s, tr.clock_offset_s)
     drift = rng.uniform(-tr.clock_drift_ppm, tr.clock_drift_ppm)
     rate_err = rng.uniform(-tr.rate_error, tr.rate_error)
-    first = rng.uniform(0.0, tr.start_delay_s)
+    # A late start never eats more than 30% of the standing phase the recording opens with.
+    first = rng.uniform(0.0, min(tr.start_delay_s, 0.3 * config.standing_s))
     spp_time = rng.uniform(0.015, 0.045)
     rate = config.rate_of(placement)
     return ClockParams(

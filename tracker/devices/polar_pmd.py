@@ -606,10 +606,13 @@ def decode_raw(payload: bytes) -> tuple[DataFrameHeader, np.ndarray]:
     if header.compressed:
         raw = _decode_delta_content(content, fmt.value_bytes, fmt.as_float)
         if fmt.as_float:
-            values = np.array(raw, dtype=np.uint32).view(np.float32).astype(np.float64)
-            if not np.isfinite(values).all():
+            f32 = np.array(raw, dtype=np.uint32).view(np.float32)
+            # Check before widening: a signalling NaN raises "invalid value" in the cast.
+            with np.errstate(invalid="ignore"):
+                finite = bool(np.isfinite(f32).all())
+            if not finite:
                 raise DecodeError("PMD gyro frame holds a NaN or infinite value")
-            return header, values
+            return header, f32.astype(np.float64)
         return header, np.array(raw, dtype=np.int64)
     step = fmt.value_bytes * _CHANNELS
     if not content or len(content) % step:

@@ -16,17 +16,25 @@ import numpy as np
 REST_AT_BOTTOM = frozenset({"deadlift", "hip_thrust"})
 
 
-def recognise(values_deg: np.ndarray, motion_s: np.ndarray, rest_is_max: bool) -> str:
-    """Best guess of the exercise from a set's turning-point values and movement times."""
+def recognise(
+    values_deg: np.ndarray,
+    motion_s: np.ndarray,
+    rest_is_max: bool,
+    *,
+    knees: bool = False,
+    squat_like: bool = False,
+) -> str:
+    """Best guess of the exercise from a set's turning-point values, movement times,
+    where its reps rest and whether the hips drop (knees bend) on the way down."""
     if np.median(values_deg) < -30.0:
         return "hip_thrust"
     if len(motion_s) and float(np.median(motion_s)) < 0.85:
         return "kettlebell_swing"
+    if knees:
+        return "squat" if squat_like else "deadlift"
     if rest_is_max:
         return "deadlift"
     excursion = float(np.ptp(values_deg)) if len(values_deg) else 0.0
     if excursion >= 75.0:
         return "good_morning"
-    if excursion <= 45.0:
-        return "squat"
     return "romanian_deadlift"

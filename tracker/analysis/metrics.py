@@ -24,6 +24,7 @@ def rep_metrics(
     hinge_deg: np.ndarray,
     hinge_rate_deg_s: np.ndarray,
     lumbar_deg: np.ndarray,
+    unreliable: np.ndarray,
     settings: AnalysisSettings,
 ) -> RepMetrics:
     """Metrics of the rep over timeline samples ``[start, end]`` with its peak at ``peak``."""
@@ -31,7 +32,9 @@ def rep_metrics(
     h = hinge_deg[sl]
     lam = lumbar_deg[sl]
     depth = float(h[np.argmax(np.abs(h))])
-    measurable = bool(np.isfinite(lam).any())
+    # A rep during or just after a sensor's data loss has no trustworthy lumbar angle:
+    # it is reported as not measured rather than flagged on a wrong value.
+    measurable = bool(np.isfinite(lam).any()) and not bool(unreliable[sl].any())
     if measurable:
         lam_f = lam[np.isfinite(lam)]
         flex = float(lam_f.max())

@@ -37,7 +37,7 @@ from tracker.errors import AnalysisError
 from tracker.samples import SensorSamples
 from tracker.signal.chain import SensorChain
 from tracker.signal.timeline import Timeline
-from tracker.units import PLACEMENTS
+from tracker.units import LUMBAR, PLACEMENTS
 
 #: Re-arm a crossing cue once the angle is back this far inside the limit.
 CUE_REARM_DEG = 3.0
@@ -122,7 +122,12 @@ class Pipeline:
             s = self.settings.segmentation
             self._decim = max(1, round(1.0 / (s.segmentation_rate_hz * period)))
             ex = self.settings.exercise
-            self._seg = RepSegmenter(s, period, None if not ex else ex in REST_AT_BOTTOM)
+            # The hinge sensor is the sacrum with two sensors; a lone lumbar sensor sits
+            # higher on the trunk, so a pure hinge already drops it ~0.1 m.
+            knee_drop = -0.16 if self.timeline.main.placement == LUMBAR and not self.dual else -0.10
+            self._seg = RepSegmenter(
+                s, period, None if not ex else ex in REST_AT_BOTTOM, knee_drop_m=knee_drop
+            )
             self._turns = TurningPointTracker(
                 s.hysteresis_deg,
                 max(1, round(s.settle_s / (period * self._decim))),
@@ -138,12 +143,16 @@ class Pipeline:
             self._next_cue = n
             return []
         s = self.settings
-        lam = self.timeline.lumbar_deg.view
-        t = self.timeline.time_s.view
+        # Only the new samples; no cue on angles that cannot be trusted (data lost).
+        base = self._next_cue
+        tl = self.timeline
+        lam = np.where(tl.unreliable.view[base:n], np.nan, tl.lumbar_deg.view[base:n])
+        t = tl.time_s.view[base:n]
         events: list[Event] = []
-        i = self._next_cue
-        while i < n:
-            seg = lam[i:n]
+        i = 0
+        m = n - base
+        while i < m:
+            seg = lam[i:]
             if self._flex_armed:
                 hits = np.flatnonzero(seg > s.flexion_limit_deg)
             else:
@@ -187,7 +196,7 @@ class Pipeline:
             tp = self._turns.update(i, float(h[i]), float(w[i]))
             if tp is not None:
                 self._last_turn_index = i
-                cycles, ended = self._seg.add_turn(tp, w, h)
+                cycles, ended = self._seg.add_turn(tp, w, h, tl.vert_acc_mps2.view)
                 if ended:
                     events.extend(self._end_set(i))
                 events.extend(self._emit_reps(cycles, i))
@@ -230,8 +239,14 @@ class Pipeline:
                 hinge_deg=tl.hinge_deg.view,
                 hinge_rate_deg_s=tl.hinge_rate_deg_s.view,
                 lumbar_deg=tl.lumbar_deg.view,
+                unreliable=tl.unreliable.view,
                 settings=self.settings,
             )
+            if self.dual and m.lumbar_flexion_deg is None:
+                self.notices.append(
+                    f"set {m.set} rep {m.rep}: a sensor lost data around this rep; lumbar "
+                    "angles not reported for it"
+                )
             self.set_reps.append(m)
             self.all_reps.append(m)
             events.append(RepCompleted(float(t[i]), m))
@@ -249,7 +264,9 @@ class Pipeline:
                 if a.leave is not None
             ]
         )
-        return recognise(values, motion, o.rest_is_max)
+        knees = self._seg.knees_bend(turns)
+        squat = knees and self._seg.squat_like(turns)
+        return recognise(values, motion, o.rest_is_max, knees=knees, squat_like=squat)
 
     def _end_set(self, i: int) -> list[Event]:
         if not self.set_reps:

@@ -85,7 +85,11 @@ class RepSegmenter:
     """Turns -> sets and reps. Reads the timeline's hinge and rate arrays."""
 
     def __init__(
-        self, settings: SegmentationSettings, period_s: float, rest_is_max: bool | None = None
+        self,
+        settings: SegmentationSettings,
+        period_s: float,
+        rest_is_max: bool | None = None,
+        knee_drop_m: float = -0.12,
     ) -> None:
         self.s = settings
         #: Forced rest extreme (the user named the exercise), None to decide per set.
@@ -93,6 +97,10 @@ class RepSegmenter:
         self.period_s = period_s
         self.chain: list[Turn] = []
         self.open: OpenSet | None = None
+        self._vert: np.ndarray | None = None
+        #: Drop of the hinge sensor below which a descent bends the knees (m): the
+        #: lumbar sensor sits higher and drops more in a pure hinge than the sacrum.
+        self.knee_drop_m = knee_drop_m
 
     # -- boundaries ------------------------------------------------------------------
     @staticmethod
@@ -102,12 +110,9 @@ class RepSegmenter:
     def _half_cycle(self, h: np.ndarray, rate: np.ndarray, last: Turn, turn: Turn) -> None:
         """Boundaries of the movement last -> turn.
 
-        The angle leaves a band around ``last`` at ``near_end`` and enters the band
-        around ``turn`` at ``near_start`` (pauses and grips are the time inside a band).
-        The movement itself starts at the last still sample before ``near_end`` (the
-        onset) and ends at the first still sample after ``near_start``; "still" is
-        relative to the movement's peak rate, so slow grinds and fast swings are cut
-        at the same point of their velocity profile.
+        The angle finally leaves a band around ``last``'s value at ``near_end`` and
+        first enters the band around ``turn``'s at ``near_start`` (the time spent near a
+        turn). ``leave`` and ``arrive`` bound the movement itself (below).
         """
         a, b = last.tp.index, turn.tp.index
         band = self._near_band_deg(abs(turn.value - last.value))
@@ -120,18 +125,26 @@ class RepSegmenter:
         turn.near_start = a + (int(near[0]) if len(near) else len(seg) - 1)
         if last.near_start is None:
             last.near_start = a
+        # The movement runs from the last still sample before its fastest point to the
+        # first still sample after it; "still" is relative to that peak rate, so slow
+        # grinds and fast swings are cut at the same point of their velocity profile.
         r = np.abs(rate[a : b + 1])
-        thr = max(5.0, 0.08 * float(r.max()))
-        still = np.flatnonzero(r[: last.near_end - a + 1] < thr)
+        fastest = int(np.argmax(r))
+        thr = max(5.0, 0.08 * float(r[fastest]))
+        still = np.flatnonzero(r[: fastest + 1] < thr)
         last.leave = a + (int(still[-1]) if len(still) else 0)
-        still = np.flatnonzero(r[turn.near_start - a :] < thr)
-        turn.arrive = turn.near_start + (int(still[0]) if len(still) else b - turn.near_start)
+        still = np.flatnonzero(r[fastest:] < thr)
+        turn.arrive = a + fastest + (int(still[0]) if len(still) else b - a - fastest)
 
     # -- chain -----------------------------------------------------------------------
     def add_turn(
-        self, tp: TurningPoint, rate: np.ndarray, h: np.ndarray
+        self, tp: TurningPoint, rate: np.ndarray, h: np.ndarray, vert: np.ndarray | None = None
     ) -> tuple[list[Cycle], bool]:
-        """Add a confirmed turning point; return (new reps of the open set, set ended)."""
+        """Add a confirmed turning point; return (new reps of the open set, set ended).
+
+        ``vert`` is the hinge sensor's vertical acceleration (m/s^2, gravity removed),
+        used to tell knee-dominant lifts (deadlift, squat) from hip hinges."""
+        self._vert = vert
         ended = False
         if self.chain:
             last = self.chain[-1]
@@ -254,12 +267,14 @@ class RepSegmenter:
             a, p, b = o.turns[o.next_rest : o.next_rest + 3]
             o.next_rest += 2
             cyc = Cycle(a, p, b)
-            if o.held is not None:
-                # A doubtful cycle followed by another: it was a rep after all.
-                o.reps.append(o.held)
-                new.append(o.held)
-                o.held = None
             verdict = self._judge(o, cyc)
+            if o.held is not None:
+                # A doubtful cycle followed by a rep was a rep after all; followed by
+                # another doubtful one, the set had ended (put down, then moved on).
+                if verdict == "rep":
+                    o.reps.append(o.held)
+                    new.append(o.held)
+                o.held = None
             if verdict == "rep":
                 o.reps.append(cyc)
                 new.append(cyc)
@@ -365,19 +380,61 @@ class RepSegmenter:
             return False
         return float(np.median(motion)) < 0.85 or self._ballistic(turns[-2], turns[-1])
 
+    def drop_m(self, a: int, b: int) -> float | None:
+        """Vertical displacement of the hinge sensor from index a to b (m, + up), by
+        double integration with zero velocity at both ends (the lifter is still there)."""
+        if self._vert is None or b - a < 4:
+            return None
+        acc = self._vert[a : b + 1]
+        v = np.cumsum(acc) * self.period_s
+        v -= np.linspace(0.0, v[-1], len(v))
+        z = np.cumsum(v) * self.period_s
+        return float(z[-1] - z[0])
+
+    def descent_drop_m(self, turns: list[Turn]) -> float | None:
+        """Median drop from a top (still) to the following bottom over a chain."""
+        drops = [
+            d
+            for a, b in itertools.pairwise(turns)
+            if not a.is_max and b.is_max and a.leave is not None
+            if (d := self.drop_m(a.leave, b.arrive)) is not None
+        ]
+        return float(np.median(drops)) if drops else None
+
+    def knees_bend(self, turns: list[Turn]) -> bool:
+        d = self.descent_drop_m(turns)
+        return d is not None and d < self.knee_drop_m
+
+    def squat_like(self, turns: list[Turn]) -> bool:
+        """Among knee-dominant lifts, a squat keeps the trunk more upright than a
+        deadlift and drops the hips further per degree of forward lean. The lumbar
+        sensor reads pelvis + lumbar inclination, about 15 deg more than the sacrum."""
+        depth = float(np.median([t.value for t in turns if t.is_max]))
+        rest = float(np.median([t.value for t in turns if not t.is_max]))
+        incline = max(depth - rest, 1.0)
+        lumbar_hinge = self.knee_drop_m < -0.14
+        if incline < (59.0 if lumbar_hinge else 47.0):
+            return True
+        d = self.descent_drop_m(turns)
+        return d is not None and d / incline < -0.006
+
     def decide_rest_is_max(self, turns: list[Turn]) -> bool:
         """Where does the lifter rest between reps: bottom (max hinge) or top (min)?
 
-        Lying back (hip thrust) rests at the bottom; a swung set turns at the top. For
-        grinds, a long still hold at the first bottom (setting up at the bar: grip,
-        brace) means the weight starts and rests on the floor (deadlift); otherwise the
-        lifter rests where the set holds still longest.
+        Lying back (hip thrust) rests at the bottom; a swung set turns at the top; when
+        the hips drop on the way down (knees bend) it is a deadlift from the floor
+        (bottom) or a squat (top). For hip hinges, a long still hold at a bottom before
+        the reps (setting up at the bar) means the weight rests on the floor; otherwise
+        the lifter rests where the set's pauses are longer.
         """
         values = np.array([t.value for t in turns])
         if np.median(values) < -30.0:
             return True
         if self.is_ballistic(turns):
-            return False
+            return False  # swung: reps turn at the top
+        if self.knees_bend(turns):
+            # Deadlift from the floor (rests at the bottom) or squat (at the top).
+            return not self.squat_like(turns)
         maxes = [t for t in turns if t.is_max and t.leave is not None]
         for k in range(len(maxes) - 1):
             hold = self._still_s(maxes[k])

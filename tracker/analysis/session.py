@@ -31,6 +31,8 @@ class SessionResult:
     duration_s: float
     #: The pipeline after the run, with its timeline arrays (plots, calibration).
     pipeline: Pipeline
+    #: First sample time on the recording's timeline (what people read as 0:00).
+    start_s: float | None = None
 
     @property
     def dual(self) -> bool:
@@ -87,4 +89,11 @@ def analyse_recording(
         notices=list(pipe.notices),
         duration_s=recording.duration_s(),
         pipeline=pipe,
+        start_s=recording_start_s(recording),
     )
+
+
+def recording_start_s(recording: Recording) -> float:
+    """The first sample's time on the recording's timeline."""
+    s = recording.sensors[recording.timeline_placement]
+    return float(s.time_s[0]) if len(s) else 0.0

@@ -44,7 +44,7 @@ def cli() -> None:
 
 def _register() -> None:
     # Imported for their side effect of adding commands to `cli`.
-    from tracker.cli import analyse, files, simulate  # noqa: F401
+    from tracker.cli import analyse, files, history, live, report, simulate  # noqa: F401
 
 
 _register()

@@ -15,16 +15,38 @@ from tracker.analysis.profile import (
     profile_from_session,
     save_profile,
 )
-from tracker.analysis.session import analyse_recording, iter_blocks
+from tracker.analysis.session import analyse_recording, iter_blocks, recording_start_s
 from tracker.analysis.settings import AnalysisSettings
 from tracker.cli import cli
 from tracker.recording.load import load_recording
-from tracker.units import EXERCISES
+from tracker.units import EXERCISES, PLACEMENTS
 
 EXERCISE_CHOICE = click.Choice(EXERCISES)
+_PLACEMENT_META = "tracker.placement"
+
+
+def _store_placement(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    ctx.meta[_PLACEMENT_META] = value
+
+
+def selected_placement() -> str | None:
+    """The ``--placement`` of the running command (None when not given): pass it to
+    ``load_recording(..., placement=selected_placement())``. The option is not a
+    parameter of the command functions, so every command using `recording_options`
+    accepts it without a change of signature."""
+    ctx = click.get_current_context(silent=True)
+    return None if ctx is None else ctx.meta.get(_PLACEMENT_META)
 
 
 def recording_options(f):
+    f = click.option(
+        "--placement",
+        type=click.Choice(PLACEMENTS),
+        expose_value=False,
+        callback=_store_placement,
+        help="Where the phone of a phone-app export (Sensor Logger zip/folder, phyphox "
+        "CSV) was worn.",
+    )(f)
     f = click.option(
         "--gyro-unit",
         type=click.Choice(["rad_s", "dps"]),
@@ -109,7 +131,9 @@ def _load_and_settings(
     profile_path,
     no_profile,
 ):
-    rec = load_recording(recording, acc_unit=acc_unit, gyro_unit=gyro_unit)
+    rec = load_recording(
+        recording, acc_unit=acc_unit, gyro_unit=gyro_unit, placement=selected_placement()
+    )
     settings, source = resolve_settings(
         flexion_limit, extension_limit, exercise, profile_path, no_profile, rec.notes.exercise
     )
@@ -127,6 +151,33 @@ def _load_and_settings(
     help="Per-rep CSV to write.",
 )
 @limit_options
+@click.option(
+    "--srt",
+    "srt_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write subtitles (.srt): each rep with its flags, to lay over a video.",
+)
+@click.option(
+    "--srt-offset",
+    type=float,
+    default=0.0,
+    show_default=True,
+    metavar="S",
+    help="Seconds into the video at which the recording starts (negative: the video "
+    "started later).",
+)
+@click.option(
+    "--history/--no-history",
+    default=True,
+    show_default=True,
+    help="Add the session to your history database.",
+)
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="History database (default: history.sqlite in your data directory).",
+)
 def export(
     recording,
     acc_unit,
@@ -137,8 +188,13 @@ def export(
     exercise,
     profile_path,
     no_profile,
+    srt_path,
+    srt_offset,
+    history,
+    db_path,
 ):
-    """Write per-rep metrics of RECORDING (native recording or samples CSV) as CSV."""
+    """Write per-rep metrics of RECORDING (native recording, samples CSV or phone-app
+    export) as CSV."""
     from tracker.recording.rep_csv import write_rep_csv
 
     rec, settings, _ = _load_and_settings(
@@ -156,6 +212,21 @@ def export(
     for n in result.notices:
         click.echo(f"Note: {n}", err=True)
     click.echo(f"Wrote {len(result.reps)} reps in {len(result.sets)} sets to {out}", err=True)
+    if srt_path is not None:
+        from tracker.report.srt import write_srt
+
+        n = write_srt(result, srt_path, start_s=recording_start_s(rec), offset_s=srt_offset)
+        click.echo(f"Wrote {n} subtitles to {srt_path}", err=True)
+    if history:
+        from tracker.errors import TrackerError
+        from tracker.history import record_session
+
+        # The CSV is written; a history that cannot be updated is worth a warning, not
+        # a failed export.
+        try:
+            record_session(db_path, result, recording, recording=rec)
+        except TrackerError as exc:
+            click.echo(f"Warning: history not updated: {exc}", err=True)
 
 
 @cli.command()
@@ -263,6 +334,7 @@ def replay(
         list(pipe.notices),
         rec.duration_s(),
         pipe,
+        recording_start_s(rec),
     )
     click.echo("")
     click.echo(format_summary(summary_dict(result), source))
@@ -287,7 +359,9 @@ def calibrate(recording, acc_unit, gyro_unit, save, profile_path):
     is comfortable. Limits become 70% (flag) and 50% (caution) of your maximum flexion,
     and 50% of your maximum extension.
     """
-    rec = load_recording(recording, acc_unit=acc_unit, gyro_unit=gyro_unit)
+    rec = load_recording(
+        recording, acc_unit=acc_unit, gyro_unit=gyro_unit, placement=selected_placement()
+    )
     result = analyse_recording(rec, AnalysisSettings())
     profile = profile_from_session(result, source=str(recording))
     limits = profile.apply(AnalysisSettings())

@@ -13,7 +13,14 @@ from tracker.recording.checks import ACC_UNITS, GYRO_UNITS
 from tracker.recording.describe import describe
 from tracker.recording.load import load_recording, save_recording
 from tracker.recording.native import NativeRecording
-from tracker.units import EXERCISES, UNKNOWN_EXERCISE
+from tracker.units import EXERCISES, PLACEMENTS, UNKNOWN_EXERCISE
+
+#: Where the single sensor of a phone-app export was worn (other formats name it).
+placement_option = click.option(
+    "--placement",
+    type=click.Choice(PLACEMENTS),
+    help="Where the phone of a phone-app export (Sensor Logger, phyphox) was worn.",
+)
 
 
 def _warnings(recording: object) -> list[str]:
@@ -61,6 +68,7 @@ def _warnings(recording: object) -> list[str]:
 )
 @click.option("--note", help="Set the session's free-text note.")
 @click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@placement_option
 def convert(
     in_path: Path,
     out_path: Path,
@@ -71,6 +79,7 @@ def convert(
     load_kg: float | None,
     note: str | None,
     force: bool,
+    placement: str | None,
 ) -> None:
     """Convert a recording: IN (native .trk or samples CSV) to OUT (.csv or .trk by extension).
 
@@ -81,7 +90,9 @@ def convert(
         raise InputError(f"{out_path} is the input file; write the conversion to a new file")
     if out_path.exists() and not force:
         raise InputError(f"{out_path} already exists; use --force to replace it")
-    recording = load_recording(in_path, recover=recover, acc_unit=acc_unit, gyro_unit=gyro_unit)
+    recording = load_recording(
+        in_path, recover=recover, acc_unit=acc_unit, gyro_unit=gyro_unit, placement=placement
+    )
     for line in _warnings(recording):
         click.echo(line, err=True)
     changes = {
@@ -112,10 +123,17 @@ def convert(
     show_default=True,
     help="Angular velocity unit of a samples CSV.",
 )
-def info(recording_path: Path, recover: bool, acc_unit: str, gyro_unit: str) -> None:
+@placement_option
+def info(
+    recording_path: Path, recover: bool, acc_unit: str, gyro_unit: str, placement: str | None
+) -> None:
     """Show what RECORDING holds: sensors, samples, duration, rates, devices, notes, gaps."""
     recording = load_recording(
-        recording_path, recover=recover, acc_unit=acc_unit, gyro_unit=gyro_unit
+        recording_path,
+        recover=recover,
+        acc_unit=acc_unit,
+        gyro_unit=gyro_unit,
+        placement=placement,
     )
     click.echo(f"file: {recording_path}")
     for line in describe(recording):

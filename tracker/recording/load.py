@@ -29,9 +29,11 @@ CSV_SUFFIX = ".csv"
 class Importer:
     """A reader for another file format.
 
-    ``sniff(head, path)`` gets the first `SNIFF_BYTES` bytes and says whether this importer
-    reads the file; ``load(path, acc_unit=..., gyro_unit=...)`` returns a `Recording` in
-    m/s^2 and rad/s (docs/frames.md) or raises an `InputError`.
+    ``sniff(head, path)`` gets the first `SNIFF_BYTES` bytes (empty for a folder) and says
+    whether this importer reads the file; ``load(path, acc_unit=..., gyro_unit=...,
+    placement=...)`` returns a `Recording` in m/s^2 and rad/s (docs/frames.md) or raises
+    an `InputError`. ``placement`` is passed only when the user gave one: where the
+    single sensor of a format that does not say so itself (a phone export) was worn.
     """
 
     name: str
@@ -56,22 +58,34 @@ def _head(path: Path) -> bytes:
         return b""  # the reader that follows reports the problem with its own words
 
 
+def _no_placement(p: Path, placement: str | None) -> None:
+    if placement is not None:
+        raise InputError(
+            f"{p} names the placement of its sensors itself; --placement applies only to "
+            f"phone-app exports (Sensor Logger, phyphox)"
+        )
+
+
 def load_recording(
     path: str | os.PathLike[str],
     *,
     recover: bool = False,
     acc_unit: str = "mps2",
     gyro_unit: str = "rad_s",
+    placement: str | None = None,
 ) -> Recording:
-    """Read a native recording, a samples CSV, or a registered format.
+    """Read a native recording, a samples CSV, or a registered format (phone exports).
 
     ``acc_unit`` / ``gyro_unit`` declare the units of a text import (g, deg/s); a native
     recording always holds m/s^2 and rad/s. ``recover`` reads the intact parts of a
     damaged native recording (see `read_native`); other formats have no use for it.
+    ``placement`` (``lumbar`` / ``sacrum``) says where the one sensor of a phone export
+    was worn; native recordings and samples CSV name their placements themselves.
     """
     p = Path(path)
     head = _head(p)
     if head.startswith(framing.MAGIC):
+        _no_placement(p, placement)
         if acc_unit != "mps2" or gyro_unit != "rad_s":
             raise InputError(
                 f"{p} is a native recording, stored in m/s^2 and rad/s; "
@@ -80,7 +94,11 @@ def load_recording(
         return read_native(p, recover=recover)
     for importer in _IMPORTERS:
         if importer.sniff(head, p):
-            return importer.load(p, acc_unit=acc_unit, gyro_unit=gyro_unit)
+            # ``placement`` only when given, so importers of formats that name their
+            # placements keep the plain (path, acc_unit, gyro_unit) signature.
+            where = {} if placement is None else {"placement": placement}
+            return importer.load(p, acc_unit=acc_unit, gyro_unit=gyro_unit, **where)
+    _no_placement(p, placement)
     return read_samples_csv(p, acc_unit=acc_unit, gyro_unit=gyro_unit)
 
 
@@ -100,3 +118,13 @@ def save_recording(recording: Recording, path: str | os.PathLike[str]) -> None:
             f"cannot tell the format of {p} from its extension; "
             f"name it {CSV_SUFFIX} (samples CSV) or {NATIVE_SUFFIX} (native recording)"
         )
+
+
+def _register_builtin_importers() -> None:
+    from tracker.recording import phyphox, sensor_logger
+
+    register_importer(Importer("sensor_logger", sensor_logger.sniff, sensor_logger.load))
+    register_importer(Importer("phyphox", phyphox.sniff, phyphox.load))
+
+
+_register_builtin_importers()

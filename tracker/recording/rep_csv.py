@@ -2,7 +2,7 @@
 
 Empty cells mean "not measurable with the sensors present" (lumbar columns with one
 sensor). Booleans are ``true`` / ``false``. Angles in degrees, times in seconds on the
-recording's timeline (docs/frames.md).
+recording's timeline (docs/frames.md). Text cells are spreadsheet-safe (`csv_safe`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import io
 import os
 
 from tracker.analysis.events import RepMetrics
+from tracker.recording.csv_safe import safe_cell
 from tracker.recording.fileio import replace_atomically
 
 COLUMNS = (
@@ -51,7 +52,7 @@ def rep_row(r: RepMetrics) -> list[str]:
     return [
         str(r.set),
         str(r.rep),
-        r.exercise,
+        safe_cell(r.exercise),
         _num(r.start_s, 3),
         _num(r.end_s, 3),
         _num(r.duration_s, 3),

@@ -63,6 +63,8 @@ def summary_dict(result: SessionResult) -> dict[str, Any]:
         "placements": list(result.placements),
         "lumbar_flexion_measured": result.dual,
         "duration_s": round(result.duration_s, 3),
+        # Times in this summary are on the recording's timeline; this is its start.
+        "recording_start_s": result.start_s,
         "limits": {
             "flexion_limit_deg": st.flexion_limit_deg,
             "flexion_caution_deg": st.flexion_caution_deg,
@@ -94,7 +96,8 @@ def format_summary(d: dict[str, Any], limits_source: str) -> str:
     lines = []
     sensors = " + ".join(d["placements"])
     lim = d["limits"]
-    lines.append(f"Session {_clock(d['duration_s'])} min, sensors: {sensors}")
+    t0 = d.get("recording_start_s") or 0.0
+    lines.append(f"Session {_clock(d['duration_s'])} (min:s), sensors: {sensors}")
     if d["lumbar_flexion_measured"]:
         lines.append(
             f"Limits ({limits_source}): flexion {lim['flexion_limit_deg']:.0f} deg "
@@ -109,7 +112,7 @@ def format_summary(d: dict[str, Any], limits_source: str) -> str:
         lines.append("")
         lines.append(
             f"Set {s['set']}  {s['exercise']}  {s['reps']} reps  "
-            f"{_clock(s['start_s'])}-{_clock(s['end_s'])}"
+            f"{_clock(s['start_s'] - t0)}-{_clock(s['end_s'] - t0)}"
         )
         tempo = _fmt(s["mean_rep_s"], " s/rep", 2)
         down = _fmt(s["mean_eccentric_s"], " s", 2)

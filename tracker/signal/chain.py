@@ -11,8 +11,9 @@ import numpy as np
 from tracker.samples import SensorSamples
 from tracker.signal.buffer import Growable
 from tracker.signal.calibration import CalibrationSettings, Mounting, MountingCalibrator
-from tracker.signal.orientation import OrientationTracker
-from tracker.signal.resample import UniformBlock, UniformResampler
+from tracker.signal.orientation import RECOVERY_AFTER_GAP_S, OrientationTracker
+from tracker.signal.resample import HERMITE_MAX_GAP_S, UniformBlock, UniformResampler
+from tracker.units import G_MPS2
 
 
 class SensorChain:
@@ -29,9 +30,15 @@ class SensorChain:
         self.gyro = Growable((3,))
         self.acc = Growable((3,))
         self.in_gap = Growable(dtype=np.bool_)
+        #: Samples whose orientation cannot be trusted: inside a gap too long to bridge
+        #: (a disconnect) and while the filter re-converges after it.
+        self.unreliable = Growable(dtype=np.bool_)
+        self._unreliable_left = 0
         #: Inclination (deg) and sagittal rate (deg/s), filled once calibrated.
         self.theta_deg = Growable()
         self.rate_deg_s = Growable()
+        #: Vertical (earth-up) acceleration of the sensor point, gravity removed (m/s^2).
+        self.vert_acc_mps2 = Growable()
         self.calibrated_at: int | None = None
         self._mounting: Mounting | None = None
         self.n_input = 0
@@ -50,6 +57,7 @@ class SensorChain:
         n = len(self.theta_deg)
         self.theta_deg = Growable()
         self.rate_deg_s = Growable()
+        self.vert_acc_mps2 = Growable()
         self._angles(0, n)
 
     @property
@@ -81,6 +89,7 @@ class SensorChain:
         self.gyro.extend(ub.gyro_rad_s)
         self.acc.extend(ub.acc_mps2)
         self.in_gap.extend(ub.in_gap)
+        self.unreliable.extend(self._unreliable(ub.span_s > HERMITE_MAX_GAP_S))
         just_done = False
         if self.calibrated_at is None:
             assert self._calibrator is not None
@@ -95,8 +104,36 @@ class SensorChain:
             self._angles(start, len(self.time_s))
         return just_done
 
+    def _unreliable(self, long_gap: np.ndarray) -> np.ndarray:
+        """Long-gap samples plus the recovery time after each, counted in samples."""
+        period = self._resampler.period_s
+        assert period is not None
+        recovery = round(RECOVERY_AFTER_GAP_S / period)
+        out = long_gap.copy()
+        n = len(out)
+        left = self._unreliable_left
+        if not long_gap.any():
+            # The common case: only the tail of an earlier recovery, if any.
+            k = min(left, n)
+            out[:k] = True
+            self._unreliable_left = left - k
+            return out
+        for i in range(n):  # rare: this block has a disconnect in it
+            if long_gap[i]:
+                left = recovery
+            elif left > 0:
+                out[i] = True
+                left -= 1
+        self._unreliable_left = left
+        return out
+
     def _angles(self, start: int, stop: int) -> None:
         m = self.mounting
         assert m is not None
         self.theta_deg.extend(m.inclination_deg(self.up_s.view[start:stop]))
         self.rate_deg_s.extend(m.sagittal_rate_deg_s(self.gyro.view[start:stop]))
+        up = self.up_s.view[start:stop]
+        acc = self.acc.view[start:stop]
+        self.vert_acc_mps2.extend(
+            acc[:, 0] * up[:, 0] + acc[:, 1] * up[:, 1] + acc[:, 2] * up[:, 2] - G_MPS2
+        )

@@ -28,6 +28,8 @@ class UniformBlock:
     gyro_rad_s: np.ndarray
     #: True where the grid point falls inside a gap longer than ``max_gap_s``.
     in_gap: np.ndarray
+    #: Length of the input interval each grid point was interpolated across (s).
+    span_s: np.ndarray
 
 
 def measure_period_s(time_s: np.ndarray) -> float:
@@ -144,7 +146,7 @@ class UniformResampler:
             c = np.flatnonzero(cubic)
             acc_g[c] = _hermite(t, acc, idx[c], frac[c])
             gyro_g[c] = _hermite(t, gyro, idx[c], frac[c])
-        return UniformBlock(tg, acc_g, gyro_g, span > self.max_gap_s)
+        return UniformBlock(tg, acc_g, gyro_g, span > self.max_gap_s, span)
 
 
 def _linear(tg: np.ndarray, t: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -40,7 +40,11 @@ class Timeline:
         self.hinge_deg = Growable()
         self.hinge_rate_deg_s = Growable()
         self.lumbar_deg = Growable()
-        self.in_gap = Growable(dtype=np.bool_)
+        #: Vertical acceleration of the hinge sensor (m/s^2, gravity removed).
+        self.vert_acc_mps2 = Growable()
+        #: True where an angle is not trustworthy (a sensor's data lost, or the other
+        #: sensor's stream not covering the time).
+        self.unreliable = Growable(dtype=np.bool_)
 
     def __len__(self) -> int:
         return len(self.time_s)
@@ -62,7 +66,8 @@ class Timeline:
                 c.theta_deg.view[k0:k1],
                 c.rate_deg_s.view[k0:k1],
                 np.full(k1 - k0, np.nan),
-                c.in_gap.view[k0:k1],
+                c.unreliable.view[k0:k1],
+                c.vert_acc_mps2.view[k0:k1],
             )
             return len(self.time_s) - before
         self._advance_dual(final)
@@ -127,11 +132,12 @@ class Timeline:
                 t, t_sac = t[:covered], t_sac[:covered]
             hinge = np.interp(t_sac, sac_t, sac.theta_deg.view)
             rate = np.interp(t_sac, sac_t, sac.rate_deg_s.view)
-            gap_s = np.interp(t_sac, sac_t, sac.in_gap.view[: len(sac_t)].astype(float)) > 0
+            vert = np.interp(t_sac, sac_t, sac.vert_acc_mps2.view)
+            gap_s = np.interp(t_sac, sac_t, sac.unreliable.view[: len(sac_t)].astype(float)) > 0
             lam = lum.theta_deg.view[k0:k1] - hinge
             outside = (t_sac < sac_t[0]) | (t_sac > sac_t[-1])
             lam = np.where(outside, np.nan, lam)
-            self._emit(t, hinge, rate, lam, lum.in_gap.view[k0:k1] | gap_s | outside)
+            self._emit(t, hinge, rate, lam, lum.unreliable.view[k0:k1] | gap_s | outside, vert)
             if k1 < min((j + 1) * n_w, n_l):
                 return
 
@@ -158,9 +164,10 @@ class Timeline:
                 self.lags.add(float(np.mean(t)), est[0])
         return True
 
-    def _emit(self, t, hinge, rate, lam, gap) -> None:
+    def _emit(self, t, hinge, rate, lam, gap, vert) -> None:
         self.time_s.extend(t)
         self.hinge_deg.extend(hinge)
         self.hinge_rate_deg_s.extend(rate)
         self.lumbar_deg.extend(lam)
-        self.in_gap.extend(gap)
+        self.unreliable.extend(gap)
+        self.vert_acc_mps2.extend(vert)

@@ -1,0 +1,336 @@
+"""`tracker live` and `tracker scan`: stream sensors over BLE (or emulated ones)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import signal
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from tracker.analysis.events import Event, FlagRaised
+from tracker.cli import cli
+from tracker.cli.analyse import limit_options, resolve_settings
+from tracker.devices.ble import BleTransport, LinkEvent
+from tracker.errors import InputError
+from tracker.live.cues import Cue, CuePolicy
+from tracker.live.display import LiveStatus, status_lines
+from tracker.live.session import LiveConfig, LiveResult, LiveSink, run_live
+from tracker.live.speech import Speaker, find_speech_command
+from tracker.recording.model import DeviceInfo, SessionNotes
+from tracker.report.event_lines import event_line
+
+DEMO_RECORDING = Path("recordings") / "swing_dual.trk"
+
+
+def demo_recording_path() -> Path:
+    """The bundled dual-sensor demo recording (next to the package, or in the cwd)."""
+    import tracker
+
+    candidates = [Path(tracker.__file__).resolve().parent.parent / DEMO_RECORDING, DEMO_RECORDING]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise InputError(
+        f"the demo recording {DEMO_RECORDING} is missing (looked in "
+        f"{', '.join(str(c.parent) for c in candidates)}); create it with `tracker simulate "
+        f"--preset swing_dual -o {DEMO_RECORDING}` or stream your own with "
+        "--lumbar emulator:PATH --sacrum emulator:PATH"
+    )
+
+
+def default_output_path() -> Path:
+    return Path(f"session-{dt.datetime.now():%Y%m%d-%H%M%S}.trk")
+
+
+def _transport(ctx: click.Context) -> BleTransport | None:
+    # Tests (and embedders) pass a bleak transport in the click context object.
+    obj = ctx.find_root().obj
+    return obj.get("ble_transport") if isinstance(obj, dict) else None
+
+
+class _TerminalSink(LiveSink):
+    """Renders a live session: event and cue lines, and (on a terminal, without --quiet)
+    a status block redrawn in place below them."""
+
+    def __init__(self, *, quiet: bool, cue_mode: str, out: TextIO) -> None:
+        self.out = out
+        self.redraw = not quiet and out.isatty()
+        self._drawn = 0
+        self.speaker: Speaker | None = None
+        self.bell = cue_mode != "none"
+        self.notes: list[str] = []
+        if cue_mode == "speech":
+            command = find_speech_command()
+            if command is None:
+                self.notes.append(
+                    "no text-to-speech program found (espeak-ng, espeak, say, spd-say); "
+                    "cues use the terminal bell"
+                )
+            else:
+                self.speaker, self.bell = Speaker(command), False
+
+    def _line(self, text: str) -> None:
+        self._clear()
+        click.echo(text, file=self.out)
+
+    def _clear(self) -> None:
+        if self._drawn:
+            # Move up over the status block and clear it, so lines scroll above it.
+            self.out.write(f"\x1b[{self._drawn}F\x1b[J")
+            self._drawn = 0
+
+    def opened(self, path: Path, devices: dict[str, DeviceInfo]) -> None:
+        for p, d in devices.items():
+            rate = f"{d.sample_rate_hz:g} Hz" if d.sample_rate_hz else "rate unknown"
+            click.echo(f"{p}: {d.model} ({d.protocol}, {d.address}), {rate}", err=True)
+        click.echo(f"Recording to {path}", err=True)
+        for note in self.notes:
+            click.echo(f"Note: {note}", err=True)
+
+    def event(self, event: Event, at_s: float) -> None:
+        if isinstance(event, FlagRaised):
+            return  # crossings reach the lifter as cues (below), bounded by the policy
+        # Lines scroll above the redrawn status block (or make up the --quiet output).
+        self._line(event_line(event))
+
+    def cue(self, cue: Cue, at_s: float) -> None:
+        if self.speaker is not None:
+            self.speaker.say(cue.spoken)
+        elif self.bell:
+            self.out.write("\a")
+        self._line(f"{_clock(cue.time_s)}  CUE {cue.text}")
+        self.out.flush()
+
+    def link(self, event: LinkEvent) -> None:
+        if event.event not in ("connected", "finished"):
+            detail = f": {event.detail}" if event.detail else ""
+            self._line(f"{_clock(event.host_time_s)}  {event.placement} {event.event}{detail}")
+
+    def status(self, status: LiveStatus) -> None:
+        if not self.redraw:
+            return
+        self._clear()
+        lines = status_lines(status)
+        self.out.write("\n".join(lines) + "\n")
+        self.out.flush()
+        self._drawn = len(lines)
+
+    def close(self) -> None:
+        if self.speaker is not None:
+            self.speaker.close()
+
+
+def _clock(t_s: float) -> str:
+    # Same form as the event lines (tracker.report.event_lines), so the lines interleave.
+    sign, t = ("-" if t_s < 0 else ""), abs(t_s)
+    return f"{sign}{int(t // 60):02d}:{t % 60:05.2f}"
+
+
+async def _run_with_sigint(config: LiveConfig, sink: LiveSink) -> LiveResult:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = False
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        # Ctrl-C ends the session cleanly (the recording is closed, the summary printed).
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        installed = True
+    try:
+        return await run_live(config, sink, stop)
+    finally:
+        if installed:
+            loop.remove_signal_handler(signal.SIGINT)
+
+
+def _report(result: LiveResult, limits_source: str) -> None:
+    from tracker.report.summary import format_summary, summary_dict
+
+    recorded = ", ".join(f"{n} {p} samples" for p, n in result.samples_recorded.items())
+    if result.disk_error:
+        click.echo(f"Recording stopped: {result.disk_error}", err=True)
+    ending = {
+        "end": "the streams ended",
+        "duration": "the duration was reached",
+        "interrupted": "interrupted",
+        "disk_full": "the disk is full",
+    }[result.stopped_by]
+    click.echo(f"Stopped ({ending}). Saved {result.path} ({recorded}).", err=True)
+    for p, s in result.stats.items():
+        click.echo(
+            f"{p}: {s.packets} packets, {s.lost_packets} lost, {s.malformed} malformed, "
+            f"{s.disconnects} disconnects, {s.reconnects} reconnects",
+            err=True,
+        )
+    if result.cues_suppressed:
+        click.echo(
+            f"{result.cues_given} cues given, {result.cues_suppressed} held back by the bound",
+            err=True,
+        )
+    if result.result is None:
+        click.echo(f"No summary: {result.analysis_error}", err=True)
+        return
+    click.echo("")
+    click.echo(format_summary(summary_dict(result.result), limits_source))
+
+
+@cli.command()
+@click.option("--lumbar", metavar="DEVICE", help="Sensor over T12-L1 (DEVICE: see above).")
+@click.option("--sacrum", metavar="DEVICE", help="Sensor over S1-S2.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Native recording to write [default: session-YYYYmmdd-HHMMSS.trk here].",
+)
+@click.option(
+    "--duration",
+    "duration_s",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="S",
+    help="Stop after S seconds (wall time).",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    metavar="X",
+    help="Stream emulated devices X times faster than real time.",
+)
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print events as lines instead of the live display."
+)
+@click.option(
+    "--demo",
+    is_flag=True,
+    help=f"Stream the bundled dual-sensor recording ({DEMO_RECORDING}) through emulated "
+    "sensors (needs the 'emulator' extra).",
+)
+@click.option(
+    "--cue",
+    "cue_mode",
+    type=click.Choice(["bell", "speech", "none"]),
+    default="bell",
+    show_default=True,
+    help="How a flag is cued: terminal bell, spoken (espeak/say if installed), or not at all.",
+)
+@click.option(
+    "--cue-after-rep",
+    is_flag=True,
+    help="Cue when the rep is back at its rest position, not at the crossing mid-rep.",
+)
+@click.option(
+    "--max-cues-per-set",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Bound on cues per set (0: no bound), so the cue never becomes noise.",
+)
+@click.option(
+    "--scan-timeout",
+    "scan_timeout_s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    metavar="S",
+    help="How long to look for each BLE device.",
+)
+@limit_options
+@click.pass_context
+def live(
+    ctx: click.Context,
+    lumbar: str | None,
+    sacrum: str | None,
+    output: Path | None,
+    duration_s: float | None,
+    speed: float,
+    quiet: bool,
+    demo: bool,
+    cue_mode: str,
+    cue_after_rep: bool,
+    max_cues_per_set: int,
+    scan_timeout_s: float,
+    flexion_limit: float | None,
+    extension_limit: float | None,
+    exercise: str | None,
+    profile_path: Path | None,
+    no_profile: bool,
+) -> None:
+    """Stream one or two sensors, record them, count reps and cue flags as they happen.
+
+    DEVICE is a BLE address or advertised name (see `tracker scan`), or an emulated
+    sensor replaying a recording: emulator:PATH (our firmware profile) or
+    emulator:KIND:PATH (KIND: tracker_imu, polar_pmd, movesense). Ctrl-C, the end of
+    emulated streams or --duration closes the recording and prints the session summary.
+    Flags are technique cues, not injury predictions.
+    """
+    devices = {p: d for p, d in (("lumbar", lumbar), ("sacrum", sacrum)) if d}
+    if demo:
+        if devices:
+            raise click.UsageError("--demo streams its own recording; drop --lumbar/--sacrum")
+        path = demo_recording_path()
+        devices = {"lumbar": f"emulator:{path}", "sacrum": f"emulator:{path}"}
+    if not devices:
+        raise click.UsageError("name a sensor with --lumbar and/or --sacrum DEVICE, or use --demo")
+    settings, source = resolve_settings(
+        flexion_limit, extension_limit, exercise, profile_path, no_profile
+    )
+    config = LiveConfig(
+        devices=devices,
+        output_path=output or default_output_path(),
+        settings=settings,
+        notes=SessionNotes(exercise=settings.exercise),
+        speed=speed,
+        duration_s=duration_s,
+        cue_policy=CuePolicy(
+            "after_rep" if cue_after_rep else "now", max_per_set=max_cues_per_set or None
+        ),
+        transport=_transport(ctx),
+        scan_timeout_s=scan_timeout_s,
+        meta={"limits_source": source},
+    )
+    sink = _TerminalSink(quiet=quiet, cue_mode=cue_mode, out=sys.stdout)
+    try:
+        result = asyncio.run(_run_with_sigint(config, sink))
+    finally:
+        sink.close()
+    _report(result, source)
+
+
+@cli.command()
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=5.0,
+    show_default=True,
+    metavar="S",
+    help="How long to listen for advertisements.",
+)
+@click.option("--all", "show_all", is_flag=True, help="Also list devices that are not supported.")
+@click.pass_context
+def scan(ctx: click.Context, timeout_s: float, show_all: bool) -> None:
+    """List supported sensors nearby: kind, name, address and signal strength (RSSI)."""
+    from tracker.devices.ble import scan as ble_scan
+    from tracker.devices.kinds import supported_kinds_text
+
+    found = asyncio.run(
+        ble_scan(timeout_s, transport=_transport(ctx), include_unsupported=show_all)
+    )
+    if not found:
+        click.echo(
+            f"No supported devices found in {timeout_s:g} s (supported: {supported_kinds_text()})."
+        )
+        return
+    rows: list[tuple[Any, ...]] = [("KIND", "NAME", "ADDRESS", "RSSI")]
+    rows += [
+        (d.kind or "-", d.name or "-", d.address, "-" if d.rssi is None else f"{d.rssi} dBm")
+        for d in found
+    ]
+    widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
+    for r in rows:
+        click.echo("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())

@@ -1,0 +1,114 @@
+"""Commands that draw a session: `plot` (an image) and `report` (one HTML page)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tracker.analysis.session import analyse_recording
+from tracker.cli import cli
+from tracker.cli.analyse import (
+    limit_options,
+    recording_options,
+    resolve_settings,
+    selected_placement,
+)
+from tracker.recording.load import load_recording
+
+
+def _analyse(recording, acc_unit, gyro_unit, limits):
+    rec = load_recording(
+        recording, acc_unit=acc_unit, gyro_unit=gyro_unit, placement=selected_placement()
+    )
+    settings, source = resolve_settings(*limits, rec.notes.exercise)
+    result = analyse_recording(rec, settings)
+    for n in result.notices:
+        click.echo(f"Note: {n}", err=True)
+    return rec, result, source
+
+
+def _counts(result) -> str:
+    n_sets, n_reps = len(result.sets), len(result.reps)
+    return f"{n_sets} set{'s' * (n_sets != 1)}, {n_reps} rep{'s' * (n_reps != 1)}"
+
+
+@cli.command()
+@recording_options
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Image to write: .png (also .svg or .pdf).",
+)
+@limit_options
+def plot(
+    recording,
+    acc_unit,
+    gyro_unit,
+    out,
+    flexion_limit,
+    extension_limit,
+    exercise,
+    profile_path,
+    no_profile,
+):
+    """Plot RECORDING per set: hinge angle and lumbar flexion over time.
+
+    Reps are shaded and numbered, flagged reps are red with their peak marked, and the
+    flexion, caution and extension limits are drawn. With one sensor the plot shows that
+    segment's inclination only: lumbar flexion is not measured with one sensor.
+    """
+    from tracker.analysis.session import recording_start_s
+    from tracker.report.plot import plot_format, write_plot
+
+    plot_format(out)  # a bad file name fails before the analysis
+    rec, result, _ = _analyse(
+        recording,
+        acc_unit,
+        gyro_unit,
+        (flexion_limit, extension_limit, exercise, profile_path, no_profile),
+    )
+    write_plot(result, out, start_s=recording_start_s(rec))
+    click.echo(f"Wrote plot of {_counts(result)} to {out}", err=True)
+
+
+@cli.command()
+@recording_options
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="HTML file to write.",
+)
+@limit_options
+def report(
+    recording,
+    acc_unit,
+    gyro_unit,
+    out,
+    flexion_limit,
+    extension_limit,
+    exercise,
+    profile_path,
+    no_profile,
+):
+    """Write a session report of RECORDING as one self-contained HTML file.
+
+    The page holds the session summary, a table of reps per set and the plots; it loads
+    nothing from the network and reads well on a phone.
+    """
+    from tracker.report.html_report import write_report
+
+    rec, result, source = _analyse(
+        recording,
+        acc_unit,
+        gyro_unit,
+        (flexion_limit, extension_limit, exercise, profile_path, no_profile),
+    )
+    write_report(result, rec, out, source_name=Path(recording).name, limits_source=source)
+    click.echo(f"Wrote report of {_counts(result)} to {out}", err=True)

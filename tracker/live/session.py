@@ -1,0 +1,405 @@
+"""One live session: stream sensors, record everything, analyse, cue, summarise.
+
+    result = await run_live(LiveConfig(devices={"lumbar": "emulator:rec.trk"},
+                                       output_path=Path("s.trk"),
+                                       settings=AnalysisSettings()), sink)
+
+`run_live` opens a `tracker.devices.ble.LiveSession`, then creates the native recording
+(so a session that cannot connect leaves no empty file) and, until the streams end,
+the ``stop`` event is set (Ctrl-C in the CLI) or ``duration_s`` of wall time passed:
+
+* writes every sample block, raw notification and gap to the recording as it arrives
+  (the writer flushes about once a second, so a crash loses at most that);
+* feeds the blocks to the analysis pipeline and hands its events, the cues that the
+  `CuePolicy` releases and link changes to the `LiveSink`, and a `LiveStatus` every
+  ``status_interval_s``;
+* on a disk error (disk full) stops recording and the session, keeping what was written.
+
+It then finishes the pipeline and returns a `LiveResult` with the session summary data.
+
+Timelines (docs/frames.md): real sensors keep the BLE session's mapping (each device
+clock shifted onto the session clock). When every sensor is an ``emulator:`` device, each
+sensor's samples are put back on its source recording's own timeline: the emulators
+replay one recording but start streaming at slightly different moments, and at
+``--speed`` X that start-up skew, scaled by X, would otherwise misalign the two sensors
+by far more than the pipeline's clock alignment can absorb.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tracker.analysis.events import Event, Notice
+from tracker.analysis.pipeline import Pipeline
+from tracker.analysis.session import SessionResult
+from tracker.analysis.settings import AnalysisSettings
+from tracker.devices.ble import (
+    BleTransport,
+    LinkEvent,
+    LiveSession,
+    RawPacket,
+    ReconnectPolicy,
+    StreamItem,
+)
+from tracker.devices.stream_tracking import StreamStats
+from tracker.errors import AnalysisError
+from tracker.live.cues import Cue, CuePolicy
+from tracker.live.display import LiveStatus
+from tracker.recording.fileio import OutputError
+from tracker.recording.model import DeviceInfo, Gap, SessionNotes
+from tracker.recording.native import RecordingWriter
+from tracker.samples import SensorSamples
+from tracker.units import LUMBAR
+
+#: Why a session stopped.
+STOP_REASONS = ("end", "duration", "interrupted", "disk_full")
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """What to stream and how.
+
+    ``devices``: placement -> DEVICE string (BLE address or name, ``emulator:PATH``,
+    ``emulator:KIND:PATH``). ``speed``: emulated devices run that many times faster than
+    real time. ``duration_s``: stop after that much wall time (None: until the streams
+    end or ``stop`` is set). ``cue_policy`` is stateful: give each session a new one.
+    ``transport``, ``reconnect``, ``faults``: passed to `LiveSession` (tests inject
+    emulator faults by placement).
+    """
+
+    devices: Mapping[str, str]
+    output_path: Path
+    settings: AnalysisSettings
+    notes: SessionNotes = field(default_factory=SessionNotes)
+    speed: float = 1.0
+    duration_s: float | None = None
+    cue_policy: CuePolicy = field(default_factory=CuePolicy)
+    status_interval_s: float = 0.25
+    #: The recording is flushed to disk this often: a crash loses at most about this much.
+    flush_interval_s: float = 1.0
+    transport: BleTransport | None = None
+    reconnect: ReconnectPolicy | None = None
+    scan_timeout_s: float = 10.0
+    faults: Mapping[str, Any] | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+class LiveSink:
+    """Receives what a live session produces; override what you need (all no-ops).
+
+    ``at_s`` arguments are seconds on the session clock (wall time since the session
+    opened, the clock of `RawPacket.host_time_s`) at the moment of the call.
+    """
+
+    def opened(self, path: Path, devices: dict[str, DeviceInfo]) -> None:
+        """The sensors stream and the recording at ``path`` is created."""
+
+    def event(self, event: Event, at_s: float) -> None:
+        """A pipeline event (also a `Notice` for every recorded gap)."""
+
+    def cue(self, cue: Cue, at_s: float) -> None:
+        """A cue to give the lifter now (bell, speech, screen)."""
+
+    def link(self, event: LinkEvent) -> None:
+        """A sensor connected, dropped, reconnected, finished."""
+
+    def status(self, status: LiveStatus) -> None:
+        """The display state, every ``status_interval_s`` and after each event."""
+
+    def samples(self, block: SensorSamples, arrival_s: float, at_s: float) -> None:
+        """A block about to be analysed; ``arrival_s``: session-clock arrival of the
+        notification that carried its newest sample (benchmarks measure latency)."""
+
+
+@dataclass
+class LiveResult:
+    """How a live session went.
+
+    ``result`` is None when the pipeline could not analyse the session (then
+    ``analysis_error`` says why, e.g. stopped before the sensors were calibrated).
+    ``disk_error``: the one-line reason recording stopped early (what was written before
+    stays readable).
+    """
+
+    path: Path
+    stopped_by: str
+    result: SessionResult | None
+    analysis_error: str | None
+    disk_error: str | None
+    stats: dict[str, StreamStats]
+    battery_percent: dict[str, int | None]
+    samples_recorded: dict[str, int]
+    gaps: list[Gap]
+    cues_given: int
+    cues_suppressed: int
+    emulated_timeline: bool
+
+
+class _SourceTimeline:
+    """Puts each emulated sensor's samples back on its source recording's timeline.
+
+    An emulator's device clock reads grid time 0 at the source's first sample, and the
+    BLE session shifts it by a constant; so the first block received (grid sample 0: the
+    paced stream starts at the beginning) fixes that constant.
+    """
+
+    def __init__(self, first_source_time_s: dict[str, float]) -> None:
+        self._first = first_source_time_s
+        self._shift: dict[str, float] = {}
+
+    def block(self, block: SensorSamples) -> SensorSamples:
+        p = block.placement
+        shift = self._shift.setdefault(p, self._first[p] - float(block.time_s[0]))
+        return SensorSamples(p, block.time_s + shift, block.acc_mps2, block.gyro_rad_s)
+
+    def gap(self, gap: Gap) -> Gap:
+        shift = self._shift.get(gap.placement, 0.0)
+        return Gap(gap.placement, gap.start_s + shift, gap.end_s + shift, gap.reason)
+
+
+async def run_live(
+    config: LiveConfig, sink: LiveSink | None = None, stop: asyncio.Event | None = None
+) -> LiveResult:
+    """Run one live session to its end (see the module docstring).
+
+    Raises `tracker.errors.DeviceError` subclasses when a sensor cannot be opened (no
+    adapter, not found, unknown kind), `InputError` / `OutputError` when the recording
+    cannot be created; the recording is closed cleanly in every case once created.
+    """
+    loop = asyncio.get_running_loop()
+    session = LiveSession(
+        config.devices,
+        speed=config.speed,
+        transport=config.transport,
+        reconnect=config.reconnect,
+        scan_timeout_s=config.scan_timeout_s,
+        faults=config.faults,
+    )
+    # LiveSession's clock starts when `open` begins: the same origin to well under 1 ms.
+    origin_s = loop.time()
+    await session.open()
+    try:
+        run = _Run(config, session, sink or LiveSink(), stop or asyncio.Event(), origin_s)
+        return await run.run()
+    finally:
+        await session.close()
+
+
+class _Run:
+    def __init__(
+        self,
+        config: LiveConfig,
+        session: LiveSession,
+        sink: LiveSink,
+        stop: asyncio.Event,
+        origin_s: float,
+    ) -> None:
+        self.config = config
+        self.session = session
+        self.sink = sink
+        self.stop = stop
+        self.loop = asyncio.get_running_loop()
+        self.origin_s = origin_s
+        self.policy = config.cue_policy
+        self.pipeline = Pipeline(session.specs.keys(), config.settings)
+        emulated = all(spec.is_emulator for spec in session.specs.values())
+        self.timeline = (
+            _SourceTimeline(
+                {p: float(sensor.samples.time_s[0]) for p, sensor in session.emulated.items()}
+            )
+            if emulated
+            else None
+        )
+        self.status = LiveStatus(recording_path=str(config.output_path))
+        self.writer: RecordingWriter | None = None
+        self.stopped_by = "end"
+        self.disk_error: str | None = None
+        self.last_arrival_s: dict[str, float] = {}
+        self.samples_recorded: dict[str, int] = dict.fromkeys(session.specs, 0)
+        self.first_time_s: dict[str, float] = {}
+        self.last_time_s: dict[str, float] = {}
+        self.gaps: list[Gap] = []
+
+    def now_s(self) -> float:
+        return self.loop.time() - self.origin_s
+
+    async def run(self) -> LiveResult:
+        config, session = self.config, self.session
+        meta = {
+            "recorded_by": "tracker live",
+            "speed": config.speed,
+            "devices": dict(config.devices),
+            "timeline": "source recording" if self.timeline else "session clock",
+            **config.meta,
+        }
+        self.writer = RecordingWriter(
+            config.output_path,
+            devices=session.devices,
+            notes=config.notes,
+            meta=meta,
+            flush_interval_s=config.flush_interval_s,
+        )
+        try:
+            self.sink.opened(config.output_path, session.devices)
+            tasks = [
+                self.loop.create_task(self._stopper()),
+                self.loop.create_task(self._ticker()),
+            ]
+            try:
+                async for item in session:
+                    self._handle(item)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            result, analysis_error = self._finish()
+        finally:
+            self._close_writer()
+        self._publish_status()
+        return LiveResult(
+            path=config.output_path,
+            stopped_by=self.stopped_by,
+            result=result,
+            analysis_error=analysis_error,
+            disk_error=self.disk_error,
+            stats=dict(session.stats),
+            battery_percent=dict(session.battery_percent),
+            samples_recorded=self.samples_recorded,
+            gaps=self.gaps,
+            cues_given=self.policy.given,
+            cues_suppressed=self.policy.suppressed,
+            emulated_timeline=self.timeline is not None,
+        )
+
+    # -- stopping and ticking -------------------------------------------------------------
+    async def _stopper(self) -> None:
+        waiters = [self.loop.create_task(self.stop.wait())]
+        if self.config.duration_s is not None:
+            waiters.append(self.loop.create_task(asyncio.sleep(self.config.duration_s)))
+        try:
+            done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+        if self.stopped_by == "end":
+            self.stopped_by = "interrupted" if waiters[0] in done else "duration"
+        # Ends the iteration in `run` once what already arrived is handed over.
+        await self.session.close()
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.status_interval_s)
+            self._publish_status()
+            if self.writer is not None:
+                # Writes stall while a sensor is away: flush on time regardless.
+                self._record(self.writer.flush_if_due)
+
+    def _publish_status(self) -> None:
+        self.status.elapsed_s = self.now_s()
+        self.status.apply_stats(self.session.stats, self.session.battery_percent)
+        self.sink.status(self.status)
+
+    # -- recording --------------------------------------------------------------------------
+    def _record(self, write: Any, *args: Any) -> None:
+        """Run one writer call; a disk error stops recording and the session."""
+        if self.writer is None:
+            return
+        try:
+            write(*args)
+        except OutputError as exc:
+            self.disk_error = str(exc)
+            self.stopped_by = "disk_full"
+            self._close_writer()
+            self.stop.set()
+
+    def _close_writer(self) -> None:
+        writer, self.writer = self.writer, None
+        if writer is None:
+            return
+        try:
+            writer.close()
+        except OutputError as exc:
+            self.disk_error = self.disk_error or str(exc)
+            if self.stopped_by == "end":
+                self.stopped_by = "disk_full"
+
+    # -- items ------------------------------------------------------------------------------
+    def _handle(self, item: StreamItem) -> None:
+        if isinstance(item, RawPacket):
+            self.last_arrival_s[item.placement] = item.host_time_s
+            if self.writer is not None:
+                self._record(
+                    self.writer.write_packet,
+                    item.placement,
+                    item.protocol,
+                    item.host_time_s,
+                    item.device_time_s,
+                    item.payload,
+                )
+        elif isinstance(item, SensorSamples):
+            self._block(item)
+        elif isinstance(item, Gap):
+            gap = self.timeline.gap(item) if self.timeline else item
+            self.gaps.append(gap)
+            if self.writer is not None:
+                self._record(self.writer.write_gap, gap)
+            lost_s = gap.end_s - gap.start_s
+            self._events(
+                [Notice(gap.start_s, f"{gap.placement} sensor: {lost_s:.1f} s lost ({gap.reason})")]
+            )
+        elif isinstance(item, LinkEvent):
+            self.status.apply_link(item)
+            self.sink.link(item)
+
+    def _block(self, block: SensorSamples) -> None:
+        if self.timeline is not None:
+            block = self.timeline.block(block)
+        p = block.placement
+        if self.writer is not None:
+            self._record(self.writer.write_samples, block)
+            if self.writer is not None:
+                self.samples_recorded[p] += len(block)
+        self.first_time_s.setdefault(p, float(block.time_s[0]))
+        self.last_time_s[p] = float(block.time_s[-1])
+        self.sink.samples(block, self.last_arrival_s.get(p, self.now_s()), self.now_s())
+        self._events(self.pipeline.feed(block))
+
+    def _events(self, events: list[Event]) -> None:
+        if not events:
+            return
+        for event in events:
+            self.status.apply_event(event)
+            self.sink.event(event, self.now_s())
+            for cue in self.policy.update(event):
+                at_s = self.now_s()
+                self.status.apply_cue(cue, at_s)
+                self.sink.cue(cue, at_s)
+        self._publish_status()
+
+    def _finish(self) -> tuple[SessionResult | None, str | None]:
+        try:
+            self._events(self.pipeline.finish())
+        except AnalysisError as exc:
+            return None, str(exc)
+        pipe = self.pipeline
+        main = LUMBAR if LUMBAR in self.first_time_s else next(iter(self.first_time_s), None)
+        duration_s = (self.last_time_s[main] - self.first_time_s[main]) if main else 0.0
+        result = SessionResult(
+            placements=tuple(pipe.chains),
+            settings=self.config.settings,
+            events=[],
+            reps=list(pipe.all_reps),
+            sets=list(pipe.summaries),
+            notices=list(pipe.notices),
+            duration_s=duration_s,
+            pipeline=pipe,
+            start_s=self.first_time_s.get(main) if main else None,
+        )
+        return result, None

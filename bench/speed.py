@@ -60,7 +60,17 @@ def export_s(path: Path, out: Path) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "tracker", "export", str(path), "-o", str(out), "--no-profile"],
+        [
+            sys.executable,
+            "-m",
+            "tracker",
+            "export",
+            str(path),
+            "-o",
+            str(out),
+            "--no-profile",
+            "--no-history",
+        ],
         check=True,
         capture_output=True,
     )

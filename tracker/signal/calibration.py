@@ -113,9 +113,29 @@ class MountingCalibrator:
         up_s: np.ndarray,
         in_gap: np.ndarray | None = None,
     ) -> int | None:
-        """Consume a block; return the index in it where calibration completed, else None."""
+        """Consume a block; return the index in it where calibration completed, else None.
+
+        Long blocks (a whole recording) are looked at a few seconds at a time, so the cost
+        is bounded by how far into the recording the calibration completes."""
         if self.result is not None:
             return None
+        step = max(1, round(5.0 / self.period_s))
+        gap_all = np.zeros(len(time_s), dtype=bool) if in_gap is None else in_gap
+        for a in range(0, len(time_s), step):
+            b = a + step
+            done = self._update_chunk(time_s[a:b], acc[a:b], gyro[a:b], up_s[a:b], gap_all[a:b])
+            if done is not None:
+                return a + done
+        return None
+
+    def _update_chunk(
+        self,
+        time_s: np.ndarray,
+        acc: np.ndarray,
+        gyro: np.ndarray,
+        up_s: np.ndarray,
+        in_gap: np.ndarray,
+    ) -> int | None:
         n = len(time_s)
         i = 0
         if self._up is None:
@@ -129,9 +149,10 @@ class MountingCalibrator:
                         "still and upright for about 3 s"
                     )
                 return None
-        gap = np.zeros(n, dtype=bool) if in_gap is None else np.asarray(in_gap, dtype=bool)
-        done = self._find_first_hinge(time_s[i:], gyro[i:], up_s[i:], gap[i:])
-        self._n_seen += n
+        # ``_n_seen`` is the absolute index of the first sample handed to the search.
+        self._n_seen += i
+        done = self._find_first_hinge(time_s[i:], gyro[i:], up_s[i:], in_gap[i:])
+        self._n_seen += n - i
         return None if done is None else i + done
 
     def _find_standing(

@@ -118,13 +118,14 @@ class SensorChain:
             out[:k] = True
             self._unreliable_left = left - k
             return out
-        for i in range(n):  # rare: this block has a disconnect in it
-            if long_gap[i]:
-                left = recovery
-            elif left > 0:
-                out[i] = True
-                left -= 1
-        self._unreliable_left = left
+        # Samples since the latest long-gap sample (or since before this block).
+        idx = np.arange(n)
+        last_gap = np.maximum.accumulate(np.where(long_gap, idx, -1))
+        since = np.where(last_gap >= 0, idx - last_gap, idx + 1 + (recovery - left))
+        out |= since <= recovery
+        tail = n - 1 - int(last_gap[-1]) if last_gap[-1] >= 0 else None
+        self._unreliable_left = recovery - tail if tail is not None else max(0, left - n)
+        self._unreliable_left = max(0, self._unreliable_left)
         return out
 
     def _angles(self, start: int, stop: int) -> None:

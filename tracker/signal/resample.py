@@ -113,9 +113,10 @@ class UniformResampler:
     def _interpolate(
         self, t: np.ndarray, acc: np.ndarray, gyro: np.ndarray, final: bool
     ) -> UniformBlock | None:
-        t = np.concatenate([self._carry_t, t])
-        acc = np.concatenate([self._carry_acc, acc])
-        gyro = np.concatenate([self._carry_gyro, gyro])
+        if len(self._carry_t):
+            t = np.concatenate([self._carry_t, t])
+            acc = np.concatenate([self._carry_acc, acc])
+            gyro = np.concatenate([self._carry_gyro, gyro])
         self._carry_t, self._carry_acc, self._carry_gyro = t[-CARRY:], acc[-CARRY:], gyro[-CARRY:]
         if len(t) < 2:
             return None
@@ -131,9 +132,7 @@ class UniformResampler:
         self._next_k = k_last + 1
         tg = self._t0 + k * self.period_s
         idx = np.clip(np.searchsorted(t, tg, side="right"), 1, len(t) - 1)
-        t_lo, t_hi = t[idx - 1], t[idx]
-        span = t_hi - t_lo
-        frac = np.where(span > 0, (tg - t_lo) / np.where(span > 0, span, 1.0), 0.0)
+        span = t[idx] - t[idx - 1]
         acc_g = _linear(tg, t, acc)
         gyro_g = _linear(tg, t, gyro)
         cubic = (
@@ -144,8 +143,9 @@ class UniformResampler:
         )
         if cubic.any():
             c = np.flatnonzero(cubic)
-            acc_g[c] = _hermite(t, acc, idx[c], frac[c])
-            gyro_g[c] = _hermite(t, gyro, idx[c], frac[c])
+            frac = (tg[c] - t[idx[c] - 1]) / span[c]
+            acc_g[c] = _hermite(t, acc, idx[c], frac)
+            gyro_g[c] = _hermite(t, gyro, idx[c], frac)
         return UniformBlock(tg, acc_g, gyro_g, span > self.max_gap_s, span)
 
 
@@ -153,7 +153,10 @@ def _linear(tg: np.ndarray, t: np.ndarray, x: np.ndarray) -> np.ndarray:
     # np.interp picks the bracket [t_j, t_j+1) holding each grid time; grid times are
     # never past the second-to-last sample (see `_interpolate`), so the bracket and the
     # result are the same however the stream was split.
-    return np.column_stack([np.interp(tg, t, x[:, c]) for c in range(x.shape[1])])
+    out = np.empty((len(tg), x.shape[1]))
+    for c in range(x.shape[1]):
+        out[:, c] = np.interp(tg, t, x[:, c])
+    return out
 
 
 def _hermite(t: np.ndarray, x: np.ndarray, idx: np.ndarray, s: np.ndarray) -> np.ndarray:

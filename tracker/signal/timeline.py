@@ -133,7 +133,11 @@ class Timeline:
             hinge = np.interp(t_sac, sac_t, sac.theta_deg.view)
             rate = np.interp(t_sac, sac_t, sac.rate_deg_s.view)
             vert = np.interp(t_sac, sac_t, sac.vert_acc_mps2.view)
-            gap_s = np.interp(t_sac, sac_t, sac.unreliable.view[: len(sac_t)].astype(float)) > 0
+            # Unreliable if either bracketing sacrum sample is (looked up, not
+            # interpolated over the whole history).
+            br = np.clip(np.searchsorted(sac_t, t_sac, side="right"), 1, len(sac_t) - 1)
+            unrel = sac.unreliable.view
+            gap_s = unrel[br - 1] | unrel[br]
             lam = lum.theta_deg.view[k0:k1] - hinge
             outside = (t_sac < sac_t[0]) | (t_sac > sac_t[-1])
             lam = np.where(outside, np.nan, lam)

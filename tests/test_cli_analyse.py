@@ -1,0 +1,226 @@
+"""export, summary, replay and calibrate through the CLI: contract columns, exit codes,
+one-line errors."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tracker.cli import cli
+from tracker.recording.load import load_recording, save_recording
+from tracker.recording.model import Recording
+from tracker.sim import SessionConfig, SetSpec, simulate_session
+
+RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
+CONTRACT = (
+    "set,rep,exercise,start_s,end_s,duration_s,hinge_depth_deg,lumbar_flexion_deg,"
+    "lumbar_extension_deg,flexion_under_load,overextension,lumbar_share"
+).split(",")
+
+
+def _run(*args):
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    return result
+
+
+def _error_line(result) -> str:
+    text = result.output.strip()
+    assert "Traceback" not in text
+    lines = [ln for ln in text.splitlines() if ln.startswith("Error: ")]
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_export_writes_the_contract_columns_in_order(tmp_path):
+    out = tmp_path / "reps.csv"
+    r = _run("export", RECORDINGS / "swing_dual.trk", "-o", out, "--no-history")
+    assert r.exit_code == 0, r.output
+    header = out.read_text().splitlines()[0].split(",")
+    assert header[: len(CONTRACT)] == CONTRACT
+    rows = _rows(out)
+    assert len(rows) >= 20
+    assert {r["flexion_under_load"] for r in rows} <= {"true", "false"}
+    assert all(float(r["end_s"]) > float(r["start_s"]) for r in rows)
+    assert [int(r["rep"]) for r in rows if r["set"] == "1"][:3] == [1, 2, 3]
+
+
+def test_export_of_a_samples_csv_equals_export_of_the_native_recording(tmp_path):
+    csv_path = tmp_path / "swing.csv"
+    save_recording(load_recording(RECORDINGS / "swing_dual.trk"), csv_path)
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert _run("export", RECORDINGS / "swing_dual.trk", "-o", a, "--no-history").exit_code == 0
+    assert _run("export", csv_path, "-o", b, "--no-history").exit_code == 0
+    ra, rb = _rows(a), _rows(b)
+    assert len(ra) == len(rb)
+    for x, y in zip(ra, rb, strict=True):
+        assert x["flexion_under_load"] == y["flexion_under_load"]
+        assert float(x["lumbar_flexion_deg"]) == pytest.approx(
+            float(y["lumbar_flexion_deg"]), abs=0.2
+        )
+
+
+def test_single_sensor_export_leaves_lumbar_cells_empty(tmp_path):
+    out = tmp_path / "reps.csv"
+    assert (
+        _run("export", RECORDINGS / "deadlift_single.trk", "-o", out, "--no-history").exit_code == 0
+    )
+    rows = _rows(out)
+    assert rows
+    for r in rows:
+        for col in (
+            "lumbar_flexion_deg",
+            "lumbar_extension_deg",
+            "flexion_under_load",
+            "overextension",
+            "lumbar_share",
+        ):
+            assert r[col] == ""
+        assert r["hinge_depth_deg"] != ""
+
+
+def test_limits_and_exercise_options(tmp_path):
+    base, strict = tmp_path / "a.csv", tmp_path / "b.csv"
+    rec = RECORDINGS / "swing_dual.trk"
+    assert _run("export", rec, "-o", base, "--no-history").exit_code == 0
+    r = _run(
+        "export",
+        rec,
+        "-o",
+        strict,
+        "--no-history",
+        "--flexion-limit",
+        "15",
+        "--extension-limit",
+        "30",
+        "--exercise",
+        "romanian_deadlift",
+    )
+    assert r.exit_code == 0, r.output
+    a, b = _rows(base), _rows(strict)
+    assert sum(x["flexion_under_load"] == "true" for x in b) > sum(
+        x["flexion_under_load"] == "true" for x in a
+    )
+    assert all(x["overextension"] == "false" for x in b)
+    assert {x["exercise"] for x in b} == {"romanian_deadlift"}
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"", "empty"),
+        (b"time_s,sensor,acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z\n", "no samples"),
+        (b"\x00\x01\x02garbage\xff\xfe", "not"),
+    ],
+)
+def test_export_bad_input_is_one_line_and_exit_1(tmp_path, content, needle):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(content)
+    r = _run("export", bad, "-o", tmp_path / "out.csv", "--no-history")
+    assert r.exit_code == 1
+    assert needle in _error_line(r).lower()
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_export_usage_errors_exit_2(tmp_path):
+    rec = RECORDINGS / "swing_dual.trk"
+    assert _run("export", rec).exit_code == 2  # no -o
+    assert _run("export", rec, "-o", tmp_path / "x.csv", "--exercise", "curl").exit_code == 2
+    assert _run("export", rec, "-o", tmp_path / "x.csv", "--flexion-limit", "-3").exit_code == 2
+
+
+def test_export_without_standing_phase_says_so(tmp_path):
+    rec = load_recording(RECORDINGS / "swing_dual.trk")
+    truth = json.loads((RECORDINGS / "swing_dual.truth.json").read_text())
+    t0 = truth["sets"][0]["start_s"] + 1.0
+    # Keep only 9 s from the middle of the first set: never still.
+    cut = {}
+    for p, s in rec.sensors.items():
+        i, j = (int(x) for x in s.time_s.searchsorted([t0, t0 + 9.0]))
+        cut[p] = s.slice(i, j)
+    path = tmp_path / "moving.trk"
+    save_recording(Recording(cut), path)
+    r = _run("export", path, "-o", tmp_path / "out.csv", "--no-history")
+    assert r.exit_code == 1
+    assert "standing" in _error_line(r)
+
+
+def test_summary_json(tmp_path):
+    r = _run("summary", RECORDINGS / "swing_dual.trk", "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert d["lumbar_flexion_measured"] is True
+    assert d["totals"]["sets"] == len(d["sets"]) >= 2
+    assert d["totals"]["reps"] == sum(s["reps"] for s in d["sets"])
+    assert any(s["flagged"] for s in d["sets"])
+
+
+def test_summary_text_names_flagged_reps_and_the_caveat():
+    r = _run("summary", RECORDINGS / "squat_buttwink.trk")
+    assert r.exit_code == 0
+    assert "flagged: rep" in r.output
+    assert "not injury predictions" in r.output
+
+
+def test_replay_prints_events_then_the_summary():
+    r = _run("replay", RECORDINGS / "squat_buttwink.trk", "--fast")
+    assert r.exit_code == 0, r.output
+    assert "set 1 started" in r.output
+    assert "set 1 rep 6" in r.output
+    assert "CUE lumbar flexion" in r.output
+    assert r.output.index("set 1 rep 1") < r.output.index("Total:")
+
+
+def test_calibrate_saves_a_profile_that_export_uses(tmp_path):
+    # A calibration-like session: slow good mornings, rounding fully (flexion faults).
+    sim = simulate_session(
+        SessionConfig(
+            seed=21,
+            sets=(SetSpec("good_morning", 6, {"flexion": (2, 3, 4, 5, 6)}),),
+            rate_hz=100.0,
+            tier="easy",
+        )
+    )
+    cal = tmp_path / "cal.trk"
+    save_recording(sim.recording, cal)
+    profile = tmp_path / "profile.json"
+    r = _run("calibrate", cal, "--profile", profile)
+    assert r.exit_code == 0, r.output
+    saved = json.loads(profile.read_text())
+    true_max = max(x["lumbar_flexion_deg"] for x in json.loads(sim.truth.to_json())["reps"])
+    assert saved["max_flexion_deg"] == pytest.approx(true_max, abs=4.0)
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    rec = RECORDINGS / "swing_dual.trk"
+    assert _run("export", rec, "-o", a, "--no-history", "--no-profile").exit_code == 0
+    assert _run("export", rec, "-o", b, "--no-history", "--profile", profile).exit_code == 0
+    limit = 0.7 * saved["max_flexion_deg"]
+    for row in _rows(b):
+        assert (row["flexion_under_load"] == "true") == (float(row["lumbar_flexion_deg"]) > limit)
+
+
+def test_calibrate_needs_two_sensors(tmp_path):
+    r = _run("calibrate", RECORDINGS / "deadlift_single.trk", "--profile", tmp_path / "p.json")
+    assert r.exit_code == 1
+    assert "both sensors" in _error_line(r)
+
+
+def test_a_broken_profile_is_a_clear_error(tmp_path):
+    p = tmp_path / "p.json"
+    p.write_text("{not json")
+    r = _run(
+        "export",
+        RECORDINGS / "swing_dual.trk",
+        "-o",
+        tmp_path / "o.csv",
+        "--no-history",
+        "--profile",
+        p,
+    )
+    assert r.exit_code == 1
+    assert "calibrate" in _error_line(r)

@@ -255,6 +255,7 @@ class RepSegmenter:
                 and self._is_rep_shaped(c2)
                 and self._similar(c1, c2)
                 and self._rest_between_reps(c1)
+                and not self._pick_up_before(c1, c2)
             ):
                 self.chain = self.chain[i + 1 :]
                 continue
@@ -292,6 +293,19 @@ class RepSegmenter:
         if abs(c.a.value - c.b.value) > max(10.0, 0.3 * smallest):
             return False
         return (c.b.arrive - c.a.leave) * self.period_s <= self.s.max_rep_s
+
+    def _pick_up_before(self, c1: Cycle, c2: Cycle) -> bool:
+        """Picking the weight up (from the floor, a rack, the cable) before a set: the
+        lifter holds still at the bottom to grip, clearly longer than at the bottom of
+        the rep that follows, or grips and then stands to set up much longer than
+        between reps."""
+        if c2.b.leave is None:
+            return False
+        grip_c1, grip_c2 = self._still_s(c1.p), self._still_s(c2.p)
+        if grip_c1 > 2.0 * grip_c2 + 0.3:
+            return True
+        settle = self._still_s(c1.b) > 2.0 * self._still_s(c2.b) + 0.7
+        return settle and grip_c1 > 1.5 * grip_c2 + 0.2
 
     def _rest_between_reps(self, c1: Cycle) -> bool:
         """The pause between two reps is short next to the reps (sitting down between

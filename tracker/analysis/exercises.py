@@ -23,9 +23,19 @@ def recognise(
     *,
     knees: bool = False,
     squat_like: bool = False,
+    rep_s: float | None = None,
+    depth_deg: float | None = None,
+    trunk_sensor: bool = False,
 ) -> str:
-    """Best guess of the exercise from a set's turning-point values, movement times,
-    where its reps rest and whether the hips drop (knees bend) on the way down."""
+    """Best guess of the exercise from a set's turning points.
+
+    Lying back: hip thrust. Swung (fast, big excursions): kettlebell swing. Hips dropping
+    on the way down: squat or deadlift. Otherwise a hip hinge: a brisk one (under
+    2.9 s a rep) is a cable pull-through, a shallow one (pelvis under 47 deg, or 52 deg
+    for a lone lumbar sensor, which adds lumbar flexion) a wall hip-hinge drill, and the
+    rest Romanian deadlifts: good mornings move the trunk the same way (Schellenberg
+    2013) and are reported as Romanian deadlifts unless the user names them.
+    """
     if np.median(values_deg) < -30.0:
         return "hip_thrust"
     if len(motion_s) and float(np.median(motion_s)) < 0.85:
@@ -34,7 +44,8 @@ def recognise(
         return "squat" if squat_like else "deadlift"
     if rest_is_max:
         return "deadlift"
-    excursion = float(np.ptp(values_deg)) if len(values_deg) else 0.0
-    if excursion >= 75.0:
-        return "good_morning"
+    if rep_s is not None and rep_s < 2.9:
+        return "cable_pull_through"
+    if depth_deg is not None and depth_deg < (52.0 if trunk_sensor else 47.0):
+        return "wall_hip_hinge"
     return "romanian_deadlift"

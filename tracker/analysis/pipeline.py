@@ -266,7 +266,27 @@ class Pipeline:
         )
         knees = self._seg.knees_bend(turns)
         squat = knees and self._seg.squat_like(turns)
-        return recognise(values, motion, o.rest_is_max, knees=knees, squat_like=squat)
+        rest_kind = [tr for tr in turns if tr.is_max == o.rest_is_max]
+        peaks = [tr for tr in turns if tr.is_max != o.rest_is_max]
+        rep_s = [
+            (b.arrive - a.leave) * self._seg.period_s
+            for a, b in itertools.pairwise(rest_kind)
+            if a.leave is not None
+        ]
+        depth = abs(
+            float(np.median([p.value for p in peaks]))
+            - float(np.median([r.value for r in rest_kind]))
+        )
+        return recognise(
+            values,
+            motion,
+            o.rest_is_max,
+            knees=knees,
+            squat_like=squat,
+            rep_s=float(np.median(rep_s)) if rep_s else None,
+            depth_deg=depth,
+            trunk_sensor=self.timeline.main.placement == LUMBAR and not self.dual,
+        )
 
     def _end_set(self, i: int) -> list[Event]:
         if not self.set_reps:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -39,6 +40,12 @@ def selected_placement() -> str | None:
 
 
 def recording_options(f):
+    """RECORDING and the options that say how to read it."""
+    return click.argument("recording", type=click.Path(path_type=Path))(input_options(f))
+
+
+def input_options(f):
+    """How to read recordings: --placement, --gyro-unit, --acc-unit."""
     f = click.option(
         "--placement",
         type=click.Choice(PLACEMENTS),
@@ -61,7 +68,7 @@ def recording_options(f):
         show_default=True,
         help="Accelerometer unit of a samples CSV.",
     )(f)
-    return click.argument("recording", type=click.Path(path_type=Path))(f)
+    return f
 
 
 def limit_options(f):
@@ -141,21 +148,30 @@ def _load_and_settings(
 
 
 @cli.command()
-@recording_options
+@input_options
+@click.argument(
+    "recordings",
+    nargs=-1,
+    required=True,
+    type=click.Path(path_type=Path),
+    metavar="RECORDING...",
+)
 @click.option(
     "-o",
     "--output",
     "out",
-    type=click.Path(path_type=Path),
+    type=click.Path(),
     required=True,
-    help="Per-rep CSV to write.",
+    help="Per-rep CSV to write; a folder (existing, or written with a trailing /) gets "
+    "FOLDER/<name>.csv per recording.",
 )
 @limit_options
 @click.option(
     "--srt",
     "srt_path",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Also write subtitles (.srt): each rep with its flags, to lay over a video.",
+    help="Also write subtitles (.srt): each rep with its flags, to lay over a video "
+    "(one recording only).",
 )
 @click.option(
     "--srt-offset",
@@ -178,8 +194,20 @@ def _load_and_settings(
     type=click.Path(path_type=Path, dir_okay=False),
     help="History database (default: history.sqlite in your data directory).",
 )
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Recordings exported at once, in parallel processes [default: one per CPU, at "
+    "most 8; one below 48 MB of recordings, where starting processes costs more than it "
+    "saves].",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print a JSON summary of every file on stdout."
+)
 def export(
-    recording,
+    recordings,
     acc_unit,
     gyro_unit,
     out,
@@ -192,23 +220,59 @@ def export(
     srt_offset,
     history,
     db_path,
+    jobs,
+    as_json,
 ):
     """Write per-rep metrics of RECORDING (native recording, samples CSV or phone-app
-    export) as CSV."""
-    from tracker.recording.rep_csv import write_rep_csv
+    export) as CSV.
 
-    rec, settings, _ = _load_and_settings(
-        recording,
-        acc_unit,
-        gyro_unit,
-        flexion_limit,
-        extension_limit,
-        exercise,
-        profile_path,
-        no_profile,
+    Several recordings (or a folder of them) with -o naming a folder export each to
+    FOLDER/<name>.csv in parallel; a file that fails is reported and the others are
+    still written (exit code 1 if any failed).
+    """
+    from tracker.report.batch import ExportOptions, expand_inputs
+
+    settings, _ = resolve_settings(
+        flexion_limit, extension_limit, exercise, profile_path, no_profile
     )
-    result = analyse_recording(rec, settings)
-    write_rep_csv(result.reps, out)
+    options = ExportOptions(
+        settings,
+        acc_unit=acc_unit,
+        gyro_unit=gyro_unit,
+        placement=selected_placement(),
+        history=history,
+        history_db=db_path,
+    )
+    # A trailing "/" names a folder even before it exists (Path() would drop it).
+    named_folder = out.endswith(("/", os.sep))
+    out = Path(out)
+    sources = expand_inputs(recordings)
+    if not (named_folder or out.is_dir() or sources != list(recordings) or len(sources) > 1):
+        _export_single(recordings[0], out, options, srt_path, srt_offset, as_json)
+        return
+    if out.exists() and not out.is_dir():
+        raise click.UsageError(f"-o {out} is a file; to export several recordings give a folder")
+    if out.suffix.lower() == ".csv" and not out.exists() and not named_folder:
+        raise click.UsageError(
+            f"-o {out} looks like a CSV file; to export several recordings give a folder"
+        )
+    if srt_path is not None:
+        raise click.UsageError("--srt takes a single recording")
+    _export_batch(sources, out, options, jobs, as_json)
+
+
+def _export_single(recording, out, options, srt_path, srt_offset, as_json) -> None:
+    """The single export of the DESIGN contract (4.4): RECORDING -o OUT.csv."""
+    from tracker.errors import TrackerError
+    from tracker.report.batch import ExportOutcome, export_recording, outcomes_json
+
+    try:
+        rec, result = export_recording(recording, out, options)
+    except TrackerError as exc:
+        if as_json:
+            failed = ExportOutcome(recording, out, error=str(exc))
+            click.echo(json.dumps(outcomes_json([failed]), indent=2))
+        raise
     for n in result.notices:
         click.echo(f"Note: {n}", err=True)
     click.echo(f"Wrote {len(result.reps)} reps in {len(result.sets)} sets to {out}", err=True)
@@ -217,16 +281,62 @@ def export(
 
         n = write_srt(result, srt_path, start_s=recording_start_s(rec), offset_s=srt_offset)
         click.echo(f"Wrote {n} subtitles to {srt_path}", err=True)
-    if history:
-        from tracker.errors import TrackerError
+    warning = None
+    if options.history:
         from tracker.history import record_session
 
         # The CSV is written; a history that cannot be updated is worth a warning, not
         # a failed export.
         try:
-            record_session(db_path, result, recording, recording=rec)
+            record_session(options.history_db, result, recording, recording=rec)
         except TrackerError as exc:
+            warning = str(exc)
             click.echo(f"Warning: history not updated: {exc}", err=True)
+    if as_json:
+        done = ExportOutcome(
+            recording,
+            out,
+            reps=len(result.reps),
+            sets=len(result.sets),
+            notices=tuple(result.notices),
+            history_warning=warning,
+        )
+        click.echo(json.dumps(outcomes_json([done]), indent=2))
+
+
+def _export_batch(sources, out_dir, options, jobs, as_json) -> None:
+    from tracker.cli.progress import Progress
+    from tracker.report.batch import default_jobs, export_many, outcomes_json, progress_line
+
+    progress = Progress()
+
+    def on_done(done, total, outcome) -> None:
+        name = outcome.source.name
+        if outcome.error is not None:
+            # Error messages name their file already, mostly.
+            where = "" if str(outcome.source) in outcome.error else f"{outcome.source}: "
+            progress.message(f"Failed: {where}{outcome.error}")
+        for n in outcome.notices:
+            progress.message(f"Note: {name}: {n}")
+        if outcome.history_warning is not None:
+            progress.message(f"Warning: {name}: history not updated: {outcome.history_warning}")
+        progress.update(progress_line(done, total, outcome))
+
+    workers = jobs if jobs is not None else default_jobs(sources)
+    try:
+        outcomes = export_many(sources, out_dir, options, jobs=workers, on_done=on_done)
+    finally:
+        progress.close()
+    failed = sum(not o.ok for o in outcomes)
+    reps = sum(o.reps or 0 for o in outcomes)
+    click.echo(
+        f"Wrote {len(outcomes) - failed} of {len(outcomes)} recordings ({reps} reps) to {out_dir}",
+        err=True,
+    )
+    if as_json:
+        click.echo(json.dumps(outcomes_json(outcomes), indent=2))
+    if failed:
+        raise click.ClickException(f"{failed} of {len(outcomes)} recordings failed (see above)")
 
 
 @cli.command()

@@ -489,12 +489,15 @@ class TrackerImuSensor(EmulatedSensor):
             self._respond(connection, imu.encode_response(exc.opcode, exc.status))
             return
         op = command.opcode
-        if op is imu.Opcode.START:
+        if op is imu.Opcode.START and self.streaming:
+            # Spec (control table): START while streaming is INVALID_STATE; the stream
+            # goes on with its settings, so no packet mixes two configurations.
+            self._respond(connection, imu.encode_response(op, imu.Status.INVALID_STATE))
+        elif op is imu.Opcode.START:
             assert command.max_payload_bytes is not None
-            if not self.streaming:
-                self.samples_per_notification = imu.samples_per_notification(
-                    command.max_payload_bytes, self.rate_hz
-                )
+            self.samples_per_notification = imu.samples_per_notification(
+                command.max_payload_bytes, self.rate_hz
+            )
             config = imu.StreamConfig(
                 self.rate_hz, self.acc_range_g, self.gyro_range_dps, self.samples_per_notification
             )

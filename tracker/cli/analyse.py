@@ -128,21 +128,22 @@ def resolve_settings(
     return settings, source
 
 
-def _load_and_settings(
-    recording,
-    acc_unit,
-    gyro_unit,
-    flexion_limit,
-    extension_limit,
-    exercise,
-    profile_path,
-    no_profile,
-):
+def load_and_settings(recording, **opts):
+    """Load RECORDING with the input options and resolve its analysis settings from the
+    limit options (as added by `recording_options` and `limit_options`)."""
     rec = load_recording(
-        recording, acc_unit=acc_unit, gyro_unit=gyro_unit, placement=selected_placement()
+        recording,
+        acc_unit=opts["acc_unit"],
+        gyro_unit=opts["gyro_unit"],
+        placement=selected_placement(),
     )
     settings, source = resolve_settings(
-        flexion_limit, extension_limit, exercise, profile_path, no_profile, rec.notes.exercise
+        opts["flexion_limit"],
+        opts["extension_limit"],
+        opts["exercise"],
+        opts["profile_path"],
+        opts["no_profile"],
+        rec.notes.exercise,
     )
     return rec, settings, source
 
@@ -343,30 +344,11 @@ def _export_batch(sources, out_dir, options, jobs, as_json) -> None:
 @recording_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @limit_options
-def summary(
-    recording,
-    acc_unit,
-    gyro_unit,
-    as_json,
-    flexion_limit,
-    extension_limit,
-    exercise,
-    profile_path,
-    no_profile,
-):
+def summary(recording, as_json, **opts):
     """Print a per-set summary of RECORDING: reps, tempo, depth, flagged reps, creep."""
     from tracker.report.summary import format_summary, summary_dict
 
-    rec, settings, source = _load_and_settings(
-        recording,
-        acc_unit,
-        gyro_unit,
-        flexion_limit,
-        extension_limit,
-        exercise,
-        profile_path,
-        no_profile,
-    )
+    rec, settings, source = load_and_settings(recording, **opts)
     d = summary_dict(analyse_recording(rec, settings))
     if as_json:
         click.echo(json.dumps(d, indent=2))
@@ -392,35 +374,14 @@ def summary(
     help="Size of the blocks fed to the pipeline, as a sensor would stream them.",
 )
 @limit_options
-def replay(
-    recording,
-    acc_unit,
-    gyro_unit,
-    speed,
-    fast,
-    block_ms,
-    flexion_limit,
-    extension_limit,
-    exercise,
-    profile_path,
-    no_profile,
-):
+def replay(recording, speed, fast, block_ms, **opts):
     """Stream RECORDING through the live pipeline, printing events as they happen."""
     from tracker.analysis.pipeline import Pipeline
     from tracker.analysis.session import SessionResult
     from tracker.report.event_lines import event_line
     from tracker.report.summary import format_summary, summary_dict
 
-    rec, settings, source = _load_and_settings(
-        recording,
-        acc_unit,
-        gyro_unit,
-        flexion_limit,
-        extension_limit,
-        exercise,
-        profile_path,
-        no_profile,
-    )
+    rec, settings, source = load_and_settings(recording, **opts)
     pipe = Pipeline(rec.placements, settings)
     main = rec.sensors[rec.timeline_placement]
     t_first = float(main.time_s[0])

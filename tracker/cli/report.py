@@ -8,20 +8,11 @@ import click
 
 from tracker.analysis.session import analyse_recording
 from tracker.cli import cli
-from tracker.cli.analyse import (
-    limit_options,
-    recording_options,
-    resolve_settings,
-    selected_placement,
-)
-from tracker.recording.load import load_recording
+from tracker.cli.analyse import limit_options, load_and_settings, recording_options
 
 
-def _analyse(recording, acc_unit, gyro_unit, limits):
-    rec = load_recording(
-        recording, acc_unit=acc_unit, gyro_unit=gyro_unit, placement=selected_placement()
-    )
-    settings, source = resolve_settings(*limits, rec.notes.exercise)
+def _analyse(recording, **opts):
+    rec, settings, source = load_and_settings(recording, **opts)
     result = analyse_recording(rec, settings)
     for n in result.notices:
         click.echo(f"Note: {n}", err=True)
@@ -44,17 +35,7 @@ def _counts(result) -> str:
     help="Image to write: .png (also .svg or .pdf).",
 )
 @limit_options
-def plot(
-    recording,
-    acc_unit,
-    gyro_unit,
-    out,
-    flexion_limit,
-    extension_limit,
-    exercise,
-    profile_path,
-    no_profile,
-):
+def plot(recording, out, **opts):
     """Plot RECORDING per set: hinge angle and lumbar flexion over time.
 
     Reps are shaded and numbered, flagged reps are red with their peak marked, and the
@@ -65,12 +46,7 @@ def plot(
     from tracker.report.plot import plot_format, write_plot
 
     plot_format(out)  # a bad file name fails before the analysis
-    rec, result, _ = _analyse(
-        recording,
-        acc_unit,
-        gyro_unit,
-        (flexion_limit, extension_limit, exercise, profile_path, no_profile),
-    )
+    rec, result, _ = _analyse(recording, **opts)
     write_plot(result, out, start_s=recording_start_s(rec))
     click.echo(f"Wrote plot of {_counts(result)} to {out}", err=True)
 
@@ -86,17 +62,7 @@ def plot(
     help="HTML file to write.",
 )
 @limit_options
-def report(
-    recording,
-    acc_unit,
-    gyro_unit,
-    out,
-    flexion_limit,
-    extension_limit,
-    exercise,
-    profile_path,
-    no_profile,
-):
+def report(recording, out, **opts):
     """Write a session report of RECORDING as one self-contained HTML file.
 
     The page holds the session summary, a table of reps per set and the plots; it loads
@@ -104,11 +70,6 @@ def report(
     """
     from tracker.report.html_report import write_report
 
-    rec, result, source = _analyse(
-        recording,
-        acc_unit,
-        gyro_unit,
-        (flexion_limit, extension_limit, exercise, profile_path, no_profile),
-    )
+    rec, result, source = _analyse(recording, **opts)
     write_report(result, rec, out, source_name=Path(recording).name, limits_source=source)
     click.echo(f"Wrote report of {_counts(result)} to {out}", err=True)

@@ -267,3 +267,25 @@ def test_scan_lists_kind_name_address_rssi(monkeypatch: pytest.MonkeyPatch) -> N
 
     monkeypatch.setattr(ble, "scan", nothing)
     assert run("scan").stdout.startswith("No supported devices found in 5 s (supported: ")
+
+
+def test_live_adds_the_session_to_the_history(source: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "history.sqlite"
+    result = live(source, "-o", tmp_path / "h.trk", "--quiet", "--cue", "none", "--db", db)
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(db) as conn:
+        (n_sessions,) = conn.execute("SELECT COUNT(*) FROM sessions").fetchone()
+    assert n_sessions == 1
+    skipped = live(
+        source,
+        "-o",
+        tmp_path / "n.trk",
+        "--quiet",
+        "--no-history",
+        "--db",
+        tmp_path / "other.sqlite",
+    )
+    assert skipped.exit_code == 0
+    assert not (tmp_path / "other.sqlite").exists()

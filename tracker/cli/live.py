@@ -16,7 +16,7 @@ from tracker.analysis.events import Event, FlagRaised
 from tracker.cli import cli
 from tracker.cli.analyse import limit_options, resolve_settings
 from tracker.devices.ble import BleTransport, LinkEvent
-from tracker.errors import InputError
+from tracker.errors import InputError, TrackerError
 from tracker.live.cues import Cue, CuePolicy
 from tracker.live.display import LiveStatus, status_lines
 from tracker.live.session import LiveConfig, LiveResult, LiveSink, run_live
@@ -239,6 +239,18 @@ def _report(result: LiveResult, limits_source: str) -> None:
     metavar="S",
     help="How long to look for each BLE device.",
 )
+@click.option(
+    "--history/--no-history",
+    default=True,
+    show_default=True,
+    help="Add the session to your history database (never for --demo).",
+)
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="History database (default: history.sqlite in your data directory).",
+)
 @limit_options
 @click.pass_context
 def live(
@@ -254,6 +266,8 @@ def live(
     cue_after_rep: bool,
     max_cues_per_set: int,
     scan_timeout_s: float,
+    history: bool,
+    db_path: Path | None,
     flexion_limit: float | None,
     extension_limit: float | None,
     exercise: str | None,
@@ -299,6 +313,19 @@ def live(
     finally:
         sink.close()
     _report(result, source)
+    if history and not demo and result.result is not None:
+        _add_to_history(db_path, result)
+
+
+def _add_to_history(db_path: Path | None, result: LiveResult) -> None:
+    from tracker.history import record_session
+
+    # The session is recorded on disk already; a history that cannot be updated is
+    # worth a warning, not a failure.
+    try:
+        record_session(db_path, result.result, result.path)
+    except TrackerError as exc:
+        click.echo(f"Warning: history not updated: {exc}", err=True)
 
 
 @cli.command()

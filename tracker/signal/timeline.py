@@ -36,6 +36,8 @@ class Timeline:
         self.lags = LagModel()
         self._windows_done = 0
         self._sign_checked = False
+        #: Last trustworthy lumbar flexion, carried across a pelvis-sensor dropout.
+        self._last_lambda = 0.0
         self.time_s = Growable()
         self.hinge_deg = Growable()
         self.hinge_rate_deg_s = Growable()
@@ -138,12 +140,32 @@ class Timeline:
             br = np.clip(np.searchsorted(sac_t, t_sac, side="right"), 1, len(sac_t) - 1)
             unrel = sac.unreliable.view
             gap_s = unrel[br - 1] | unrel[br]
-            lam = lum.theta_deg.view[k0:k1] - hinge
+            theta_l = lum.theta_deg.view[k0:k1]
+            lam = theta_l - hinge
             outside = (t_sac < sac_t[0]) | (t_sac > sac_t[-1])
             lam = np.where(outside, np.nan, lam)
-            self._emit(t, hinge, rate, lam, lum.unreliable.view[k0:k1] | gap_s | outside, vert)
+            sac_bad = gap_s | outside
+            if sac_bad.any():
+                # The pelvis sensor dropped out: keep counting reps on the lumbar sensor,
+                # the pelvis taken as lumbar minus the last lumbar flexion seen.
+                lam_ff = self._carry_lambda(lam, ~sac_bad)
+                hinge = np.where(sac_bad, theta_l - lam_ff, hinge)
+                rate = np.where(sac_bad, lum.rate_deg_s.view[k0:k1], rate)
+                vert = np.where(sac_bad, lum.vert_acc_mps2.view[k0:k1], vert)
+            else:
+                self._last_lambda = float(lam[-1])
+            self._emit(t, hinge, rate, lam, lum.unreliable.view[k0:k1] | sac_bad, vert)
             if k1 < min((j + 1) * n_w, n_l):
                 return
+
+    def _carry_lambda(self, lam: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """Lumbar flexion carried forward from the last trustworthy sample."""
+        idx = np.arange(len(lam))
+        last = np.maximum.accumulate(np.where(ok, idx, -1))
+        out = np.where(last >= 0, lam[np.maximum(last, 0)], self._last_lambda)
+        if ok.any():
+            self._last_lambda = float(lam[int(np.flatnonzero(ok)[-1])])
+        return np.nan_to_num(out, nan=self._last_lambda)
 
     def _estimate_window(self, i: int, n_w: int, final: bool) -> bool:
         """Estimate the lag of window ``i``; False if its data has not all arrived."""

@@ -19,9 +19,11 @@ from vqf import VQF
 def up_in_sensor_frame(quat_wxyz: np.ndarray) -> np.ndarray:
     """Earth-up unit vector in the sensor frame for sensor-to-earth quaternions (n, 4)."""
     w, x, y, z = quat_wxyz.T
-    return np.stack(
-        [2.0 * (x * z - w * y), 2.0 * (y * z + w * x), 1.0 - 2.0 * (x * x + y * y)], axis=1
-    )
+    out = np.empty((len(quat_wxyz), 3))
+    out[:, 0] = 2.0 * (x * z - w * y)
+    out[:, 1] = 2.0 * (y * z + w * x)
+    out[:, 2] = 1.0 - 2.0 * (x * x + y * y)
+    return out
 
 
 #: VQF's accelerometer time constant in normal running (its default).

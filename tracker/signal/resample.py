@@ -104,9 +104,12 @@ class UniformResampler:
         return self._interpolate(np.empty(0), np.empty((0, 3)), np.empty((0, 3)), final=True)
 
     def _take_pending(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        t = np.concatenate(self._pending_t)
-        acc = np.concatenate(self._pending_acc)
-        gyro = np.concatenate(self._pending_gyro)
+        if len(self._pending_t) == 1:  # a whole recording in one block: no copy
+            t, acc, gyro = self._pending_t[0], self._pending_acc[0], self._pending_gyro[0]
+        else:
+            t = np.concatenate(self._pending_t)
+            acc = np.concatenate(self._pending_acc)
+            gyro = np.concatenate(self._pending_gyro)
         self._pending_t, self._pending_acc, self._pending_gyro = [], [], []
         return t, acc, gyro
 

@@ -164,6 +164,20 @@ class RepSegmenter:
                     self._half_cycle(h, rate, start, turn)
                     self.chain.append(turn)
                     return self._update_set(), False
+                # The angle went back to a resting level after ``last`` (standing
+                # between two bumps while walking about) and this movement left it:
+                # the rest is a turn, so the first rep keeps its start.
+                anchor = self._rest_before(h, tp)
+                if anchor is not None and anchor.tp.index > last.tp.index:
+                    turn = Turn(tp, tp.index)
+                    if len(self.chain) == 1:
+                        self.chain = [anchor]
+                    else:
+                        self._half_cycle(h, rate, last, anchor)
+                        self.chain.append(anchor)
+                    self._half_cycle(h, rate, anchor, turn)
+                    self.chain.append(turn)
+                    return self._update_set(), False
                 # A wiggle on the way: keep the more extreme turn.
                 replaced = Turn(tp, tp.index)
                 if len(self.chain) > 1:

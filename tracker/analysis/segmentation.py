@@ -129,7 +129,10 @@ class RepSegmenter:
         # first still sample after it; "still" is relative to that peak rate, so slow
         # grinds and fast swings are cut at the same point of their velocity profile.
         r = np.abs(rate[a : b + 1])
-        fastest = int(np.argmax(r))
+        # The fastest point of the final approach (after the last time the angle was
+        # near ``last``): walking about in between is not the movement.
+        final = last.near_end - a
+        fastest = final + int(np.argmax(r[final:]))
         thr = max(5.0, 0.08 * float(r[fastest]))
         still = np.flatnonzero(r[: fastest + 1] < thr)
         last.leave = a + (int(still[-1]) if len(still) else 0)

@@ -328,7 +328,7 @@ class RepSegmenter:
         """The pause between two reps is short next to the reps (sitting down between
         two stand-ups is not a set)."""
         rep_s = (c1.b.arrive - c1.a.leave) * self.period_s
-        return self._still_s(c1.b) <= max(8.0, 3.0 * rep_s)
+        return self._still_s(c1.b) <= max(4.0, 3.0 * rep_s)
 
     def _similar(self, c1: Cycle, c2: Cycle) -> bool:
         """Two cycles alike enough to be consecutive reps of one exercise."""

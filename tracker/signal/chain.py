@@ -15,7 +15,6 @@ from tracker.signal.orientation import OrientationTracker
 from tracker.signal.resample import HERMITE_MAX_GAP_S, UniformBlock, UniformResampler
 from tracker.units import G_MPS2
 
-
 #: After a disconnect, angles are withheld this long while the orientation filter
 #: re-converges (measured on the simulated suite: 1 s keeps peak-flexion errors within
 #: 1.4 deg MAE on the hard tier while withholding fewer reps than 2-3 s).

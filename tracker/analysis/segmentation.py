@@ -1,20 +1,24 @@
 """Sets and reps from the turning points of the hinge angle.
 
-Vocabulary (angles in docs/frames.md):
+Vocabulary (angles in docs/frames.md; the full recipe with figures in docs/analysis.md):
 
 * a *half-cycle* joins two consecutive turning points; it is a movement when its
   amplitude reaches ``min_rep_amplitude_deg`` and its motion time (from leaving one
   turning point to arriving at the next) is at most ``max_half_rep_s``; smaller
-  reversals (a butt-wink wiggle, gait sway) are merged away;
-* a *chain* is a run of movements; a chain of three movements or more is a *set*, so a
-  single pick-up, put-down or set-up hinge never is;
+  reversals (a butt-wink wiggle, gait sway) are merged away, and a rest between two
+  turns of the same kind (standing between bumps while walking about) becomes a turn;
+* a *rep* is rest -> peak -> rest, from leaving the rest position to arriving back at
+  it (so a pause at rest belongs to neither rep); it reaches a rep's size both ways,
+  returns to where it started and lasts at most ``max_rep_s``;
+* a *set* opens on two similar reps in a row with a short pause between them, so a
+  single pick-up, a sit-down, walking or shifting never opens one; it ends after
+  ``set_timeout_s`` without a turn or on a movement too slow to be part of a rep;
 * the *rest extreme* of a set is where each rep starts and ends: the top (minimum hinge
   angle) for swings, RDLs, good mornings, pull-throughs, squats and wall hinges; the
   bottom (maximum) for deadlifts from the floor and hip thrusts;
-* a *rep* is rest -> peak -> rest, from leaving the rest position to arriving back at
-  it, so a pause at rest belongs to neither rep. A cycle whose peak holds a long pause
-  while the set's other peaks do not (gripping the bell before the hike, parking it) is
-  a set-up or put-down, not a rep.
+* a later cycle that pauses longer at the bottom, rests longer before it and reaches
+  another depth (or, in a swung set, moves much slower) is a put-down or park: held
+  until the set goes on (a rep after all) or ends (dropped).
 """
 
 from __future__ import annotations

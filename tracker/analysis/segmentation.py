@@ -440,6 +440,17 @@ class RepSegmenter:
         d = self.descent_drop_m(turns)
         return d is not None and d < self.knee_drop_m
 
+    def _set_up_hold(self, turns: list[Turn]) -> bool:
+        """A long still hold at a bottom before the reps: setting up at a bar on the
+        floor (grip, brace), as a deadlift starts; squats start standing."""
+        maxes = [t for t in turns if t.is_max and t.leave is not None]
+        for k in range(len(maxes) - 1):
+            hold = self._still_s(maxes[k])
+            later = float(np.median([self._still_s(t) for t in maxes[k + 1 :]]))
+            if hold >= 2.0 and hold > 2.0 * later + 0.5:
+                return True
+        return False
+
     def squat_like(self, turns: list[Turn]) -> bool:
         """Among knee-dominant lifts, a squat keeps the trunk more upright than a
         deadlift and drops the hips further per degree of forward lean. The lumbar
@@ -467,15 +478,12 @@ class RepSegmenter:
             return True
         if self.is_ballistic(turns):
             return False  # swung: reps turn at the top
+        set_up = self._set_up_hold(turns)
         if self.knees_bend(turns):
             # Deadlift from the floor (rests at the bottom) or squat (at the top).
-            return not self.squat_like(turns)
-        maxes = [t for t in turns if t.is_max and t.leave is not None]
-        for k in range(len(maxes) - 1):
-            hold = self._still_s(maxes[k])
-            later = float(np.median([self._still_s(t) for t in maxes[k + 1 :]]))
-            if hold >= 2.0 and hold > 2.0 * later + 0.5:
-                return True
+            return set_up or not self.squat_like(turns)
+        if set_up:
+            return True
         maxes = [t for t in turns[1:] if t.is_max and t.leave is not None]
         mins = [t for t in turns[1:] if not t.is_max and t.leave is not None]
         if not maxes or not mins:

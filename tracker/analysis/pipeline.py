@@ -192,8 +192,13 @@ class Pipeline:
         w = tl.hinge_rate_deg_s.view
         events: list[Event] = []
         timeout = round(self.settings.segmentation.set_timeout_s / self._seg.period_s)
-        for i in range(self._next_seg, n, self._decim):
-            tp = self._turns.update(i, float(h[i]), float(w[i]))
+        # Plain floats: this loop runs at the segmentation rate over the whole session.
+        idx = range(self._next_seg, n, self._decim)
+        hs = h[self._next_seg : n : self._decim].tolist()
+        ws = w[self._next_seg : n : self._decim].tolist()
+        update = self._turns.update
+        for i, hv, wv in zip(idx, hs, ws, strict=True):
+            tp = update(i, hv, wv)
             if tp is not None:
                 self._last_turn_index = i
                 cycles, ended = self._seg.add_turn(tp, w, h, tl.vert_acc_mps2.view)

@@ -10,42 +10,40 @@ are in docs/analysis.md.
 
 from __future__ import annotations
 
-import numpy as np
+from tracker.analysis.segmentation import SetShape
 
 #: Exercises whose reps rest at the bottom (maximum hinge angle).
 REST_AT_BOTTOM = frozenset({"deadlift", "hip_thrust"})
 
 
 def recognise(
-    values_deg: np.ndarray,
-    motion_s: np.ndarray,
+    shape: SetShape,
     rest_is_max: bool,
     *,
-    knees: bool = False,
-    squat_like: bool = False,
-    rep_s: float | None = None,
-    depth_deg: float | None = None,
-    trunk_sensor: bool = False,
+    rep_s: float | None,
+    depth_deg: float,
+    trunk_sensor: bool,
 ) -> str:
-    """Best guess of the exercise from a set's turning points.
+    """Best guess of the exercise from the shape of a set's opening turns, where its reps
+    rest, their duration and their depth (``trunk_sensor``: a lone lumbar sensor).
 
-    Lying back: hip thrust. Swung (fast, big excursions): kettlebell swing. Hips dropping
-    on the way down: squat or deadlift. Otherwise a hip hinge: a brisk one (under
-    2.9 s a rep) is a cable pull-through, a shallow one (pelvis under 47 deg, or 52 deg
-    for a lone lumbar sensor, which adds lumbar flexion) a wall hip-hinge drill, and the
-    rest Romanian deadlifts: good mornings move the trunk the same way (Schellenberg
-    2013) and are reported as Romanian deadlifts unless the user names them.
+    Lying back: hip thrust. Swung: kettlebell swing. Hips dropping on the way down:
+    squat or deadlift. Otherwise a hip hinge: a brisk one (under 2.9 s a rep) is a cable
+    pull-through, a shallow one (pelvis under 47 deg, or 52 deg for a lone lumbar sensor,
+    which adds lumbar flexion) a wall hip-hinge drill, and the rest Romanian deadlifts:
+    good mornings move the trunk the same way (Schellenberg 2013) and are reported as
+    Romanian deadlifts unless the user names them.
     """
-    if np.median(values_deg) < -30.0:
+    if shape.lying_back:
         return "hip_thrust"
-    if len(motion_s) and float(np.median(motion_s)) < 0.85:
+    if shape.ballistic:
         return "kettlebell_swing"
-    if knees:
-        return "squat" if squat_like else "deadlift"
+    if shape.knees:
+        return "squat" if shape.squat else "deadlift"
     if rest_is_max:
         return "deadlift"
     if rep_s is not None and rep_s < 2.9:
         return "cable_pull_through"
-    if depth_deg is not None and depth_deg < (52.0 if trunk_sensor else 47.0):
+    if depth_deg < (52.0 if trunk_sensor else 47.0):
         return "wall_hip_hinge"
     return "romanian_deadlift"

@@ -22,7 +22,6 @@ from tracker.analysis.events import (
     CalibrationDone,
     Event,
     FlagRaised,
-    Notice,
     RepCompleted,
     RepMetrics,
     SetEnded,
@@ -30,7 +29,7 @@ from tracker.analysis.events import (
 )
 from tracker.analysis.exercises import REST_AT_BOTTOM, recognise
 from tracker.analysis.metrics import rep_metrics, set_summary
-from tracker.analysis.segmentation import Cycle, RepSegmenter
+from tracker.analysis.segmentation import Cycle, OpenSet, RepSegmenter
 from tracker.analysis.settings import AnalysisSettings
 from tracker.analysis.turning import TurningPointTracker
 from tracker.errors import AnalysisError
@@ -68,7 +67,6 @@ class Pipeline:
         self.all_reps: list[RepMetrics] = []
         self.summaries = []
         self.notices: list[str] = []
-        self.finished = False
 
     # -- public ----------------------------------------------------------------------
     def feed(self, block: SensorSamples) -> list[Event]:
@@ -101,7 +99,6 @@ class Pipeline:
         events.extend(self._advance(final=True))
         if self._seg is not None:
             events.extend(self._close_set(len(self.timeline) - 1))
-        self.finished = True
         return events
 
     # -- internals -------------------------------------------------------------------
@@ -257,37 +254,22 @@ class Pipeline:
             events.append(RepCompleted(float(t[i]), m))
         return events
 
-    def _exercise(self, o) -> str:
+    def _exercise(self, o: OpenSet) -> str:
         if self.settings.exercise:
             return self.settings.exercise
-        turns = o.turns
-        values = np.array([tr.value for tr in turns])
-        motion = np.array(
-            [
-                (b.arrive - a.leave) * self._seg.period_s
-                for a, b in itertools.pairwise(turns)
-                if a.leave is not None
-            ]
-        )
-        knees = self._seg.knees_bend(turns)
-        squat = knees and self._seg.squat_like(turns)
-        rest_kind = [tr for tr in turns if tr.is_max == o.rest_is_max]
-        peaks = [tr for tr in turns if tr.is_max != o.rest_is_max]
+        rest = [tr for tr in o.turns if tr.is_max == o.rest_is_max]
+        peaks = [tr for tr in o.turns if tr.is_max != o.rest_is_max]
         rep_s = [
             (b.arrive - a.leave) * self._seg.period_s
-            for a, b in itertools.pairwise(rest_kind)
+            for a, b in itertools.pairwise(rest)
             if a.leave is not None
         ]
         depth = abs(
-            float(np.median([p.value for p in peaks]))
-            - float(np.median([r.value for r in rest_kind]))
+            float(np.median([p.value for p in peaks])) - float(np.median([r.value for r in rest]))
         )
         return recognise(
-            values,
-            motion,
+            o.shape,
             o.rest_is_max,
-            knees=knees,
-            squat_like=squat,
             rep_s=float(np.median(rep_s)) if rep_s else None,
             depth_deg=depth,
             trunk_sensor=self.timeline.main.placement == LUMBAR and not self.dual,
@@ -332,18 +314,3 @@ class Pipeline:
         assert self._seg is not None
         self._seg.close_set()
         return self._end_set(i)
-
-
-def analyse(
-    blocks: Iterable[SensorSamples], placements: Iterable[str], settings: AnalysisSettings
-) -> tuple[Pipeline, list[Event]]:
-    """Run the pipeline over blocks to the end; return it (with its summaries) and events."""
-    pipe = Pipeline(placements, settings)
-    events: list[Event] = []
-    for b in blocks:
-        events.extend(pipe.feed(b))
-    events.extend(pipe.finish())
-    return pipe, events
-
-
-__all__ = ["Notice", "Pipeline", "analyse"]

@@ -123,3 +123,34 @@ def load_profile(path: Path) -> Profile:
         raise InputError(
             f"{path} is not a valid profile ({exc}); run `tracker calibrate` again"
         ) from exc
+
+
+def resolve_settings(
+    flexion_limit: float | None,
+    extension_limit: float | None,
+    exercise: str | None,
+    profile_path: Path | None,
+    no_profile: bool,
+) -> tuple[AnalysisSettings, str]:
+    """Defaults, then the lifter's saved profile (or ``profile_path``), then the limits the
+    user gave; and where they came from (for the summary)."""
+    settings = AnalysisSettings()
+    source = "population defaults"
+    path = profile_path or default_profile_path()
+    if not no_profile and (profile_path is not None or path.exists()):
+        profile = load_profile(path)
+        settings = profile.apply(settings)
+        source = f"profile, max flexion {profile.max_flexion_deg:.0f} deg"
+    if flexion_limit is not None:
+        settings = replace(
+            settings,
+            flexion_limit_deg=flexion_limit,
+            flexion_caution_deg=min(settings.flexion_caution_deg, flexion_limit),
+        )
+        source = "command line"
+    if extension_limit is not None:
+        settings = replace(settings, extension_limit_deg=extension_limit)
+        source = "command line"
+    if exercise:
+        settings = replace(settings, exercise=exercise)
+    return settings, source

@@ -39,9 +39,6 @@ class Turn:
     tp: TurningPoint
     arrive: int
     leave: int | None = None
-    #: Stretch around the turn where the angle stays near its value (pauses, grips).
-    near_start: int | None = None
-    near_end: int | None = None
 
     @property
     def is_max(self) -> bool:
@@ -50,16 +47,6 @@ class Turn:
     @property
     def value(self) -> float:
         return self.tp.value_deg
-
-    def dwell(self) -> int:
-        """Samples spent near the turn's angle (known once the next turn arrived)."""
-        if self.near_start is None or self.near_end is None:
-            return 0
-        return self.near_end - self.near_start
-
-    @property
-    def settled(self) -> bool:
-        return self.near_end is not None
 
 
 @dataclass
@@ -71,15 +58,29 @@ class Cycle:
     b: Turn
 
 
+@dataclass(frozen=True)
+class SetShape:
+    """What a set's opening turns say about the lift (`RepSegmenter.shape`)."""
+
+    #: Lying back on a bench (hip thrust).
+    lying_back: bool
+    #: Reps swung rather than ground (kettlebell swing): fast, very regular tempo.
+    ballistic: bool
+    #: The hips drop on the way down (deadlift from the floor, squat).
+    knees: bool
+    #: Knee-dominant with an upright trunk (squat rather than deadlift).
+    squat: bool
+    #: A long still hold at a bottom before the reps (setting up at a bar).
+    set_up: bool
+
+
 @dataclass
 class OpenSet:
     rest_is_max: bool
-    exercise: str
     turns: list[Turn]
     #: Index into ``turns`` of the next rest turn that may start a rep.
     next_rest: int
-    #: Reps swung rather than ground (kettlebell swing): very regular tempo.
-    ballistic: bool = False
+    shape: SetShape
     reps: list[Cycle] = field(default_factory=list)
     #: A doubtful last cycle, kept until the set goes on or ends.
     held: Cycle | None = None
@@ -114,28 +115,18 @@ class RepSegmenter:
     def _half_cycle(self, h: np.ndarray, rate: np.ndarray, last: Turn, turn: Turn) -> None:
         """Boundaries of the movement last -> turn.
 
-        The angle finally leaves a band around ``last``'s value at ``near_end`` and
-        first enters the band around ``turn``'s at ``near_start`` (the time spent near a
-        turn). ``leave`` and ``arrive`` bound the movement itself (below).
+        ``leave`` and ``arrive`` bound the movement itself: it runs from the last still
+        sample before its fastest point to the first still sample after it. "Still" is
+        relative to that peak rate, so slow grinds and fast swings are cut at the same
+        point of their velocity profile. Only the final approach counts (after the angle
+        was last near ``last``'s value): walking about in between is not the movement.
         """
         a, b = last.tp.index, turn.tp.index
         band = self._near_band_deg(abs(turn.value - last.value))
         seg = h[a : b + 1]
-        # The final departure from ``last``'s level (walking or shuffling about in
-        # between belongs to neither), and the first arrival at ``turn``'s level.
         near = np.flatnonzero(np.abs(seg - last.value) < band)
-        last.near_end = a + (int(near[-1]) if len(near) else 0)
-        near = np.flatnonzero(np.abs(seg - turn.value) < band)
-        turn.near_start = a + (int(near[0]) if len(near) else len(seg) - 1)
-        if last.near_start is None:
-            last.near_start = a
-        # The movement runs from the last still sample before its fastest point to the
-        # first still sample after it; "still" is relative to that peak rate, so slow
-        # grinds and fast swings are cut at the same point of their velocity profile.
+        final = int(near[-1]) if len(near) else 0
         r = np.abs(rate[a : b + 1])
-        # The fastest point of the final approach (after the last time the angle was
-        # near ``last``): walking about in between is not the movement.
-        final = last.near_end - a
         fastest = final + int(np.argmax(r[final:]))
         thr = max(5.0, 0.08 * float(r[fastest]))
         still = np.flatnonzero(r[: fastest + 1] < thr)
@@ -246,7 +237,7 @@ class RepSegmenter:
         band = self._near_band_deg(abs(tp.value_deg - rest))
         near = np.flatnonzero(np.abs(w - rest) < band)
         i = lo + int(near[-1])
-        return Turn(TurningPoint(i, float(h[i]), not tp.is_max), i, near_start=i)
+        return Turn(TurningPoint(i, float(h[i]), not tp.is_max), i)
 
     def close_set(self) -> bool:
         was_open = self.open is not None
@@ -263,9 +254,10 @@ class RepSegmenter:
             # extreme the reps rest at.
             if len(self.chain) < 6:
                 return []
+            shape = self.shape(self.chain)
             rest_is_max = self.forced_rest_is_max
             if rest_is_max is None:
-                rest_is_max = self.decide_rest_is_max(self.chain)
+                rest_is_max = self.decide_rest_is_max(self.chain, shape)
             i = next(k for k, t in enumerate(self.chain) if t.is_max == rest_is_max)
             if i + 4 >= len(self.chain):
                 return []
@@ -280,8 +272,7 @@ class RepSegmenter:
             ):
                 self.chain = self.chain[i + 1 :]
                 continue
-            ballistic = self.is_ballistic(self.chain)
-            self.open = OpenSet(rest_is_max, "", self.chain, i, ballistic)
+            self.open = OpenSet(rest_is_max, self.chain, i, shape)
         o = self.open
         o.turns = self.chain
         new: list[Cycle] = []
@@ -389,7 +380,7 @@ class RepSegmenter:
             votes += self._still_s(rest_mine) > 1.6 * rest_still + 0.3
         votes += abs(c.p.value - depth) > max(8.0, 0.15 * amplitude)
         strong = mine_still > 3.0 * peak_still + 0.5
-        if o.ballistic and c.p.leave is not None and c.a.leave is not None:
+        if o.shape.ballistic and c.p.leave is not None and c.a.leave is not None:
             typ_out = float(np.median([r.p.arrive - r.a.leave for r in ref])) * dt
             typ_back = float(np.median([r.b.arrive - r.p.leave for r in ref])) * dt
             out_s = (c.p.arrive - c.a.leave) * dt
@@ -464,25 +455,32 @@ class RepSegmenter:
         d = self.descent_drop_m(turns)
         return d is not None and d / incline < -0.006
 
-    def decide_rest_is_max(self, turns: list[Turn]) -> bool:
+    def shape(self, turns: list[Turn]) -> SetShape:
+        knees = self.knees_bend(turns)
+        return SetShape(
+            lying_back=float(np.median([t.value for t in turns])) < -30.0,
+            ballistic=self.is_ballistic(turns),
+            knees=knees,
+            squat=knees and self.squat_like(turns),
+            set_up=self._set_up_hold(turns),
+        )
+
+    def decide_rest_is_max(self, turns: list[Turn], shape: SetShape) -> bool:
         """Where does the lifter rest between reps: bottom (max hinge) or top (min)?
 
         Lying back (hip thrust) rests at the bottom; a swung set turns at the top; when
         the hips drop on the way down (knees bend) it is a deadlift from the floor
-        (bottom) or a squat (top). For hip hinges, a long still hold at a bottom before
-        the reps (setting up at the bar) means the weight rests on the floor; otherwise
-        the lifter rests where the set's pauses are longer.
+        (bottom, also when it started with a set-up hold) or a squat (top). For hip
+        hinges, a set-up hold means the weight rests on the floor; otherwise the lifter
+        rests where the set's pauses are longer.
         """
-        values = np.array([t.value for t in turns])
-        if np.median(values) < -30.0:
+        if shape.lying_back:
             return True
-        if self.is_ballistic(turns):
-            return False  # swung: reps turn at the top
-        set_up = self._set_up_hold(turns)
-        if self.knees_bend(turns):
-            # Deadlift from the floor (rests at the bottom) or squat (at the top).
-            return set_up or not self.squat_like(turns)
-        if set_up:
+        if shape.ballistic:
+            return False
+        if shape.knees:
+            return shape.set_up or not shape.squat
+        if shape.set_up:
             return True
         maxes = [t for t in turns[1:] if t.is_max and t.leave is not None]
         mins = [t for t in turns[1:] if not t.is_max and t.leave is not None]

@@ -7,8 +7,9 @@ live path uses, so an export and a live session of the same data give the same r
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from tracker.analysis.settings import AnalysisSettings
 from tracker.errors import AnalysisError
 from tracker.recording.model import Recording
 from tracker.samples import SensorSamples
+from tracker.units import EXERCISES
 
 
 @dataclass
@@ -37,6 +39,23 @@ class SessionResult:
     @property
     def dual(self) -> bool:
         return len(self.placements) == 2
+
+    @classmethod
+    def of(
+        cls, pipe: Pipeline, events: list[Event], duration_s: float, start_s: float | None
+    ) -> SessionResult:
+        """The result of a pipeline that has been fed and finished."""
+        return cls(
+            placements=tuple(pipe.chains),
+            settings=pipe.settings,
+            events=events,
+            reps=list(pipe.all_reps),
+            sets=list(pipe.summaries),
+            notices=list(pipe.notices),
+            duration_s=duration_s,
+            pipeline=pipe,
+            start_s=start_s,
+        )
 
 
 def iter_blocks(recording: Recording, block_s: float) -> Iterator[SensorSamples]:
@@ -63,34 +82,53 @@ def iter_blocks(recording: Recording, block_s: float) -> Iterator[SensorSamples]
 
 
 def analyse_recording(
-    recording: Recording, settings: AnalysisSettings, block_s: float | None = None
+    recording: Recording,
+    settings: AnalysisSettings,
+    block_s: float | None = None,
+    *,
+    speed: float | None = None,
+    on_event: Callable[[Event], None] | None = None,
 ) -> SessionResult:
-    """Run the pipeline over a recording; ``block_s`` None feeds each sensor in one block."""
+    """Run the pipeline over a recording.
+
+    ``block_s`` None feeds each sensor in one block; otherwise blocks of that length are
+    fed in time order, as a live stream would deliver them, paced at ``speed`` times
+    real time when given (a replay). ``on_event`` gets every event as it is emitted.
+    """
     placements = recording.placements
     if not placements:
         raise AnalysisError("the recording holds no samples")
     pipe = Pipeline(placements, settings)
     events: list[Event] = []
+
+    def emit(new: list[Event]) -> None:
+        events.extend(new)
+        if on_event is not None:
+            for e in new:
+                on_event(e)
+
     if block_s is None:
-        blocks: Iterator[SensorSamples] | list[SensorSamples] = [
-            recording.sensors[p] for p in placements
-        ]
+        blocks: Iterable[SensorSamples] = [recording.sensors[p] for p in placements]
     else:
         blocks = iter_blocks(recording, block_s)
+    t_first = recording_start_s(recording)
+    wall0 = time.monotonic()
     for b in blocks:
-        events.extend(pipe.feed(b))
-    events.extend(pipe.finish())
-    return SessionResult(
-        placements=placements,
-        settings=settings,
-        events=events,
-        reps=list(pipe.all_reps),
-        sets=list(pipe.summaries),
-        notices=list(pipe.notices),
-        duration_s=recording.duration_s(),
-        pipeline=pipe,
-        start_s=recording_start_s(recording),
-    )
+        if speed is not None:
+            delay = (float(b.time_s[-1]) - t_first) / speed - (time.monotonic() - wall0)
+            if delay > 0:
+                time.sleep(delay)
+        emit(pipe.feed(b))
+    emit(pipe.finish())
+    return SessionResult.of(pipe, events, recording.duration_s(), t_first)
+
+
+def with_noted_exercise(recording: Recording, settings: AnalysisSettings) -> AnalysisSettings:
+    """``settings`` with the exercise noted in the recording when none is forced."""
+    noted = recording.notes.exercise
+    if settings.exercise is None and noted in EXERCISES:
+        return replace(settings, exercise=noted)
+    return settings
 
 
 def recording_start_s(recording: Recording) -> float:

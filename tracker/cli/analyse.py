@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import time
-from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from tracker.analysis.profile import (
     default_profile_path,
-    load_profile,
     profile_from_session,
+    resolve_settings,
     save_profile,
 )
-from tracker.analysis.session import analyse_recording, iter_blocks, recording_start_s
+from tracker.analysis.session import analyse_recording, with_noted_exercise
 from tracker.analysis.settings import AnalysisSettings
 from tracker.cli import cli
 from tracker.recording.load import load_recording
@@ -71,6 +69,25 @@ def input_options(f):
     return f
 
 
+def db_option(f):
+    return click.option(
+        "--db",
+        "db_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="History database (default: history.sqlite in your data directory).",
+    )(f)
+
+
+def history_options(f):
+    f = db_option(f)
+    return click.option(
+        "--history/--no-history",
+        default=True,
+        show_default=True,
+        help="Add the session to your history database.",
+    )(f)
+
+
 def limit_options(f):
     f = click.option(
         "--no-profile", is_flag=True, help="Ignore the saved profile; use population defaults."
@@ -101,33 +118,6 @@ def limit_options(f):
     return f
 
 
-def resolve_settings(
-    flexion_limit, extension_limit, exercise, profile_path, no_profile, recording_exercise=None
-) -> tuple[AnalysisSettings, str]:
-    """Defaults, then the lifter's profile, then command-line limits; and where they came from."""
-    settings = AnalysisSettings()
-    source = "population defaults"
-    path = profile_path or default_profile_path()
-    if not no_profile and (profile_path is not None or path.exists()):
-        profile = load_profile(path)
-        settings = profile.apply(settings)
-        source = f"profile, max flexion {profile.max_flexion_deg:.0f} deg"
-    if flexion_limit is not None:
-        settings = replace(
-            settings,
-            flexion_limit_deg=flexion_limit,
-            flexion_caution_deg=min(settings.flexion_caution_deg, flexion_limit),
-        )
-        source = "command line"
-    if extension_limit is not None:
-        settings = replace(settings, extension_limit_deg=extension_limit)
-        source = "command line"
-    ex = exercise or (recording_exercise if recording_exercise in EXERCISES else None)
-    if ex:
-        settings = replace(settings, exercise=ex)
-    return settings, source
-
-
 def load_and_settings(recording, **opts):
     """Load RECORDING with the input options and resolve its analysis settings from the
     limit options (as added by `recording_options` and `limit_options`)."""
@@ -143,9 +133,8 @@ def load_and_settings(recording, **opts):
         opts["exercise"],
         opts["profile_path"],
         opts["no_profile"],
-        rec.notes.exercise,
     )
-    return rec, settings, source
+    return rec, with_noted_exercise(rec, settings), source
 
 
 @cli.command()
@@ -183,18 +172,7 @@ def load_and_settings(recording, **opts):
     help="Seconds into the video at which the recording starts (negative: the video "
     "started later).",
 )
-@click.option(
-    "--history/--no-history",
-    default=True,
-    show_default=True,
-    help="Add the session to your history database.",
-)
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="History database (default: history.sqlite in your data directory).",
-)
+@history_options
 @click.option(
     "-j",
     "--jobs",
@@ -265,7 +243,12 @@ def export(
 def _export_single(recording, out, options, srt_path, srt_offset, as_json) -> None:
     """The single export of the DESIGN contract (4.4): RECORDING -o OUT.csv."""
     from tracker.errors import TrackerError
-    from tracker.report.batch import ExportOutcome, export_recording, outcomes_json
+    from tracker.report.batch import (
+        ExportOutcome,
+        export_recording,
+        history_warning,
+        outcomes_json,
+    )
 
     try:
         rec, result = export_recording(recording, out, options)
@@ -280,19 +263,11 @@ def _export_single(recording, out, options, srt_path, srt_offset, as_json) -> No
     if srt_path is not None:
         from tracker.report.srt import write_srt
 
-        n = write_srt(result, srt_path, start_s=recording_start_s(rec), offset_s=srt_offset)
+        n = write_srt(result, srt_path, offset_s=srt_offset)
         click.echo(f"Wrote {n} subtitles to {srt_path}", err=True)
-    warning = None
-    if options.history:
-        from tracker.history import record_session
-
-        # The CSV is written; a history that cannot be updated is worth a warning, not
-        # a failed export.
-        try:
-            record_session(options.history_db, result, recording, recording=rec)
-        except TrackerError as exc:
-            warning = str(exc)
-            click.echo(f"Warning: history not updated: {exc}", err=True)
+    warning = history_warning(options, result, recording, rec)
+    if warning is not None:
+        click.echo(f"Warning: history not updated: {warning}", err=True)
     if as_json:
         done = ExportOutcome(
             recording,
@@ -376,36 +351,16 @@ def summary(recording, as_json, **opts):
 @limit_options
 def replay(recording, speed, fast, block_ms, **opts):
     """Stream RECORDING through the live pipeline, printing events as they happen."""
-    from tracker.analysis.pipeline import Pipeline
-    from tracker.analysis.session import SessionResult
     from tracker.report.event_lines import event_line
     from tracker.report.summary import format_summary, summary_dict
 
     rec, settings, source = load_and_settings(recording, **opts)
-    pipe = Pipeline(rec.placements, settings)
-    main = rec.sensors[rec.timeline_placement]
-    t_first = float(main.time_s[0])
-    wall0 = time.monotonic()
-    for block in iter_blocks(rec, block_ms / 1000.0):
-        if not fast:
-            due = (float(block.time_s[-1]) - t_first) / speed
-            delay = due - (time.monotonic() - wall0)
-            if delay > 0:
-                time.sleep(delay)
-        for e in pipe.feed(block):
-            click.echo(event_line(e))
-    for e in pipe.finish():
-        click.echo(event_line(e))
-    result = SessionResult(
-        rec.placements,
+    result = analyse_recording(
+        rec,
         settings,
-        [],
-        list(pipe.all_reps),
-        list(pipe.summaries),
-        list(pipe.notices),
-        rec.duration_s(),
-        pipe,
-        recording_start_s(rec),
+        block_ms / 1000.0,
+        speed=None if fast else speed,
+        on_event=lambda e: click.echo(event_line(e)),
     )
     click.echo("")
     click.echo(format_summary(summary_dict(result), source))

@@ -9,23 +9,15 @@ import click
 from tracker.cli import cli
 from tracker.cli.analyse import (
     EXERCISE_CHOICE,
+    db_option,
     limit_options,
+    load_and_settings,
     recording_options,
-    resolve_settings,
-    selected_placement,
 )
-
-_DB_HELP = "History database (default: history.sqlite in your data directory)."
-
-
-def _db_option(f):
-    return click.option(
-        "--db", "db_path", type=click.Path(path_type=Path, dir_okay=False), help=_DB_HELP
-    )(f)
 
 
 @cli.group(invoke_without_command=True)
-@_db_option
+@db_option
 @click.option("--exercise", type=EXERCISE_CHOICE, help="Only this exercise.")
 @click.option(
     "--csv",
@@ -58,33 +50,16 @@ def history(
 
 @history.command("add")
 @recording_options
-@_db_option
+@db_option
 @limit_options
 @click.pass_context
-def add(
-    ctx: click.Context,
-    recording,
-    acc_unit,
-    gyro_unit,
-    db_path,
-    flexion_limit,
-    extension_limit,
-    exercise,
-    profile_path,
-    no_profile,
-) -> None:
+def add(ctx: click.Context, recording, db_path, **opts) -> None:
     """Analyse RECORDING and add it to the history (the same recording twice is kept once)."""
     from tracker.analysis.session import analyse_recording
     from tracker.history import record_session
-    from tracker.recording.load import load_recording
 
     db_path = db_path or (ctx.obj or {}).get("db_path")
-    rec = load_recording(
-        recording, acc_unit=acc_unit, gyro_unit=gyro_unit, placement=selected_placement()
-    )
-    settings, _ = resolve_settings(
-        flexion_limit, extension_limit, exercise, profile_path, no_profile, rec.notes.exercise
-    )
+    rec, settings, _ = load_and_settings(recording, **opts)
     result = analyse_recording(rec, settings)
     session_id, new = record_session(db_path, result, recording, recording=rec)
     what = "Added" if new else "Updated"

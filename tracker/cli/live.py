@@ -13,16 +13,17 @@ from typing import Any, TextIO
 import click
 
 from tracker.analysis.events import Event, FlagRaised
+from tracker.analysis.profile import resolve_settings
 from tracker.cli import cli
-from tracker.cli.analyse import limit_options, resolve_settings
+from tracker.cli.analyse import history_options, limit_options
 from tracker.devices.ble import BleTransport, LinkEvent
-from tracker.errors import InputError, TrackerError
+from tracker.errors import InputError
 from tracker.live.cues import Cue, CuePolicy
 from tracker.live.display import LiveStatus, status_lines
 from tracker.live.session import LiveConfig, LiveResult, LiveSink, run_live
 from tracker.live.speech import Speaker, find_speech_command
 from tracker.recording.model import DeviceInfo, SessionNotes
-from tracker.report.event_lines import event_line
+from tracker.report.event_lines import clock_text, event_line
 
 DEMO_RECORDING = Path("recordings") / "swing_dual.trk"
 
@@ -103,13 +104,13 @@ class _TerminalSink(LiveSink):
             self.speaker.say(cue.spoken)
         elif self.bell:
             self.out.write("\a")
-        self._line(f"{_clock(cue.time_s)}  CUE {cue.text}")
+        self._line(f"{clock_text(cue.time_s)}  CUE {cue.text}")
         self.out.flush()
 
     def link(self, event: LinkEvent) -> None:
         if event.event not in ("connected", "finished"):
             detail = f": {event.detail}" if event.detail else ""
-            self._line(f"{_clock(event.host_time_s)}  {event.placement} {event.event}{detail}")
+            self._line(f"{clock_text(event.host_time_s)}  {event.placement} {event.event}{detail}")
 
     def status(self, status: LiveStatus) -> None:
         if not self.redraw:
@@ -123,12 +124,6 @@ class _TerminalSink(LiveSink):
     def close(self) -> None:
         if self.speaker is not None:
             self.speaker.close()
-
-
-def _clock(t_s: float) -> str:
-    # Same form as the event lines (tracker.report.event_lines), so the lines interleave.
-    sign, t = ("-" if t_s < 0 else ""), abs(t_s)
-    return f"{sign}{int(t // 60):02d}:{t % 60:05.2f}"
 
 
 async def _run_with_sigint(config: LiveConfig, sink: LiveSink) -> LiveResult:
@@ -239,18 +234,7 @@ def _report(result: LiveResult, limits_source: str) -> None:
     metavar="S",
     help="How long to look for each BLE device.",
 )
-@click.option(
-    "--history/--no-history",
-    default=True,
-    show_default=True,
-    help="Add the session to your history database (never for --demo).",
-)
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="History database (default: history.sqlite in your data directory).",
-)
+@history_options
 @limit_options
 @click.pass_context
 def live(
@@ -280,6 +264,7 @@ def live(
     sensor replaying a recording: emulator:PATH (our firmware profile) or
     emulator:KIND:PATH (KIND: tracker_imu, polar_pmd, movesense). Ctrl-C, the end of
     emulated streams or --duration closes the recording and prints the session summary.
+    The session is added to your history (not for --demo).
     Flags are technique cues, not injury predictions.
     """
     devices = {p: d for p, d in (("lumbar", lumbar), ("sacrum", sacrum)) if d}
@@ -318,14 +303,11 @@ def live(
 
 
 def _add_to_history(db_path: Path | None, result: LiveResult) -> None:
-    from tracker.history import record_session
+    from tracker.history import try_record_session
 
-    # The session is recorded on disk already; a history that cannot be updated is
-    # worth a warning, not a failure.
-    try:
-        record_session(db_path, result.result, result.path)
-    except TrackerError as exc:
-        click.echo(f"Warning: history not updated: {exc}", err=True)
+    warning = try_record_session(db_path, result.result, result.path)
+    if warning is not None:
+        click.echo(f"Warning: history not updated: {warning}", err=True)
 
 
 @cli.command()

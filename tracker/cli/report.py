@@ -42,12 +42,11 @@ def plot(recording, out, **opts):
     flexion, caution and extension limits are drawn. With one sensor the plot shows that
     segment's inclination only: lumbar flexion is not measured with one sensor.
     """
-    from tracker.analysis.session import recording_start_s
     from tracker.report.plot import plot_format, write_plot
 
     plot_format(out)  # a bad file name fails before the analysis
-    rec, result, _ = _analyse(recording, **opts)
-    write_plot(result, out, start_s=recording_start_s(rec))
+    _, result, _ = _analyse(recording, **opts)
+    write_plot(result, out)
     click.echo(f"Wrote plot of {_counts(result)} to {out}", err=True)
 
 

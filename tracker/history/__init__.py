@@ -5,7 +5,7 @@ session; `weekly_trends` reads the per-exercise trends back.
 """
 
 from tracker.history.db import connect, default_db_path, opened
-from tracker.history.store import fingerprint, record_session
+from tracker.history.store import fingerprint, record_session, try_record_session
 from tracker.history.trends import WeekTrend, weekly_trends
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     "fingerprint",
     "opened",
     "record_session",
+    "try_record_session",
     "weekly_trends",
 ]

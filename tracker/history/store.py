@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tracker.analysis.events import RepMetrics, SetSummary
 from tracker.analysis.session import SessionResult
+from tracker.errors import TrackerError
 from tracker.history.db import opened, write_transaction
 from tracker.recording.model import Recording
 
@@ -189,3 +190,20 @@ def record_session(
     data = session_data(result, recording, str(where))
     with opened(Path(db_path) if db_path is not None else None) as conn:
         return add_session(conn, data)
+
+
+def try_record_session(
+    db_path: str | os.PathLike[str] | None,
+    result: SessionResult,
+    source: str | os.PathLike[str],
+    *,
+    recording: Recording | None = None,
+) -> str | None:
+    """`record_session`, returning the error message instead of raising it: callers have
+    written the session's files already, so a history that cannot be updated is a
+    warning, not a failure."""
+    try:
+        record_session(db_path, result, source, recording=recording)
+    except TrackerError as exc:
+        return str(exc)
+    return None

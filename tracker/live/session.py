@@ -391,15 +391,5 @@ class _Run:
         pipe = self.pipeline
         main = LUMBAR if LUMBAR in self.first_time_s else next(iter(self.first_time_s), None)
         duration_s = (self.last_time_s[main] - self.first_time_s[main]) if main else 0.0
-        result = SessionResult(
-            placements=tuple(pipe.chains),
-            settings=self.config.settings,
-            events=[],
-            reps=list(pipe.all_reps),
-            sets=list(pipe.summaries),
-            notices=list(pipe.notices),
-            duration_s=duration_s,
-            pipeline=pipe,
-            start_s=self.first_time_s.get(main) if main else None,
-        )
-        return result, None
+        start_s = self.first_time_s.get(main) if main else None
+        return SessionResult.of(pipe, [], duration_s, start_s), None

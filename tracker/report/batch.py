@@ -16,11 +16,11 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tracker.analysis.session import SessionResult, analyse_recording
+from tracker.analysis.session import SessionResult, analyse_recording, with_noted_exercise
 from tracker.analysis.settings import AnalysisSettings
 from tracker.errors import InputError, TrackerError
 from tracker.recording import phyphox, sensor_logger
@@ -28,7 +28,6 @@ from tracker.recording.fileio import OutputError
 from tracker.recording.load import load_recording
 from tracker.recording.model import Recording
 from tracker.recording.rep_csv import write_rep_csv
-from tracker.units import EXERCISES
 
 #: More workers than this gain nothing on a desktop and each costs ~50 MB of memory.
 MAX_JOBS = 8
@@ -82,14 +81,6 @@ class ExportOutcome:
 ProgressCallback = Callable[[int, int, ExportOutcome], None]
 
 
-def settings_for(recording: Recording, settings: AnalysisSettings) -> AnalysisSettings:
-    """``settings`` with the recording's noted exercise when none is forced."""
-    noted = recording.notes.exercise
-    if settings.exercise is None and noted in EXERCISES:
-        return replace(settings, exercise=noted)
-    return settings
-
-
 def export_recording(
     source: Path, output: Path, options: ExportOptions
 ) -> tuple[Recording, SessionResult]:
@@ -101,9 +92,21 @@ def export_recording(
     rec = load_recording(
         source, acc_unit=options.acc_unit, gyro_unit=options.gyro_unit, placement=options.placement
     )
-    result = analyse_recording(rec, settings_for(rec, options.settings))
+    result = analyse_recording(rec, with_noted_exercise(rec, options.settings))
     write_rep_csv(result.reps, output)
     return rec, result
+
+
+def history_warning(
+    options: ExportOptions, result: SessionResult, source: Path, recording: Recording
+) -> str | None:
+    """Add the session to the history if asked; the error message if that failed. The
+    database takes concurrent writers (WAL, busy wait), so workers can all call this."""
+    if not options.history:
+        return None
+    from tracker.history import try_record_session
+
+    return try_record_session(options.history_db, result, source, recording=recording)
 
 
 def _export_one(source: Path, output: Path, options: ExportOptions) -> ExportOutcome:
@@ -112,16 +115,7 @@ def _export_one(source: Path, output: Path, options: ExportOptions) -> ExportOut
         rec, result = export_recording(source, output, options)
     except TrackerError as exc:
         return ExportOutcome(source, output, error=str(exc))
-    warning = None
-    if options.history:
-        from tracker.history import record_session
-
-        # As in the single export: the CSV is written, so a history that cannot be
-        # updated is a warning. The database takes concurrent writers (WAL, busy wait).
-        try:
-            record_session(options.history_db, result, source, recording=rec)
-        except TrackerError as exc:
-            warning = str(exc)
+    warning = history_warning(options, result, source, rec)
     return ExportOutcome(
         source,
         output,

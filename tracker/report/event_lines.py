@@ -13,25 +13,24 @@ from tracker.analysis.events import (
 )
 
 
-def _t(t_s: float) -> str:
+def clock_text(t_s: float) -> str:
+    """``mm:ss.ss`` on the recording's timeline, as every event line starts."""
     sign = "-" if t_s < 0 else ""
     t = abs(t_s)
     return f"{sign}{int(t // 60):02d}:{t % 60:05.2f}"
 
 
 def event_line(e: Event) -> str:
+    t = clock_text(e.time_s)
     if isinstance(e, CalibrationDone):
         extra = f" ({'; '.join(e.warnings)})" if e.warnings else ""
-        return (
-            f"{_t(e.time_s)}  calibrated {e.placement} sensor, {e.standing_s:.1f} s standing{extra}"
-        )
+        return f"{t}  calibrated {e.placement} sensor, {e.standing_s:.1f} s standing{extra}"
     if isinstance(e, SetStarted):
-        return f"{_t(e.time_s)}  set {e.set} started: {e.exercise}"
+        return f"{t}  set {e.set} started: {e.exercise}"
     if isinstance(e, RepCompleted):
         m = e.metrics
         text = (
-            f"{_t(e.time_s)}  set {m.set} rep {m.rep}: {m.duration_s:.2f} s, "
-            f"depth {m.hinge_depth_deg:.0f} deg"
+            f"{t}  set {m.set} rep {m.rep}: {m.duration_s:.2f} s, depth {m.hinge_depth_deg:.0f} deg"
         )
         if m.lumbar_flexion_deg is not None:
             text += (
@@ -51,15 +50,12 @@ def event_line(e: Event) -> str:
         return text
     if isinstance(e, FlagRaised):
         if e.kind == "creep":
-            return (
-                f"{_t(e.time_s)}  CUE flexion creep in set {e.set}: +{e.value_deg:.0f} deg by "
-                f"rep {e.rep}"
-            )
+            return f"{t}  CUE flexion creep in set {e.set}: +{e.value_deg:.0f} deg by rep {e.rep}"
         what = "lumbar flexion" if e.kind == "flexion" else "over-extension"
-        return f"{_t(e.time_s)}  CUE {what} {e.value_deg:.0f} deg (limit {e.limit_deg:.0f})"
+        return f"{t}  CUE {what} {e.value_deg:.0f} deg (limit {e.limit_deg:.0f})"
     if isinstance(e, SetEnded):
         s = e.summary
-        return f"{_t(e.time_s)}  set {s.set} ended: {len(s.reps)} reps of {s.exercise}"
+        return f"{t}  set {s.set} ended: {len(s.reps)} reps of {s.exercise}"
     if isinstance(e, Notice):
-        return f"{_t(e.time_s)}  note: {e.message}"
+        return f"{t}  note: {e.message}"
     raise TypeError(type(e))

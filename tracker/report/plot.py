@@ -7,9 +7,9 @@ One sensor: per set, that segment's inclination only, and the figure says that l
 flexion is not measured. Angles and signs: docs/frames.md.
 
 Times on every axis are minutes:seconds since ``start_s`` (seconds on the recording's
-timeline). Callers pass the recording's first sample (`tracker.analysis.session.
-recording_start_s`), so plots, report and subtitles share one zero that lines up with a
-video started together with the recording; None falls back to the first timeline sample.
+timeline), by default the recording's first sample (``SessionResult.start_s``), so plots,
+report and subtitles share one zero that lines up with a video started together with the
+recording.
 
 Figures are built with matplotlib's object API on the Agg canvas: no pyplot, no global
 backend switch, no GUI, so importing this module never changes a user's matplotlib state.
@@ -133,7 +133,9 @@ class _Traces:
         t = tl.time_s.view
         if len(t) == 0:
             raise InputError("nothing to plot: the analysis produced no timeline samples")
-        self.t0_s = float(t[0]) if start_s is None else float(start_s)
+        if start_s is None:
+            start_s = result.start_s if result.start_s is not None else float(t[0])
+        self.t0_s = float(start_s)
         self.t_s = t - self.t0_s
         self.hinge_deg = tl.hinge_deg.view
         self.lumbar_deg = tl.lumbar_deg.view

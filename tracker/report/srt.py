@@ -63,9 +63,13 @@ def _rep_lines(rep: RepMetrics, result: SessionResult, creep: SetSummary | None)
     return lines
 
 
-def srt_cues(result: SessionResult, *, start_s: float, offset_s: float = 0.0) -> list[Cue]:
+def srt_cues(
+    result: SessionResult, *, start_s: float | None = None, offset_s: float = 0.0
+) -> list[Cue]:
     """The cues of ``result``'s reps; ``start_s`` is the recording time at video 0 s
-    before the offset (`recording_start_s`)."""
+    before the offset (default: the recording's first sample, ``result.start_s``)."""
+    if start_s is None:
+        start_s = result.start_s or 0.0
     creep_at = {(s.set, s.creep_rep): s for s in result.sets if s.creep_rep is not None}
     cues = []
     for rep in sorted(result.reps, key=lambda r: r.start_s):
@@ -92,7 +96,7 @@ def write_srt(
     result: SessionResult,
     path: str | os.PathLike[str],
     *,
-    start_s: float,
+    start_s: float | None = None,
     offset_s: float = 0.0,
 ) -> int:
     """Write the subtitles of ``result`` to ``path`` (UTF-8); returns the number of cues."""

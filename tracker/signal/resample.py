@@ -74,10 +74,6 @@ class UniformResampler:
         self._next_k = 0
         self._t0: float | None = None
 
-    @property
-    def t0_s(self) -> float | None:
-        return self._t0
-
     def push(self, time_s: np.ndarray, acc: np.ndarray, gyro: np.ndarray) -> UniformBlock | None:
         """Add samples; return the grid points that are now fully determined (or None)."""
         if self.period_s is None:

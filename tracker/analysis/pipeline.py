@@ -29,7 +29,12 @@ from tracker.analysis.events import (
 )
 from tracker.analysis.exercises import REST_AT_BOTTOM, recognise
 from tracker.analysis.metrics import rep_metrics, set_summary
-from tracker.analysis.segmentation import Cycle, OpenSet, RepSegmenter
+from tracker.analysis.segmentation import (
+    LUMBAR_SENSOR_RADIUS_M,
+    Cycle,
+    OpenSet,
+    RepSegmenter,
+)
 from tracker.analysis.settings import AnalysisSettings
 from tracker.analysis.turning import TurningPointTracker
 from tracker.errors import AnalysisError
@@ -119,11 +124,15 @@ class Pipeline:
             s = self.settings.segmentation
             self._decim = max(1, round(1.0 / (s.segmentation_rate_hz * period)))
             ex = self.settings.exercise
-            # The hinge sensor is the sacrum with two sensors; a lone lumbar sensor sits
-            # higher on the trunk, so a pure hinge already drops it ~0.1 m.
-            knee_drop = -0.16 if self.timeline.main.placement == LUMBAR and not self.dual else -0.10
+            # The hinge sensor is the sacrum with two sensors, at about the hip joint's
+            # height; a lone lumbar sensor sits higher on the trunk, so a pure hinge
+            # already lowers it (docs/analysis.md, "Rest position and exercise").
+            lumbar_alone = self.timeline.main.placement == LUMBAR and not self.dual
             self._seg = RepSegmenter(
-                s, period, None if not ex else ex in REST_AT_BOTTOM, knee_drop_m=knee_drop
+                s,
+                period,
+                None if not ex else ex in REST_AT_BOTTOM,
+                hinge_radius_m=LUMBAR_SENSOR_RADIUS_M if lumbar_alone else 0.0,
             )
             self._turns = TurningPointTracker(
                 s.hysteresis_deg,

@@ -31,6 +31,11 @@ import numpy as np
 from tracker.analysis.settings import SegmentationSettings
 from tracker.analysis.turning import TurningPoint
 
+#: Height of a lumbar sensor (L1-L3) above the hip joints (m), for a lone lumbar sensor.
+LUMBAR_SENSOR_RADIUS_M = 0.25
+#: Drop of the hips in a hip hinge with soft knees (m); more means the knees bend.
+HINGE_HIP_DROP_M = 0.10
+
 
 @dataclass
 class Turn:
@@ -39,6 +44,8 @@ class Turn:
     tp: TurningPoint
     arrive: int
     leave: int | None = None
+    #: Put in at the end of a rest that the angle left the same way (`_plateau_end`).
+    at_plateau: bool = False
 
     @property
     def is_max(self) -> bool:
@@ -94,7 +101,7 @@ class RepSegmenter:
         settings: SegmentationSettings,
         period_s: float,
         rest_is_max: bool | None = None,
-        knee_drop_m: float = -0.12,
+        hinge_radius_m: float = 0.0,
     ) -> None:
         self.s = settings
         #: Forced rest extreme (the user named the exercise), None to decide per set.
@@ -103,9 +110,9 @@ class RepSegmenter:
         self.chain: list[Turn] = []
         self.open: OpenSet | None = None
         self._vert: np.ndarray | None = None
-        #: Drop of the hinge sensor below which a descent bends the knees (m): the
-        #: lumbar sensor sits higher and drops more in a pure hinge than the sacrum.
-        self.knee_drop_m = knee_drop_m
+        #: Height of the hinge sensor above the hip joint (m): a pure hinge about the
+        #: hips lowers it by radius * (1 - cos(incline)). About 0 for the sacrum.
+        self.hinge_radius_m = hinge_radius_m
 
     # -- boundaries ------------------------------------------------------------------
     @staticmethod
@@ -155,7 +162,11 @@ class RepSegmenter:
                     # The angle rested at ``last`` and then moved on the same way (lying
                     # back onto the bench, then thrusting): the rest is a turn of both
                     # kinds, so a rep can start from it.
-                    start = Turn(TurningPoint(plateau, float(h[plateau]), not tp.is_max), plateau)
+                    start = Turn(
+                        TurningPoint(plateau, float(h[plateau]), not tp.is_max),
+                        plateau,
+                        at_plateau=True,
+                    )
                     self._half_cycle(h, rate, last, start)
                     self.chain.append(start)
                     turn = Turn(tp, tp.index)
@@ -188,6 +199,12 @@ class RepSegmenter:
                     # No movement yet: the latest turn is the best anchor for one.
                     self.chain = [Turn(tp, tp.index)]
                 return [], False  # a wiggle inside a movement: ignore it
+            if self._bump_leaving_rest(tp):
+                # The angle left a rest with a quick bump the same way (the back rounding
+                # as a deadlift breaks from the floor, seen by a lone lumbar sensor) and
+                # then went on past the rest: one movement from the rest, not two.
+                del self.chain[-2:]
+                last = self.chain[-1]
             turn = Turn(tp, tp.index)
             self._half_cycle(h, rate, last, turn)
             motion_s = (turn.arrive - last.leave) * self.period_s
@@ -209,6 +226,16 @@ class RepSegmenter:
             self.chain.append(Turn(tp, tp.index))
         return self._update_set(), ended
 
+    def _bump_leaving_rest(self, tp: TurningPoint) -> bool:
+        """The turn before last was put in at the end of a rest, and ``tp`` lies a rep's
+        size beyond that rest, away from the last turn (lying back onto a bench and
+        thrusting comes back to the rest instead)."""
+        if len(self.chain) < 3 or not self.chain[-2].at_plateau:
+            return False
+        rest = self.chain[-2].value
+        beyond = tp.value_deg - rest if tp.is_max else rest - tp.value_deg
+        return beyond >= self.s.min_rep_amplitude_deg
+
     def _plateau_end(self, h: np.ndarray, last: Turn, tp: TurningPoint) -> int | None:
         """End of a rest at ``last`` before the angle moved on towards ``tp``, if the
         angle stayed near ``last`` for at least ``settle_s`` and then moved a rep's worth."""
@@ -220,7 +247,9 @@ class RepSegmenter:
         if not len(away):
             return None
         end = last.tp.index + int(away[0]) - 1
-        if (end - last.tp.index) * self.period_s < self.s.settle_s:
+        # The stay counts from the arrival: the extreme itself can come late in a pause
+        # (the angle creeping while the lifter braces).
+        if (end - min(last.arrive, last.tp.index)) * self.period_s < self.s.settle_s:
             return None
         return end
 
@@ -252,8 +281,8 @@ class RepSegmenter:
             # stretch before it differs from the reps (periodicity is what sets a set
             # apart from moving about). Six turns give the first two cycles whatever
             # extreme the reps rest at.
-            if len(self.chain) < 6:
-                return []
+            if len(self.chain) < 6 or self.chain[-2].at_plateau:
+                return []  # too few turns, or a bump out of a rest still undecided
             shape = self.shape(self.chain)
             rest_is_max = self.forced_rest_is_max
             if rest_is_max is None:
@@ -278,6 +307,8 @@ class RepSegmenter:
         new: list[Cycle] = []
         while o.next_rest + 2 < len(o.turns):
             a, p, b = o.turns[o.next_rest : o.next_rest + 3]
+            if p.at_plateau and b is o.turns[-1]:
+                break  # a bump leaving the rest, or a rep: the next turn tells
             o.next_rest += 2
             cyc = Cycle(a, p, b)
             verdict = self._judge(o, cyc)
@@ -428,8 +459,20 @@ class RepSegmenter:
         return float(np.median(drops)) if drops else None
 
     def knees_bend(self, turns: list[Turn]) -> bool:
+        """The hips drop on the way down: the hinge sensor drops clearly more than a
+        hinge about the hips would lower it (soft knees allowed for)."""
         d = self.descent_drop_m(turns)
-        return d is not None and d < self.knee_drop_m
+        if d is None:
+            return False
+        incline_rad = np.radians(self._incline_deg(turns))
+        hinge_drop_m = self.hinge_radius_m * (1.0 - np.cos(min(incline_rad, np.pi / 2)))
+        return d < -(HINGE_HIP_DROP_M + hinge_drop_m)
+
+    @staticmethod
+    def _incline_deg(turns: list[Turn]) -> float:
+        depth = float(np.median([t.value for t in turns if t.is_max]))
+        rest = float(np.median([t.value for t in turns if not t.is_max]))
+        return max(depth - rest, 1.0)
 
     def _set_up_hold(self, turns: list[Turn]) -> bool:
         """A long still hold at a bottom before the reps: setting up at a bar on the
@@ -442,15 +485,22 @@ class RepSegmenter:
                 return True
         return False
 
+    def _first_bottom_held(self, turns: list[Turn]) -> bool:
+        """The first bottom is held clearly longer than the later ones: gripping and
+        bracing at a bar on the floor. Squats start standing, from the rack."""
+        maxes = [t for t in turns if t.is_max and t.leave is not None]
+        if len(maxes) < 2:
+            return False
+        first = self._still_s(maxes[0])
+        later = float(np.median([self._still_s(t) for t in maxes[1:]]))
+        return first >= 1.5 and first > 1.5 * later + 0.3
+
     def squat_like(self, turns: list[Turn]) -> bool:
         """Among knee-dominant lifts, a squat keeps the trunk more upright than a
         deadlift and drops the hips further per degree of forward lean. The lumbar
         sensor reads pelvis + lumbar inclination, about 15 deg more than the sacrum."""
-        depth = float(np.median([t.value for t in turns if t.is_max]))
-        rest = float(np.median([t.value for t in turns if not t.is_max]))
-        incline = max(depth - rest, 1.0)
-        lumbar_hinge = self.knee_drop_m < -0.14
-        if incline < (59.0 if lumbar_hinge else 47.0):
+        incline = self._incline_deg(turns)
+        if incline < (59.0 if self.hinge_radius_m > 0.0 else 47.0):
             return True
         d = self.descent_drop_m(turns)
         return d is not None and d / incline < -0.006
@@ -478,16 +528,27 @@ class RepSegmenter:
             return True
         if shape.ballistic:
             return False
-        if shape.knees:
-            return shape.set_up or not shape.squat
         if shape.set_up:
             return True
+        holds = self._shortest_holds_s(turns)
+        if shape.knees:
+            # Deadlift or squat. The trunk angle tells them apart only roughly (the
+            # ranges overlap), so clearly longer pauses at the bottom, where a deadlift
+            # rests the bar, outvote it.
+            if holds is not None and holds[0] > 2.0 * holds[1] + 0.2:
+                return True
+            return self._first_bottom_held(turns) or not shape.squat
+        if holds is None:
+            return False
+        return holds[0] > 1.2 * holds[1] + 0.1
+
+    def _shortest_holds_s(self, turns: list[Turn]) -> tuple[float, float] | None:
+        """Shortest still hold at a bottom and at a top (s), past the first turn.
+
+        Rests before and after a set (standing, setting up) are long; the pauses inside
+        it are what tells where the lifter rests between reps."""
         maxes = [t for t in turns[1:] if t.is_max and t.leave is not None]
         mins = [t for t in turns[1:] if not t.is_max and t.leave is not None]
         if not maxes or not mins:
-            return False
-        # The shortest hold of each kind: rests before and after the set (standing,
-        # setting up) are long, the pauses inside it are what tells the rest position.
-        max_still = min(self._still_s(t) for t in maxes)
-        min_still = min(self._still_s(t) for t in mins)
-        return max_still > 1.2 * min_still + 0.1
+            return None
+        return min(self._still_s(t) for t in maxes), min(self._still_s(t) for t in mins)

@@ -35,6 +35,9 @@ from tracker.analysis.turning import TurningPoint
 LUMBAR_SENSOR_RADIUS_M = 0.25
 #: Drop of the hips in a hip hinge with soft knees (m); more means the knees bend.
 HINGE_HIP_DROP_M = 0.10
+#: Extra lumbar flexion of a rounded rep over a good one (deg), as a lone lumbar sensor
+#: sees it on top of the hinge.
+LUMBAR_ROUNDING_DEG = 20.0
 
 
 @dataclass
@@ -113,6 +116,9 @@ class RepSegmenter:
         #: Height of the hinge sensor above the hip joint (m): a pure hinge about the
         #: hips lowers it by radius * (1 - cos(incline)). About 0 for the sacrum.
         self.hinge_radius_m = hinge_radius_m
+        #: A lone lumbar sensor's angle includes lumbar flexion, so one rep can reach
+        #: this much further than the next when the back rounds in it.
+        self._rounding_deg = LUMBAR_ROUNDING_DEG if hinge_radius_m > 0.0 else 0.0
 
     # -- boundaries ------------------------------------------------------------------
     @staticmethod
@@ -158,14 +164,21 @@ class RepSegmenter:
                 if not further:
                     return [], False
                 plateau = self._plateau_end(h, last, tp)
-                if plateau is not None:
+                # A rest the movement into ``tp`` left from, if later than ``last``
+                # and any rest at ``last``.
+                anchor = self._rest_before(h, tp)
+                if anchor is not None and anchor.tp.index <= (
+                    last.tp.index if plateau is None else plateau
+                ):
+                    anchor = None
+                if plateau is not None and anchor is None:
                     # The angle rested at ``last`` and then moved on the same way (lying
                     # back onto the bench, then thrusting): the rest is a turn of both
                     # kinds, so a rep can start from it.
+                    # Its value is the level rested at, not the edge of the stay.
+                    level = float(np.median(h[last.tp.index : plateau + 1]))
                     start = Turn(
-                        TurningPoint(plateau, float(h[plateau]), not tp.is_max),
-                        plateau,
-                        at_plateau=True,
+                        TurningPoint(plateau, level, not tp.is_max), plateau, at_plateau=True
                     )
                     self._half_cycle(h, rate, last, start)
                     self.chain.append(start)
@@ -176,8 +189,7 @@ class RepSegmenter:
                 # The angle went back to a resting level after ``last`` (standing
                 # between two bumps while walking about) and this movement left it:
                 # the rest is a turn, so the first rep keeps its start.
-                anchor = self._rest_before(h, tp)
-                if anchor is not None and anchor.tp.index > last.tp.index:
+                if anchor is not None:
                     turn = Turn(tp, tp.index)
                     if len(self.chain) == 1:
                         self.chain = [anchor]
@@ -227,14 +239,16 @@ class RepSegmenter:
         return self._update_set(), ended
 
     def _bump_leaving_rest(self, tp: TurningPoint) -> bool:
-        """The turn before last was put in at the end of a rest, and ``tp`` lies a rep's
-        size beyond that rest, away from the last turn (lying back onto a bench and
-        thrusting comes back to the rest instead)."""
+        """The turn before last was put in at the end of a rest, and ``tp`` lies beyond
+        that rest, away from the last turn, by a rep's size and by more than the last
+        turn rose above the rest: the rest -> last turn stretch was a blip on the way out
+        of the rest (lying back onto a bench and thrusting comes back to the rest)."""
         if len(self.chain) < 3 or not self.chain[-2].at_plateau:
             return False
         rest = self.chain[-2].value
         beyond = tp.value_deg - rest if tp.is_max else rest - tp.value_deg
-        return beyond >= self.s.min_rep_amplitude_deg
+        bump = abs(self.chain[-1].value - rest)
+        return beyond >= max(self.s.min_rep_amplitude_deg, bump)
 
     def _plateau_end(self, h: np.ndarray, last: Turn, tp: TurningPoint) -> int | None:
         """End of a rest at ``last`` before the angle moved on towards ``tp``, if the
@@ -247,9 +261,13 @@ class RepSegmenter:
         if not len(away):
             return None
         end = last.tp.index + int(away[0]) - 1
-        # The stay counts from the arrival: the extreme itself can come late in a pause
-        # (the angle creeping while the lifter braces).
-        if (end - min(last.arrive, last.tp.index)) * self.period_s < self.s.settle_s:
+        # The stay counts from the arrival near the extreme, which can come late in a
+        # pause (the angle creeping while the lifter braces).
+        first = min(last.arrive, last.tp.index)
+        before = np.flatnonzero(np.abs(h[first : last.tp.index + 1] - last.value) >= band)
+        if len(before):
+            first += int(before[-1]) + 1
+        if (end - first) * self.period_s < self.s.settle_s:
             return None
         return end
 
@@ -298,6 +316,7 @@ class RepSegmenter:
                 and self._similar(c1, c2)
                 and self._rest_between_reps(c1)
                 and not self._pick_up_before(c1, c2)
+                and not self._odd(c1, [c2], [c2.b], c1.b, shape.ballistic)
             ):
                 self.chain = self.chain[i + 1 :]
                 continue
@@ -365,7 +384,7 @@ class RepSegmenter:
         amp2 = abs(c2.p.value - c2.a.value)
         if max(amp1, amp2) > 1.8 * min(amp1, amp2):
             return False
-        if abs(c1.p.value - c2.p.value) > max(12.0, 0.45 * min(amp1, amp2)):
+        if abs(c1.p.value - c2.p.value) > max(12.0, 0.45 * min(amp1, amp2)) + self._rounding_deg:
             return False
         d1 = c1.b.arrive - c1.a.leave
         d2 = c2.b.arrive - c2.a.leave
@@ -378,27 +397,33 @@ class RepSegmenter:
         return (t.leave - t.arrive) * self.period_s if t.leave is not None else 0.0
 
     def _judge(self, o: OpenSet, c: Cycle) -> str:
-        """``rep``, ``drop`` (a set-up or put-down hinge) or ``hold`` (decide later).
+        """``rep``, ``drop`` (not rep-shaped) or ``hold`` (decide later).
 
-        Picking the weight up before a set and putting it down after it look like a rep
-        from the back. What gives them away, compared with the set's reps: a longer
-        stillness at the bottom (gripping, releasing), a longer rest between them and the
-        reps (setting the grip, bracing), another depth (the floor), and in a swung set,
-        whose tempo is regular, a much slower movement. Two of these make a hinge a
-        set-up or put-down; at the end of a set it is held until the set either goes on
-        (then it was a rep) or ends.
-        """
-        dt = self.period_s
+        A cycle unlike the set's reps (`_odd`) is held until the set either goes on
+        (then it was a rep) or ends (then it was putting the weight down)."""
         if not self._is_rep_shaped(c):
             return "drop"
         if not o.reps:
             return "rep"  # the first of the two similar cycles that opened the set
-        ref = o.reps
         rest_ref = [r.b for r in o.reps[:-1]] + [r.a for r in o.reps[1:]]
-        rest_mine = c.a
-        ref = [r for r in ref if r.p.leave is not None and r.a.leave is not None]
+        return "hold" if self._odd(c, o.reps, rest_ref, c.a, o.shape.ballistic) else "rep"
+
+    def _odd(
+        self, c: Cycle, reps: list[Cycle], rest_ref: list[Turn], rest_mine: Turn, swung: bool
+    ) -> bool:
+        """Is ``c`` picking the weight up or putting it down rather than one of ``reps``?
+
+        Both look like a rep from the back. What gives them away, compared with the
+        reps: a longer stillness at the bottom (gripping, releasing), a longer rest
+        between them and the reps (``rest_mine`` against ``rest_ref``: setting the grip,
+        bracing), another depth (the floor), another tempo on the way down, and in a
+        swung set, whose tempo is regular, a much slower movement. Two of these, or a
+        very long stillness at the bottom, make it odd.
+        """
+        dt = self.period_s
+        ref = [r for r in reps if r.p.leave is not None and r.a.leave is not None]
         if not ref:
-            return "rep"
+            return False
         peak_still = float(np.median([self._still_s(r.p) for r in ref]))
         depth = float(np.median([r.p.value for r in ref]))
         amplitude = float(np.median([abs(r.p.value - r.a.value) for r in ref]))
@@ -411,15 +436,18 @@ class RepSegmenter:
             votes += self._still_s(rest_mine) > 1.6 * rest_still + 0.3
         votes += abs(c.p.value - depth) > max(8.0, 0.15 * amplitude)
         strong = mine_still > 3.0 * peak_still + 0.5
-        if o.shape.ballistic and c.p.leave is not None and c.a.leave is not None:
+        if c.p.leave is not None and c.a.leave is not None:
             typ_out = float(np.median([r.p.arrive - r.a.leave for r in ref])) * dt
-            typ_back = float(np.median([r.b.arrive - r.p.leave for r in ref])) * dt
             out_s = (c.p.arrive - c.a.leave) * dt
-            back_s = (c.b.arrive - c.p.leave) * dt
-            strong |= out_s > 2.0 * typ_out + 0.5 or back_s > 2.0 * typ_back + 0.5
-        if not strong and votes < 2:
-            return "rep"
-        return "hold"
+            if swung:
+                typ_back = float(np.median([r.b.arrive - r.p.leave for r in ref])) * dt
+                back_s = (c.b.arrive - c.p.leave) * dt
+                strong |= out_s > 2.0 * typ_out + 0.5 or back_s > 2.0 * typ_back + 0.5
+            else:
+                # Another tempo on the way out: lowering a weight to the floor is not
+                # the set's controlled eccentric (nor is a slow stretch).
+                votes += not 0.7 * typ_out <= out_s <= 1.6 * typ_out
+        return strong or votes >= 2
 
     def _ballistic(self, a: Turn, b: Turn) -> bool:
         """A big excursion covered in well under a second: a swing, not a grind."""

@@ -292,9 +292,12 @@ def decode_imu6(body: bytes, *, sample_rate_hz: float) -> DecodedPacket:
             f"Movesense IMU6 body is {len(body)} bytes; expected 4 + 24 x samples (>= 1)"
         )
     timestamp_ms = int.from_bytes(body[:_TS_BYTES], "little")
-    floats = np.frombuffer(body, dtype="<f4", offset=_TS_BYTES).astype(np.float64)
-    if not np.isfinite(floats).all():
+    # NaN and infinity are told by their bits (exponent all ones): converting a
+    # signalling NaN to float64 would raise a floating-point error first.
+    bits = np.frombuffer(body, dtype="<u4", offset=_TS_BYTES)
+    if ((bits & 0x7F800000) == 0x7F800000).any():
         raise DecodeError("Movesense IMU6 sample holds a NaN or infinite value")
+    floats = bits.view("<f4").astype(np.float64)
     acc = floats[: 3 * n].reshape(n, 3)
     gyro = floats[3 * n :].reshape(n, 3) * RAD_PER_DEG
     time_s = timestamp_ms / 1000.0 + np.arange(n) / sample_rate_hz

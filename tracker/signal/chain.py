@@ -11,14 +11,16 @@ import numpy as np
 from tracker.samples import SensorSamples
 from tracker.signal.buffer import Growable
 from tracker.signal.calibration import CalibrationSettings, Mounting, MountingCalibrator
-from tracker.signal.orientation import OrientationTracker
+from tracker.signal.orientation import TAU_ACC_AFTER_GAP_S, OrientationTracker
 from tracker.signal.resample import HERMITE_MAX_GAP_S, UniformBlock, UniformResampler
 from tracker.units import G_MPS2
 
-#: After a disconnect, angles are withheld this long while the orientation filter
-#: re-converges (measured on the simulated suite: 1 s keeps peak-flexion errors within
-#: 1.4 deg MAE on the hard tier while withholding fewer reps than 2-3 s).
-UNTRUSTED_AFTER_GAP_S = 1.0
+#: After a disconnect, angles are withheld for two of the orientation filter's
+#: recovery time constants: an error of tens of degrees left by the lost rotation is
+#: down to about an eighth by then. With two sensors the hinge is carried on the other
+#: sensor meanwhile (`tracker.signal.timeline`), so reps are still counted; measured on
+#: the simulated suites, 2 s counts more sets exactly than 1 s or 3 s.
+UNTRUSTED_AFTER_GAP_S = 2.0 * TAU_ACC_AFTER_GAP_S
 
 
 class SensorChain:

@@ -24,6 +24,13 @@ from tracker.units import LUMBAR, SACRUM
 
 #: Windows whose hinge rate varies less than this carry no clock information.
 MIN_ALIGN_RATE_STD_DEG_S = 15.0
+#: Across a pelvis-sensor dropout, lumbar flexion follows the lumbar angle as it did
+#: over this much reliable data before it (the lumbar-pelvic rhythm) ...
+RHYTHM_WINDOW_S = 10.0
+#: ... if the lumbar angle moved at least this much there (deg, SD) ...
+RHYTHM_MIN_STD_DEG = 5.0
+#: ... with lumbar flexion at most this share of the lumbar angle's changes.
+RHYTHM_MAX_SHARE = 0.6
 
 
 class Timeline:
@@ -38,6 +45,9 @@ class Timeline:
         self._sign_checked = False
         #: Last trustworthy lumbar flexion, carried across a pelvis-sensor dropout.
         self._last_lambda = 0.0
+        #: Lumbar-pelvic rhythm (a, b) in use across the current dropout, if any.
+        self._rhythm = (0.0, 0.0)
+        self._in_dropout = False
         self.time_s = Growable()
         self.hinge_deg = Growable()
         self.hinge_rate_deg_s = Growable()
@@ -147,25 +157,63 @@ class Timeline:
             sac_bad = gap_s | outside
             if sac_bad.any():
                 # The pelvis sensor dropped out: keep counting reps on the lumbar sensor,
-                # the pelvis taken as lumbar minus the last lumbar flexion seen.
-                lam_ff = self._carry_lambda(lam, ~sac_bad)
+                # the pelvis taken as lumbar minus the lumbar flexion that the lifter's
+                # recent lumbar-pelvic rhythm gives.
+                lam_ff = self._dropout_lambda(theta_l, lam, ~sac_bad)
                 hinge = np.where(sac_bad, theta_l - lam_ff, hinge)
                 rate = np.where(sac_bad, lum.rate_deg_s.view[k0:k1], rate)
                 vert = np.where(sac_bad, lum.vert_acc_mps2.view[k0:k1], vert)
             else:
                 self._last_lambda = float(lam[-1])
+                self._in_dropout = False
             self._emit(t, hinge, rate, lam, lum.unreliable.view[k0:k1] | sac_bad, vert)
             if k1 < min((j + 1) * n_w, n_l):
                 return
 
-    def _carry_lambda(self, lam: np.ndarray, ok: np.ndarray) -> np.ndarray:
-        """Lumbar flexion carried forward from the last trustworthy sample."""
-        idx = np.arange(len(lam))
-        last = np.maximum.accumulate(np.where(ok, idx, -1))
-        out = np.where(last >= 0, lam[np.maximum(last, 0)], self._last_lambda)
+    def _dropout_lambda(self, theta_l: np.ndarray, lam: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """Lumbar flexion across pelvis-sensor dropouts in the block being emitted:
+        ``lam`` where ``ok``, else the rhythm fitted before the dropout applied to the
+        lumbar angle ``theta_l``."""
+        out = lam.copy()
+        bad = ~ok
+        edges = np.flatnonzero(np.diff(np.concatenate(([False], bad, [False])).astype(np.int8)))
+        for i, j in zip(edges[::2], edges[1::2], strict=True):
+            if i > 0 or not self._in_dropout:
+                # A dropout starts here (one going on since the last block keeps its fit).
+                self._rhythm = self._fit_rhythm(theta_l[:i], lam[:i], ok[:i])
+            a, b = self._rhythm
+            out[i:j] = a + b * theta_l[i:j]
         if ok.any():
             self._last_lambda = float(lam[int(np.flatnonzero(ok)[-1])])
-        return np.nan_to_num(out, nan=self._last_lambda)
+        self._in_dropout = bool(bad[-1])
+        return out
+
+    def _fit_rhythm(
+        self, theta_l: np.ndarray, lam: np.ndarray, ok: np.ndarray
+    ) -> tuple[float, float]:
+        """Lumbar flexion as ``a + b * theta_lumbar`` (deg) over the reliable samples of
+        the `RHYTHM_WINDOW_S` before a dropout (the block's own samples before it come
+        as arguments, the rest from the emitted timeline). Flexion follows the hinge,
+        so this tracks a rep through a dropout far better than the last value would;
+        without enough motion to fit, the last trustworthy flexion is carried."""
+        period = self.main.period_s
+        assert period is not None
+        w = round(RHYTHM_WINDOW_S / period)
+        # The emitted timeline ends where this block starts.
+        n_hist = min(len(self.time_s), max(0, w - len(theta_l)))
+        start = len(self.time_s) - n_hist
+        hist_lam = self.lumbar_deg.view[start:]
+        hist_theta = self.hinge_deg.view[start:] + hist_lam
+        hist_ok = ~self.unreliable.view[start:]
+        th = np.concatenate((hist_theta, theta_l))[-w:]
+        la = np.concatenate((hist_lam, lam))[-w:]
+        good = np.concatenate((hist_ok, ok))[-w:] & np.isfinite(la)
+        th, la = th[good], la[good]
+        if len(th) * period < 1.0 or float(np.std(th)) < RHYTHM_MIN_STD_DEG:
+            return self._last_lambda, 0.0
+        tc = th - th.mean()
+        b = float(np.clip(np.dot(tc, la - la.mean()) / np.dot(tc, tc), 0.0, RHYTHM_MAX_SHARE))
+        return float(la.mean() - b * th.mean()), b
 
     def _estimate_window(self, i: int, n_w: int, final: bool) -> bool:
         """Estimate the lag of window ``i``; False if its data has not all arrived."""

@@ -370,10 +370,10 @@ class RepSegmenter:
         return settle and grip_c1 > 1.5 * grip_c2 + 0.2
 
     def _rest_between_reps(self, c1: Cycle) -> bool:
-        """The pause between two reps is short next to the reps (sitting down between
-        two stand-ups is not a set)."""
+        """The pause between the first two reps is a breather at most (sitting down
+        between two stand-ups, or standing about between two pick-ups, is not a set)."""
         rep_s = (c1.b.arrive - c1.a.leave) * self.period_s
-        return self._still_s(c1.b) <= max(4.0, 3.0 * rep_s)
+        return self._still_s(c1.b) <= max(6.0, 1.5 * rep_s)
 
     def _similar(self, c1: Cycle, c2: Cycle) -> bool:
         """Two cycles alike enough to be consecutive reps of one exercise."""

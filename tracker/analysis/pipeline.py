@@ -104,6 +104,9 @@ class Pipeline:
         events.extend(self._advance(final=True))
         if self._seg is not None:
             events.extend(self._close_set(len(self.timeline) - 1))
+        for p, chain in self.chains.items():
+            if (line := chain.clipping.notice(p)) is not None:
+                self.notices.append(line)
         return events
 
     # -- internals -------------------------------------------------------------------

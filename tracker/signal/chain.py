@@ -11,6 +11,7 @@ import numpy as np
 from tracker.samples import SensorSamples
 from tracker.signal.buffer import Growable
 from tracker.signal.calibration import CalibrationSettings, Mounting, MountingCalibrator
+from tracker.signal.clipping import ClipFilter
 from tracker.signal.orientation import TAU_ACC_AFTER_GAP_S, OrientationTracker
 from tracker.signal.resample import HERMITE_MAX_GAP_S, UniformBlock, UniformResampler
 from tracker.units import G_MPS2
@@ -30,6 +31,8 @@ class SensorChain:
         self.placement = placement
         self._calibration_settings = calibration
         self._resampler = UniformResampler(max_gap_s)
+        #: Samples at the sensor's range limit are taken out before resampling.
+        self.clipping = ClipFilter()
         self._orientation: OrientationTracker | None = None
         self._calibrator: MountingCalibrator | None = None
         self.time_s = Growable()
@@ -74,6 +77,7 @@ class SensorChain:
     def push(self, block: SensorSamples) -> bool:
         """Add a block; True when calibration completed during this call."""
         self.n_input += len(block)
+        block = self.clipping.drop_clipped(block)
         return self._consume(self._resampler.push(block.time_s, block.acc_mps2, block.gyro_rad_s))
 
     def finish(self) -> bool:

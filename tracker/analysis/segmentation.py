@@ -561,9 +561,11 @@ class RepSegmenter:
         holds = self._shortest_holds_s(turns)
         if shape.knees:
             # Deadlift or squat. The trunk angle tells them apart only roughly (the
-            # ranges overlap), so clearly longer pauses at the bottom, where a deadlift
-            # rests the bar, outvote it.
-            if holds is not None and holds[0] > 2.0 * holds[1] + 0.2:
+            # ranges overlap), so longer pauses at the bottom, where a deadlift rests
+            # the bar (a squat turns there), outvote it.
+            if holds is not None and (
+                holds[0] > 2.0 * holds[1] + 0.2 or (holds[0] >= 1.0 and holds[0] > holds[1])
+            ):
                 return True
             return self._first_bottom_held(turns) or not shape.squat
         if holds is None:

@@ -567,7 +567,11 @@ class RepSegmenter:
                 holds[0] > 2.0 * holds[1] + 0.2 or (holds[0] >= 1.0 and holds[0] > holds[1])
             ):
                 return True
-            return self._first_bottom_held(turns) or not shape.squat
+            if self._first_bottom_held(turns):
+                return True
+            if holds is not None and holds[1] > 2.0 * holds[0] + 0.2:
+                return False  # pauses standing, a turn at the bottom: a squat
+            return not shape.squat
         if holds is None:
             return False
         return holds[0] > 1.2 * holds[1] + 0.1

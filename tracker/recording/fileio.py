@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,7 +37,7 @@ def replace_atomically(path: str | os.PathLike[str], write: Callable[[Path], Non
     there stays untouched until the new one is complete.
     """
     p = Path(path)
-    tmp = p.with_name(f".{p.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    tmp = p.with_name(f".{p.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
     try:
         write(tmp)
         os.replace(tmp, p)

@@ -14,7 +14,7 @@ Frames and angles: docs/frames.md.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -40,6 +40,21 @@ from tracker.units import LUMBAR, PLACEMENTS
 
 #: Re-arm a crossing cue once the angle is back this far inside the limit.
 CUE_REARM_DEG = 3.0
+#: A longer block (a whole recording fed at once) goes to its sensor's chain in pieces
+#: of this many samples, the timeline following each piece: the intermediate arrays of
+#: resampling and orientation stay cache-sized instead of recording-sized, and a chain's
+#: raw history is dropped as soon as its mounting is final (`SensorChain`). Events are
+#: the same for any split; they are still produced once, after the whole block.
+FEED_PIECE_SAMPLES = 2**14
+
+
+def _pieces(block: SensorSamples, n: int) -> Iterator[SensorSamples]:
+    """``block`` in consecutive pieces of at most ``n`` samples (itself if not longer)."""
+    if len(block) <= n:
+        yield block
+        return
+    for a in range(0, len(block), n):
+        yield block.slice(a, a + n)
 
 
 class Pipeline:
@@ -77,8 +92,12 @@ class Pipeline:
             )
         events: list[Event] = []
         chain = self.chains[block.placement]
-        if chain.push(block):
-            events.append(self._calibrated(chain))
+        for k, piece in enumerate(_pieces(block, FEED_PIECE_SAMPLES)):
+            if k:
+                # Map what the previous piece completed (events come after the block).
+                self.timeline.advance(final=False)
+            if chain.push(piece):
+                events.append(self._calibrated(chain))
         events.extend(self._advance(final=False))
         return events
 

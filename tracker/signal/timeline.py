@@ -34,6 +34,10 @@ class Timeline:
         self.align_window_s = align_window_s
         self.max_lag_s = max_lag_s
         self.lags = LagModel()
+        # Only the sacrum sensor of a pair can be flipped (`_check_sacrum_direction`).
+        for p, chain in chains.items():
+            if not (self.dual and p == SACRUM):
+                chain.fix_direction()
         self._windows_done = 0
         self._sign_checked = False
         #: Last trustworthy lumbar flexion, carried across a pelvis-sensor dropout.
@@ -104,6 +108,7 @@ class Timeline:
         lum, sac = self.chains[LUMBAR], self.chains[SACRUM]
         if not self._sign_checked:
             self._check_sacrum_direction()
+            sac.fix_direction()
             self._sign_checked = True
         period = lum.period_s
         assert period is not None

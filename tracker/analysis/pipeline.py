@@ -208,13 +208,20 @@ class Pipeline:
         w = tl.hinge_rate_deg_s.view
         events: list[Event] = []
         timeout = round(self.settings.segmentation.set_timeout_s / self._seg.period_s)
-        # Plain floats: this loop runs at the segmentation rate over the whole session.
+        # Plain floats: the scan runs at the segmentation rate over the whole session.
         idx = range(self._next_seg, n, self._decim)
         hs = h[self._next_seg : n : self._decim].tolist()
         ws = w[self._next_seg : n : self._decim].tolist()
-        update = self._turns.update
-        for i, hv, wv in zip(idx, hs, ws, strict=True):
-            tp = update(i, hv, wv)
+        p = 0
+        while p < len(idx):
+            # Scan to the next turning point, but stop at the sample where an open set
+            # times out (the first more than `timeout` after its last turn).
+            end = len(idx)
+            if self._seg.open is not None:
+                timeout_at = (self._last_turn_index + timeout - idx.start) // self._decim + 1
+                end = min(end, max(p, timeout_at) + 1)
+            p, tp = self._turns.scan(idx, hs, ws, p, end)
+            i = idx[p - 1]
             if tp is not None:
                 self._last_turn_index = i
                 cycles, ended = self._seg.add_turn(tp, w, h, tl.vert_acc_mps2.view)

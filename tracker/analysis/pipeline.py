@@ -31,6 +31,7 @@ from tracker.analysis.exercises import REST_AT_BOTTOM, recognise
 from tracker.analysis.metrics import rep_metrics, set_summary
 from tracker.analysis.segmentation import Cycle, OpenSet, RepSegmenter
 from tracker.analysis.settings import AnalysisSettings
+from tracker.analysis.stats import median
 from tracker.analysis.turning import TurningPointTracker
 from tracker.errors import AnalysisError
 from tracker.samples import SensorSamples
@@ -40,6 +41,8 @@ from tracker.units import LUMBAR, PLACEMENTS
 
 #: Re-arm a crossing cue once the angle is back this far inside the limit.
 CUE_REARM_DEG = 3.0
+#: First look-ahead when searching for the next cue crossing (doubles until found).
+CUE_LOOKAHEAD_SAMPLES = 512
 #: A longer block (a whole recording fed at once) goes to its sensor's chain in pieces
 #: of this many samples, the timeline following each piece: the intermediate arrays of
 #: resampling and orientation stay cache-sized instead of recording-sized, and a chain's
@@ -166,30 +169,15 @@ class Pipeline:
         t = tl.time_s.view[base:n]
         events: list[Event] = []
         i = 0
-        m = n - base
-        while i < m:
-            seg = lam[i:]
-            if self._flex_armed:
-                hits = np.flatnonzero(seg > s.flexion_limit_deg)
-            else:
-                hits = np.flatnonzero(seg < s.flexion_limit_deg - CUE_REARM_DEG)
-            if self._ext_armed:
-                ehits = np.flatnonzero(-seg > s.extension_limit_deg)
-            else:
-                ehits = np.flatnonzero(-seg < s.extension_limit_deg - CUE_REARM_DEG)
-            first_f = int(hits[0]) if len(hits) else None
-            first_e = int(ehits[0]) if len(ehits) else None
-            if first_f is None and first_e is None:
-                break
-            if first_e is None or (first_f is not None and first_f <= first_e):
-                k = i + first_f
+        while (crossing := self._next_crossing(lam, i)) is not None:
+            k, flexion = crossing
+            if flexion:
                 if self._flex_armed:
                     events.append(
                         FlagRaised(float(t[k]), "flexion", float(lam[k]), s.flexion_limit_deg)
                     )
                 self._flex_armed = not self._flex_armed
             else:
-                k = i + first_e
                 if self._ext_armed:
                     events.append(
                         FlagRaised(
@@ -200,6 +188,33 @@ class Pipeline:
             i = k + 1
         self._next_cue = n
         return events
+
+    def _next_crossing(self, lam: np.ndarray, start: int) -> tuple[int, bool] | None:
+        """(index, is flexion) of the first sample from ``start`` on at which a cue fires
+        or re-arms (flexion first when both do), or None.
+
+        Looks ahead in growing chunks, so that a long block (a whole recording) is not
+        scanned to its end again for every crossing in it.
+        """
+        s = self.settings
+        step = CUE_LOOKAHEAD_SAMPLES
+        while start < len(lam):
+            seg = lam[start : start + step]
+            if self._flex_armed:
+                flex = seg > s.flexion_limit_deg
+            else:
+                flex = seg < s.flexion_limit_deg - CUE_REARM_DEG
+            if self._ext_armed:
+                ext = -seg > s.extension_limit_deg
+            else:
+                ext = -seg < s.extension_limit_deg - CUE_REARM_DEG
+            hits = np.flatnonzero(flex | ext)
+            if len(hits):
+                k = int(hits[0])
+                return start + k, bool(flex[k])
+            start += step
+            step *= 2
+        return None
 
     def _segment(self, n: int) -> list[Event]:
         assert self._seg is not None and self._turns is not None
@@ -290,13 +305,11 @@ class Pipeline:
             for a, b in itertools.pairwise(rest)
             if a.leave is not None
         ]
-        depth = abs(
-            float(np.median([p.value for p in peaks])) - float(np.median([r.value for r in rest]))
-        )
+        depth = abs(median([p.value for p in peaks]) - median([r.value for r in rest]))
         return recognise(
             o.shape,
             o.rest_is_max,
-            rep_s=float(np.median(rep_s)) if rep_s else None,
+            rep_s=median(rep_s) if rep_s else None,
             depth_deg=depth,
             trunk_sensor=self.timeline.main.placement == LUMBAR and not self.dual,
         )

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import tracker.analysis.pipeline as pipeline_module
 from tracker.analysis.pipeline import Pipeline
 from tracker.analysis.scoring import score
 from tracker.analysis.session import analyse_recording, iter_blocks
@@ -264,3 +265,18 @@ def test_pelvis_dropout_mid_rep_keeps_the_count_and_withholds_lumbar_values(seed
     batch, _ = _run([rec.sensors[p] for p in rec.placements], rec.placements)
     stream, _ = _run(_random_blocks(rec, seed=seed), rec.placements)
     assert stream.all_reps == batch.all_reps
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
+def test_long_blocks_fed_in_pieces_equal_one_batch(path, monkeypatch):
+    # A block longer than FEED_PIECE_SAMPLES goes to its chain in pieces (the bundled
+    # recordings are shorter than the default piece, so pieces are made small here).
+    rec = load_recording(path)
+    batch, batch_events = _run([rec.sensors[p] for p in rec.placements], rec.placements)
+    monkeypatch.setattr(pipeline_module, "FEED_PIECE_SAMPLES", 700)
+    pieces, piece_events = _run([rec.sensors[p] for p in rec.placements], rec.placements)
+    assert pieces.all_reps == batch.all_reps
+    assert pieces.summaries == batch.summaries
+    assert piece_events == batch_events  # the same events in the same order
+    # Once calibrated with its direction final, a chain keeps no raw samples.
+    assert all(c._raw is None for c in pieces.chains.values())

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from recording_testdata import assert_same_samples, metadata, recordings
 
 from tracker.errors import CorruptRecordingError, InputError
-from tracker.recording import framing
+from tracker.recording import fileio, framing
 from tracker.recording.fileio import OutputError
 from tracker.recording.model import DeviceInfo, Gap, Recording, SessionNotes
 from tracker.recording.native import (
@@ -44,6 +44,14 @@ DEVICES = {
     "sacrum": DeviceInfo(model="Movesense", protocol="movesense", acc_range_g=8.0),
 }
 NOTES = SessionNotes(exercise="deadlift", load_kg=100.0, text="first session")
+
+
+@pytest.fixture(autouse=True, params=["read", "mapped"])
+def input_buffer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test twice: files read into memory, and files memory-mapped (as large
+    recordings are), which must behave the same, damage and truncation included."""
+    if request.param == "mapped":
+        monkeypatch.setattr(fileio, "MAP_MIN_BYTES", 1)
 
 
 class FakeClock:

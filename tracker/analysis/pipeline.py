@@ -14,7 +14,7 @@ Frames and angles: docs/frames.md.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -36,6 +36,7 @@ from tracker.analysis.segmentation import (
     RepSegmenter,
 )
 from tracker.analysis.settings import AnalysisSettings
+from tracker.analysis.stats import median
 from tracker.analysis.turning import TurningPointTracker
 from tracker.errors import AnalysisError
 from tracker.samples import SensorSamples
@@ -45,6 +46,23 @@ from tracker.units import LUMBAR, PLACEMENTS
 
 #: Re-arm a crossing cue once the angle is back this far inside the limit.
 CUE_REARM_DEG = 3.0
+#: First look-ahead when searching for the next cue crossing (doubles until found).
+CUE_LOOKAHEAD_SAMPLES = 512
+#: A longer block (a whole recording fed at once) goes to its sensor's chain in pieces
+#: of this many samples, the timeline following each piece: the intermediate arrays of
+#: resampling and orientation stay cache-sized instead of recording-sized, and a chain's
+#: raw history is dropped as soon as its mounting is final (`SensorChain`). Events are
+#: the same for any split; they are still produced once, after the whole block.
+FEED_PIECE_SAMPLES = 2**14
+
+
+def _pieces(block: SensorSamples, n: int) -> Iterator[SensorSamples]:
+    """``block`` in consecutive pieces of at most ``n`` samples (itself if not longer)."""
+    if len(block) <= n:
+        yield block
+        return
+    for a in range(0, len(block), n):
+        yield block.slice(a, a + n)
 
 
 class Pipeline:
@@ -82,8 +100,12 @@ class Pipeline:
             )
         events: list[Event] = []
         chain = self.chains[block.placement]
-        if chain.push(block):
-            events.append(self._calibrated(chain))
+        for k, piece in enumerate(_pieces(block, FEED_PIECE_SAMPLES)):
+            if k:
+                # Map what the previous piece completed (events come after the block).
+                self.timeline.advance(final=False)
+            if chain.push(piece):
+                events.append(self._calibrated(chain))
         events.extend(self._advance(final=False))
         return events
 
@@ -159,30 +181,15 @@ class Pipeline:
         t = tl.time_s.view[base:n]
         events: list[Event] = []
         i = 0
-        m = n - base
-        while i < m:
-            seg = lam[i:]
-            if self._flex_armed:
-                hits = np.flatnonzero(seg > s.flexion_limit_deg)
-            else:
-                hits = np.flatnonzero(seg < s.flexion_limit_deg - CUE_REARM_DEG)
-            if self._ext_armed:
-                ehits = np.flatnonzero(-seg > s.extension_limit_deg)
-            else:
-                ehits = np.flatnonzero(-seg < s.extension_limit_deg - CUE_REARM_DEG)
-            first_f = int(hits[0]) if len(hits) else None
-            first_e = int(ehits[0]) if len(ehits) else None
-            if first_f is None and first_e is None:
-                break
-            if first_e is None or (first_f is not None and first_f <= first_e):
-                k = i + first_f
+        while (crossing := self._next_crossing(lam, i)) is not None:
+            k, flexion = crossing
+            if flexion:
                 if self._flex_armed:
                     events.append(
                         FlagRaised(float(t[k]), "flexion", float(lam[k]), s.flexion_limit_deg)
                     )
                 self._flex_armed = not self._flex_armed
             else:
-                k = i + first_e
                 if self._ext_armed:
                     events.append(
                         FlagRaised(
@@ -194,6 +201,33 @@ class Pipeline:
         self._next_cue = n
         return events
 
+    def _next_crossing(self, lam: np.ndarray, start: int) -> tuple[int, bool] | None:
+        """(index, is flexion) of the first sample from ``start`` on at which a cue fires
+        or re-arms (flexion first when both do), or None.
+
+        Looks ahead in growing chunks, so that a long block (a whole recording) is not
+        scanned to its end again for every crossing in it.
+        """
+        s = self.settings
+        step = CUE_LOOKAHEAD_SAMPLES
+        while start < len(lam):
+            seg = lam[start : start + step]
+            if self._flex_armed:
+                flex = seg > s.flexion_limit_deg
+            else:
+                flex = seg < s.flexion_limit_deg - CUE_REARM_DEG
+            if self._ext_armed:
+                ext = -seg > s.extension_limit_deg
+            else:
+                ext = -seg < s.extension_limit_deg - CUE_REARM_DEG
+            hits = np.flatnonzero(flex | ext)
+            if len(hits):
+                k = int(hits[0])
+                return start + k, bool(flex[k])
+            start += step
+            step *= 2
+        return None
+
     def _segment(self, n: int) -> list[Event]:
         assert self._seg is not None and self._turns is not None
         tl = self.timeline
@@ -201,13 +235,20 @@ class Pipeline:
         w = tl.hinge_rate_deg_s.view
         events: list[Event] = []
         timeout = round(self.settings.segmentation.set_timeout_s / self._seg.period_s)
-        # Plain floats: this loop runs at the segmentation rate over the whole session.
+        # Plain floats: the scan runs at the segmentation rate over the whole session.
         idx = range(self._next_seg, n, self._decim)
         hs = h[self._next_seg : n : self._decim].tolist()
         ws = w[self._next_seg : n : self._decim].tolist()
-        update = self._turns.update
-        for i, hv, wv in zip(idx, hs, ws, strict=True):
-            tp = update(i, hv, wv)
+        p = 0
+        while p < len(idx):
+            # Scan to the next turning point, but stop at the sample where an open set
+            # times out (the first more than `timeout` after its last turn).
+            end = len(idx)
+            if self._seg.open is not None:
+                timeout_at = (self._last_turn_index + timeout - idx.start) // self._decim + 1
+                end = min(end, max(p, timeout_at) + 1)
+            p, tp = self._turns.scan(idx, hs, ws, p, end)
+            i = idx[p - 1]
             if tp is not None:
                 self._last_turn_index = i
                 cycles, ended = self._seg.add_turn(tp, w, h, tl.vert_acc_mps2.view)
@@ -276,13 +317,11 @@ class Pipeline:
             for a, b in itertools.pairwise(rest)
             if a.leave is not None
         ]
-        depth = abs(
-            float(np.median([p.value for p in peaks])) - float(np.median([r.value for r in rest]))
-        )
+        depth = abs(median([p.value for p in peaks]) - median([r.value for r in rest]))
         return recognise(
             o.shape,
             o.rest_is_max,
-            rep_s=float(np.median(rep_s)) if rep_s else None,
+            rep_s=median(rep_s) if rep_s else None,
             depth_deg=depth,
             trunk_sensor=self.timeline.main.placement == LUMBAR and not self.dual,
         )

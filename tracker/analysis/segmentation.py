@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tracker.analysis.settings import SegmentationSettings
+from tracker.analysis.stats import median
 from tracker.analysis.turning import TurningPoint
 
 #: Height of a lumbar sensor (L1-L3) above the hip joints (m), for a lone lumbar sensor.
@@ -424,23 +425,23 @@ class RepSegmenter:
         ref = [r for r in reps if r.p.leave is not None and r.a.leave is not None]
         if not ref:
             return False
-        peak_still = float(np.median([self._still_s(r.p) for r in ref]))
-        depth = float(np.median([r.p.value for r in ref]))
-        amplitude = float(np.median([abs(r.p.value - r.a.value) for r in ref]))
+        peak_still = median([self._still_s(r.p) for r in ref])
+        depth = median([r.p.value for r in ref])
+        amplitude = median([abs(r.p.value - r.a.value) for r in ref])
         mine_still = self._still_s(c.p)
         votes = 0
         votes += mine_still > 1.6 * peak_still + 0.15
         rest_ref = [t for t in rest_ref if t.leave is not None]
         if rest_ref and rest_mine.leave is not None:
-            rest_still = float(np.median([self._still_s(t) for t in rest_ref]))
+            rest_still = median([self._still_s(t) for t in rest_ref])
             votes += self._still_s(rest_mine) > 1.6 * rest_still + 0.3
         votes += abs(c.p.value - depth) > max(8.0, 0.15 * amplitude)
         strong = mine_still > 3.0 * peak_still + 0.5
         if c.p.leave is not None and c.a.leave is not None:
-            typ_out = float(np.median([r.p.arrive - r.a.leave for r in ref])) * dt
+            typ_out = median([r.p.arrive - r.a.leave for r in ref]) * dt
             out_s = (c.p.arrive - c.a.leave) * dt
             if swung:
-                typ_back = float(np.median([r.b.arrive - r.p.leave for r in ref])) * dt
+                typ_back = median([r.b.arrive - r.p.leave for r in ref]) * dt
                 back_s = (c.b.arrive - c.p.leave) * dt
                 strong |= out_s > 2.0 * typ_out + 0.5 or back_s > 2.0 * typ_back + 0.5
             else:
@@ -463,7 +464,7 @@ class RepSegmenter:
         ]
         if not motion:
             return False
-        return float(np.median(motion)) < 0.85 or self._ballistic(turns[-2], turns[-1])
+        return median(motion) < 0.85 or self._ballistic(turns[-2], turns[-1])
 
     def drop_m(self, a: int, b: int) -> float | None:
         """Vertical displacement of the hinge sensor from index a to b (m, + up), by
@@ -484,7 +485,7 @@ class RepSegmenter:
             if not a.is_max and b.is_max and a.leave is not None
             if (d := self.drop_m(a.leave, b.arrive)) is not None
         ]
-        return float(np.median(drops)) if drops else None
+        return median(drops) if drops else None
 
     def knees_bend(self, turns: list[Turn]) -> bool:
         """The hips drop on the way down: the hinge sensor drops clearly more than a
@@ -498,8 +499,8 @@ class RepSegmenter:
 
     @staticmethod
     def _incline_deg(turns: list[Turn]) -> float:
-        depth = float(np.median([t.value for t in turns if t.is_max]))
-        rest = float(np.median([t.value for t in turns if not t.is_max]))
+        depth = median([t.value for t in turns if t.is_max])
+        rest = median([t.value for t in turns if not t.is_max])
         return max(depth - rest, 1.0)
 
     def _set_up_hold(self, turns: list[Turn]) -> bool:
@@ -508,7 +509,7 @@ class RepSegmenter:
         maxes = [t for t in turns if t.is_max and t.leave is not None]
         for k in range(len(maxes) - 1):
             hold = self._still_s(maxes[k])
-            later = float(np.median([self._still_s(t) for t in maxes[k + 1 :]]))
+            later = median([self._still_s(t) for t in maxes[k + 1 :]])
             if hold >= 2.0 and hold > 2.0 * later + 0.5:
                 return True
         return False
@@ -520,7 +521,7 @@ class RepSegmenter:
         if len(maxes) < 2:
             return False
         first = self._still_s(maxes[0])
-        later = float(np.median([self._still_s(t) for t in maxes[1:]]))
+        later = median([self._still_s(t) for t in maxes[1:]])
         return first >= 1.5 and first > 1.5 * later + 0.3
 
     def squat_like(self, turns: list[Turn]) -> bool:
@@ -536,7 +537,7 @@ class RepSegmenter:
     def shape(self, turns: list[Turn]) -> SetShape:
         knees = self.knees_bend(turns)
         return SetShape(
-            lying_back=float(np.median([t.value for t in turns])) < -30.0,
+            lying_back=median([t.value for t in turns]) < -30.0,
             ballistic=self.is_ballistic(turns),
             knees=knees,
             squat=knees and self.squat_like(turns),

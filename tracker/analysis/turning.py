@@ -9,6 +9,7 @@ reported without waiting for the next rep to begin.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -33,59 +34,77 @@ class TurningPointTracker:
         self._still_run = 0
 
     def update(self, index: int, value: float, rate: float) -> TurningPoint | None:
-        if self._hi is None:
-            self._hi = self._lo = (value, index)
-            return None
-        if value > self._hi[0]:
-            self._hi = (value, index)
-        if value < self._lo[0]:
-            self._lo = (value, index)
-        self._still_run = self._still_run + 1 if abs(rate) < self.still_rate else 0
-        if self._settled and (
-            (self._dir > 0 and value > self._settled_value + self.h)
-            or (self._dir < 0 and value < self._settled_value - self.h)
-        ):
-            # The pause was on the way, not at the turn: keep tracking the extreme; it
-            # is reported again when confirmed and replaces the earlier report downstream.
-            self._settled = False
-        if self._dir >= 0 and self._hi[0] - value > self.h and not self._settled_on(True):
-            return self._confirm(True, value, index)
-        if self._dir <= 0 and value - self._lo[0] > self.h and not self._settled_on(False):
-            return self._confirm(False, value, index)
-        if self._settled_on(True) and self._hi[0] - value > self.h:
-            # Already reported while settled; now leaving it.
-            self._leave(True, value, index)
-        elif self._settled_on(False) and value - self._lo[0] > self.h:
-            self._leave(False, value, index)
-        # Early confirmation: still, and close to the running extreme.
-        if self._dir != 0 and not self._settled and self._still_run >= self.settle_samples:
-            looking_max = self._dir > 0
-            ext = self._hi if looking_max else self._lo
-            far = self._lo if looking_max else self._hi
-            if abs(ext[0] - value) < 0.5 * self.h and abs(ext[0] - far[0]) > self.h:
-                self._settled = True
-                self._settled_value = ext[0]
-                return TurningPoint(ext[1], ext[0], looking_max)
-        return None
+        """Feed one sample; the turning point it confirms, if any."""
+        return self.scan([index], [value], [rate], 0, 1)[1]
 
-    def _settled_on(self, is_max: bool) -> bool:
-        return self._settled and (self._dir > 0) == is_max
+    def scan(
+        self,
+        indices: Sequence[int],
+        values: Sequence[float],
+        rates: Sequence[float],
+        start: int,
+        stop: int,
+    ) -> tuple[int, TurningPoint | None]:
+        """Feed samples ``start .. stop-1`` of the parallel sequences (timeline index,
+        angle in deg, rate in deg/s), stopping after the first that confirms a turning
+        point. Returns (position after the last sample fed, that turning point or None).
 
-    def _confirm(self, is_max: bool, value: float, index: int) -> TurningPoint:
-        ext = self._hi if is_max else self._lo
-        tp = TurningPoint(ext[1], ext[0], is_max)
-        self._leave(is_max, value, index)
-        return tp
-
-    def _leave(self, is_max: bool, value: float, index: int) -> None:
-        ext = self._hi if is_max else self._lo
-        # Track the opposite extreme from the turning point on.
-        if is_max:
-            self._lo = (value, index)
-            self._hi = ext
-        else:
-            self._hi = (value, index)
-            self._lo = ext
-        self._dir = -1 if is_max else 1
-        self._settled = False
-        self._still_run = 0
+        This loop runs over every sample of a session at the segmentation rate, so the
+        state lives in local variables while it runs (plain floats, no method calls).
+        """
+        h, still_rate, settle_n = self.h, self.still_rate, self.settle_samples
+        d, hi, lo = self._dir, self._hi, self._lo
+        settled, settled_value, run = self._settled, self._settled_value, self._still_run
+        tp = None
+        p = start
+        while p < stop:
+            index, value, rate = indices[p], values[p], rates[p]
+            p += 1
+            if hi is None:
+                hi = lo = (value, index)
+                continue
+            if value > hi[0]:
+                hi = (value, index)
+            if value < lo[0]:
+                lo = (value, index)
+            run = run + 1 if abs(rate) < still_rate else 0
+            if settled and (
+                (d > 0 and value > settled_value + h) or (d < 0 and value < settled_value - h)
+            ):
+                # The pause was on the way, not at the turn: keep tracking the extreme;
+                # it is reported again when confirmed and replaces the earlier report
+                # downstream.
+                settled = False
+            # Settled at a reported max (looking for the min after it) or at a min.
+            settled_at_max = settled and d > 0
+            settled_at_min = settled and not d > 0
+            leave_max = d >= 0 and hi[0] - value > h
+            if leave_max and not settled_at_max:
+                tp = TurningPoint(hi[1], hi[0], True)
+            elif d <= 0 and value - lo[0] > h and not settled_at_min:
+                tp = TurningPoint(lo[1], lo[0], False)
+            elif settled_at_max and hi[0] - value > h:
+                # Already reported while settled; now leaving it.
+                lo, d, settled, run = (value, index), -1, False, 0
+            elif settled_at_min and value - lo[0] > h:
+                hi, d, settled, run = (value, index), 1, False, 0
+            if tp is not None:
+                # Track the opposite extreme from the turning point on.
+                if tp.is_max:
+                    lo, d = (value, index), -1
+                else:
+                    hi, d = (value, index), 1
+                settled, run = False, 0
+                break
+            # Early confirmation: still, and close to the running extreme.
+            if d != 0 and not settled and run >= settle_n:
+                looking_max = d > 0
+                ext = hi if looking_max else lo
+                far = lo if looking_max else hi
+                if abs(ext[0] - value) < 0.5 * h and abs(ext[0] - far[0]) > h:
+                    settled, settled_value = True, ext[0]
+                    tp = TurningPoint(ext[1], ext[0], looking_max)
+                    break
+        self._dir, self._hi, self._lo = d, hi, lo
+        self._settled, self._settled_value, self._still_run = settled, settled_value, run
+        return p, tp

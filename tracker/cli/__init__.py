@@ -3,10 +3,15 @@
 Commands live in small modules of this package, one per area; each parses options,
 calls the library and renders the result. This module holds the group and the single
 place where library errors become ``Error: ...`` with exit code 1.
+
+A command's module is imported only when that command runs (or when the command list is
+shown): `tracker export` then starts without importing the BLE stack, asyncio and the
+live display, about a third of the start-up time.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -14,9 +19,35 @@ import click
 from tracker import __version__
 from tracker.errors import TrackerError
 
+#: Every command, and the module of this package that defines it (with ``@cli.command``).
+COMMAND_MODULES = {
+    "export": "analyse",
+    "summary": "analyse",
+    "replay": "analyse",
+    "calibrate": "analyse",
+    "convert": "files",
+    "info": "files",
+    "history": "history",
+    "live": "live",
+    "scan": "live",
+    "plot": "report",
+    "report": "report",
+    "simulate": "simulate",
+}
+
 
 class TrackerGroup(click.Group):
-    """Click group that turns library errors into one line and exit code 1."""
+    """Click group that loads each command's module on first use and turns library
+    errors into one line and exit code 1."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMAND_MODULES) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            # Importing the module registers its commands on this group.
+            importlib.import_module(f"{__name__}.{COMMAND_MODULES[cmd_name]}")
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -40,14 +71,6 @@ def cli() -> None:
 
     Flags are technique cues, not injury predictions. Units and frames: docs/frames.md.
     """
-
-
-def _register() -> None:
-    # Imported for their side effect of adding commands to `cli`.
-    from tracker.cli import analyse, files, history, live, report, simulate  # noqa: F401
-
-
-_register()
 
 
 def main() -> None:

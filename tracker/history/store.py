@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from tracker.analysis.events import RepMetrics, SetSummary
 from tracker.analysis.session import SessionResult
 from tracker.errors import TrackerError
@@ -46,7 +48,8 @@ def fingerprint(recording: Recording) -> str:
         s = recording.sensors[p]
         h.update(p.encode() + b"\0" + len(s).to_bytes(8, "little"))
         for a in (s.time_s, s.acc_mps2, s.gyro_rad_s):
-            h.update(a.tobytes())
+            # The array's own bytes (C order, as tobytes() gives), hashed without a copy.
+            h.update(np.ascontiguousarray(a))
     return h.hexdigest()
 
 

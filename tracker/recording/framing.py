@@ -8,6 +8,7 @@ searching for the sync marker. This module knows nothing about what the payloads
 
 from __future__ import annotations
 
+import mmap
 import struct
 import zlib
 from dataclasses import dataclass
@@ -49,9 +50,9 @@ def encode_preamble() -> bytes:
     return _PREAMBLE.pack(MAGIC, FORMAT_MAJOR, FORMAT_MINOR)
 
 
-def decode_preamble(data: bytes) -> tuple[int, int] | None:
+def decode_preamble(data: bytes | mmap.mmap) -> tuple[int, int] | None:
     """(major, minor) when ``data`` starts with a complete preamble, else None."""
-    if len(data) < PREAMBLE_LEN or not data.startswith(MAGIC):
+    if len(data) < PREAMBLE_LEN or data[: len(MAGIC)] != MAGIC:
         return None
     _, major, minor = _PREAMBLE.unpack_from(data, 0)
     return major, minor
@@ -120,7 +121,7 @@ def _record_at(data: memoryview, pos: int) -> Record | None:
     return Record(pos, rtype, payload)
 
 
-def _next_intact(data: memoryview, raw: bytes, pos: int) -> int | None:
+def _next_intact(data: memoryview, raw: bytes | mmap.mmap, pos: int) -> int | None:
     while True:
         pos = raw.find(SYNC, pos)
         if pos < 0:
@@ -130,7 +131,7 @@ def _next_intact(data: memoryview, raw: bytes, pos: int) -> int | None:
         pos += 1
 
 
-def scan(raw: bytes) -> Scan:
+def scan(raw: bytes | mmap.mmap) -> Scan:
     """Split a file's bytes (after a valid preamble) into intact records and damage."""
     data = memoryview(raw)
     records: list[Record] = []

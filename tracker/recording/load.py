@@ -8,6 +8,7 @@ and before the samples CSV, which takes every remaining file and explains what i
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,11 +121,24 @@ def save_recording(recording: Recording, path: str | os.PathLike[str]) -> None:
         )
 
 
-def _register_builtin_importers() -> None:
-    from tracker.recording import phyphox, sensor_logger
+def _on_first_use(module: str, function: str) -> Callable[..., object]:
+    """``tracker.recording.<module>.<function>``, its module imported at the first call."""
 
-    register_importer(Importer("sensor_logger", sensor_logger.sniff, sensor_logger.load))
-    register_importer(Importer("phyphox", phyphox.sniff, phyphox.load))
+    def call(*args: object, **kwargs: object) -> object:
+        return getattr(importlib.import_module(f"tracker.recording.{module}"), function)(
+            *args, **kwargs
+        )
+
+    return call
+
+
+def _register_builtin_importers() -> None:
+    # The phone-app readers (zip, csv, their tables) are imported when a file that is not
+    # a native recording is opened: loading a native recording never needs them.
+    for module in ("sensor_logger", "phyphox"):
+        register_importer(
+            Importer(module, _on_first_use(module, "sniff"), _on_first_use(module, "load"))
+        )
 
 
 _register_builtin_importers()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import mmap
 import os
 import struct
 import time
@@ -26,7 +27,7 @@ import numpy as np
 from tracker.errors import CorruptRecordingError, InputError
 from tracker.recording import framing
 from tracker.recording.checks import all_finite, first_non_increasing
-from tracker.recording.fileio import OutputError, read_input_bytes, replace_atomically
+from tracker.recording.fileio import OutputError, read_input_buffer, replace_atomically
 from tracker.recording.model import DeviceInfo, Gap, Recording, SessionNotes
 from tracker.samples import SensorSamples
 from tracker.units import PLACEMENTS
@@ -526,8 +527,8 @@ class NativeInfo:
     meta: dict[str, Any]
 
 
-def _open_native(path: str | os.PathLike[str]) -> tuple[bytes, str]:
-    raw = read_input_bytes(path)
+def _open_native(path: str | os.PathLike[str]) -> tuple[bytes | mmap.mmap, str]:
+    raw = read_input_buffer(path)
     version = framing.decode_preamble(raw)
     if version is None:
         if not raw:

@@ -11,23 +11,22 @@ machine-readable summary from `outcomes_json`. Times and angles as in docs/frame
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.analysis.session import SessionResult, analyse_recording, with_noted_exercise
 from tracker.analysis.settings import AnalysisSettings
 from tracker.errors import InputError, TrackerError
-from tracker.recording import phyphox, sensor_logger
 from tracker.recording.fileio import OutputError
 from tracker.recording.load import load_recording
 from tracker.recording.model import Recording
 from tracker.recording.rep_csv import write_rep_csv
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 #: More workers than this gain nothing on a desktop and each costs ~50 MB of memory.
 MAX_JOBS = 8
@@ -127,6 +126,8 @@ def _export_one(source: Path, output: Path, options: ExportOptions) -> ExportOut
 
 
 def _is_phone_export_folder(path: Path) -> bool:
+    from tracker.recording import phyphox, sensor_logger
+
     return sensor_logger.sniff(b"", path) or phyphox.sniff(b"", path)
 
 
@@ -237,6 +238,11 @@ def _run_pool(
     workers: int,
     finished: Callable[[int, ExportOutcome], None],
 ) -> None:
+    # Imported here: a single export (the common case) never starts a pool.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
     # "spawn": a fresh interpreter per worker. Forking a process that runs threads (a
     # live display, an asyncio executor, a test runner) can deadlock the child, and
     # spawn behaves the same on Linux, macOS and Windows.

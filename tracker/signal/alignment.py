@@ -67,6 +67,8 @@ class LagModel:
         self.keep = keep
         self.times_s: list[float] = []
         self.lags_s: list[float] = []
+        #: The fit of the current estimates (see `_fit`), None until needed again.
+        self._fit_cache: tuple | None = None
 
     def add(self, t_s: float, lag_s: float) -> None:
         self.times_s.append(t_s)
@@ -74,6 +76,7 @@ class LagModel:
         if len(self.times_s) > self.keep:
             self.times_s.pop(0)
             self.lags_s.pop(0)
+        self._fit_cache = None
 
     @property
     def empty(self) -> bool:
@@ -83,9 +86,20 @@ class LagModel:
         """Lag to apply at lumbar times ``t_s`` (0 before any estimate)."""
         if not self.lags_s:
             return np.zeros_like(t_s)
+        if self._fit_cache is None:
+            self._fit_cache = self._fit()
+        t_ref, intercept, slope = self._fit_cache
+        if slope is None:
+            return np.full_like(t_s, intercept)
+        return intercept + slope * (t_s - t_ref)
+
+    def _fit(self) -> tuple:
+        """(t_ref_s, intercept_s, slope) of the line through the estimates, or
+        (None, median lag, None) while they span too little time to show drift. Kept
+        until the next estimate: most windows map with an unchanged fit."""
         t = np.asarray(self.times_s)
         lag = np.asarray(self.lags_s)
         if len(t) >= 3 and t[-1] - t[0] >= self.min_span_for_drift_s:
             slope, intercept = np.polyfit(t - t[-1], lag, 1)
-            return intercept + slope * (t_s - t[-1])
-        return np.full_like(t_s, float(np.median(lag)))
+            return t[-1], intercept, slope
+        return None, float(np.median(lag)), None

@@ -18,12 +18,20 @@ class Growable:
     def extend(self, rows: np.ndarray) -> None:
         m = len(rows)
         if self._n + m > len(self._data):
-            cap = max(2 * len(self._data), self._n + m)
-            new = np.empty((cap, *self._data.shape[1:]), dtype=self._data.dtype)
-            new[: self._n] = self._data[: self._n]
-            self._data = new
+            self._grow(max(2 * len(self._data), self._n + m))
         self._data[self._n : self._n + m] = rows
         self._n += m
+
+    def _grow(self, capacity: int) -> None:
+        shape = (capacity, *self._data.shape[1:])
+        try:
+            # In place (realloc: a large buffer is remapped, not copied, and its pages
+            # stay mapped), which numpy allows only while no view of the buffer exists.
+            self._data.resize(shape, refcheck=True)
+        except ValueError:
+            new = np.empty(shape, dtype=self._data.dtype)
+            new[: self._n] = self._data[: self._n]
+            self._data = new
 
     @property
     def view(self) -> np.ndarray:

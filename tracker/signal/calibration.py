@@ -93,6 +93,8 @@ class MountingCalibrator:
         self._n_seen = 0
         self._still_run = 0
         self._still_sum = np.zeros(3)
+        #: Time of the last sample searched for the standing phase (s).
+        self._last_search_s = 0.0
         self._up: np.ndarray | None = None
         self._standing_end_s = 0.0
         self._standing_s = 0.0
@@ -168,10 +170,14 @@ class MountingCalibrator:
                 self._still_sum += up_s[j]
                 continue
             if self._still_run >= min_run:
-                self._set_standing(float(time_s[j - 1]) if j else float(time_s[0]))
+                # The still stretch ended at the sample before j: in an earlier block
+                # when j is 0 (the same time however the stream was split).
+                self._set_standing(float(time_s[j - 1]) if j else self._last_search_s)
                 return j
             self._still_run = 0
             self._still_sum = np.zeros(3)
+        if len(time_s):
+            self._last_search_s = float(time_s[-1])
         return len(still)
 
     def _set_standing(self, end_s: float) -> None:

@@ -1,7 +1,11 @@
 """Per-sensor processing chain: resample -> orientation -> mounting -> sagittal angle.
 
 Fed with `SensorSamples` blocks of one placement; keeps the sensor's history on its own
-uniform grid. Angles follow docs/frames.md.
+uniform grid: times, angles, vertical acceleration and which samples are unreliable. The
+resampled acc and gyro and the filter's earth-up are kept only while the angles of past
+samples may still have to be computed again (before the mounting calibration, and until
+the sensor's forward direction is final): about 60% of a chain's memory otherwise.
+Angles follow docs/frames.md.
 """
 
 from __future__ import annotations
@@ -24,6 +28,27 @@ from tracker.units import G_MPS2
 UNTRUSTED_AFTER_GAP_S = 2.0 * TAU_ACC_AFTER_GAP_S
 
 
+class _RawHistory:
+    """Resampled acc (m/s^2) and gyro (rad/s) with the filter's earth-up, per grid sample."""
+
+    def __init__(self) -> None:
+        self.up_s = Growable((3,))
+        self.gyro_rad_s = Growable((3,))
+        self.acc_mps2 = Growable((3,))
+
+    def extend(self, up_s: np.ndarray, gyro_rad_s: np.ndarray, acc_mps2: np.ndarray) -> None:
+        self.up_s.extend(up_s)
+        self.gyro_rad_s.extend(gyro_rad_s)
+        self.acc_mps2.extend(acc_mps2)
+
+    def rows(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return (
+            self.up_s.view[start:stop],
+            self.gyro_rad_s.view[start:stop],
+            self.acc_mps2.view[start:stop],
+        )
+
+
 class SensorChain:
     """One sensor's stream on its uniform grid, with inclination once calibrated."""
 
@@ -36,10 +61,9 @@ class SensorChain:
         self._orientation: OrientationTracker | None = None
         self._calibrator: MountingCalibrator | None = None
         self.time_s = Growable()
-        self.up_s = Growable((3,))
-        self.gyro = Growable((3,))
-        self.acc = Growable((3,))
-        self.in_gap = Growable(dtype=np.bool_)
+        #: Kept while angles may have to be recomputed (see the module docstring).
+        self._raw: _RawHistory | None = _RawHistory()
+        self._direction_fixed = False
         #: Samples whose orientation cannot be trusted: inside a gap too long to bridge
         #: (a disconnect) and while the filter re-converges after it.
         self.unreliable = Growable(dtype=np.bool_)
@@ -60,15 +84,26 @@ class SensorChain:
         return None if self._calibrator is None else self._calibrator.result
 
     def flip(self) -> None:
-        """Swap forward and backward (see `tracker.signal.timeline`), recomputing angles."""
+        """Swap forward and backward (see `tracker.signal.timeline`), recomputing angles.
+        Only before `fix_direction`."""
         m = self.mounting
-        assert m is not None
+        assert m is not None and self._raw is not None, "flip() after fix_direction()"
         self._mounting = m.flipped()
         n = len(self.theta_deg)
         self.theta_deg = Growable()
         self.rate_deg_s = Growable()
         self.vert_acc_mps2 = Growable()
-        self._angles(0, n)
+        self._angles(*self._raw.rows(0, n))
+
+    def fix_direction(self) -> None:
+        """Forward and backward are final (`flip` will not be called): the raw history is
+        dropped as soon as the mounting is calibrated."""
+        self._direction_fixed = True
+        self._drop_raw_history_if_done()
+
+    def _drop_raw_history_if_done(self) -> None:
+        if self._direction_fixed and self.calibrated_at is not None:
+            self._raw = None
 
     @property
     def period_s(self) -> float | None:
@@ -96,24 +131,22 @@ class SensorChain:
         up = self._orientation.update(ub.acc_mps2, ub.gyro_rad_s, ub.in_gap)
         start = len(self.time_s)
         self.time_s.extend(ub.time_s)
-        self.up_s.extend(up)
-        self.gyro.extend(ub.gyro_rad_s)
-        self.acc.extend(ub.acc_mps2)
-        self.in_gap.extend(ub.in_gap)
         self.unreliable.extend(self._unreliable(ub.span_s > HERMITE_MAX_GAP_S))
-        just_done = False
-        if self.calibrated_at is None:
-            assert self._calibrator is not None
-            done = self._calibrator.update(ub.time_s, ub.acc_mps2, ub.gyro_rad_s, up, ub.in_gap)
-            if done is None:
-                return False
-            self.calibrated_at = start + done
-            just_done = True
-            # Angles of everything buffered so far.
-            self._angles(0, len(self.time_s))
-        else:
-            self._angles(start, len(self.time_s))
-        return just_done
+        if self._raw is not None:
+            self._raw.extend(up, ub.gyro_rad_s, ub.acc_mps2)
+        if self.calibrated_at is not None:
+            self._angles(up, ub.gyro_rad_s, ub.acc_mps2)
+            return False
+        assert self._calibrator is not None
+        done = self._calibrator.update(ub.time_s, ub.acc_mps2, ub.gyro_rad_s, up, ub.in_gap)
+        if done is None:
+            return False
+        self.calibrated_at = start + done
+        # Angles of everything buffered so far.
+        assert self._raw is not None
+        self._angles(*self._raw.rows(0, len(self.time_s)))
+        self._drop_raw_history_if_done()
+        return True
 
     def _unreliable(self, long_gap: np.ndarray) -> np.ndarray:
         """Long-gap samples plus the recovery time after each, counted in samples."""
@@ -139,13 +172,13 @@ class SensorChain:
         self._unreliable_left = max(0, self._unreliable_left)
         return out
 
-    def _angles(self, start: int, stop: int) -> None:
+    def _angles(self, up_s: np.ndarray, gyro_rad_s: np.ndarray, acc_mps2: np.ndarray) -> None:
+        """Append the angles of these samples (the next ones after those done)."""
         m = self.mounting
         assert m is not None
-        self.theta_deg.extend(m.inclination_deg(self.up_s.view[start:stop]))
-        self.rate_deg_s.extend(m.sagittal_rate_deg_s(self.gyro.view[start:stop]))
-        up = self.up_s.view[start:stop]
-        acc = self.acc.view[start:stop]
+        self.theta_deg.extend(m.inclination_deg(up_s))
+        self.rate_deg_s.extend(m.sagittal_rate_deg_s(gyro_rad_s))
+        up, acc = up_s, acc_mps2
         self.vert_acc_mps2.extend(
             acc[:, 0] * up[:, 0] + acc[:, 1] * up[:, 1] + acc[:, 2] * up[:, 2] - G_MPS2
         )

@@ -41,6 +41,10 @@ class Timeline:
         self.align_window_s = align_window_s
         self.max_lag_s = max_lag_s
         self.lags = LagModel()
+        # Only the sacrum sensor of a pair can be flipped (`_check_sacrum_direction`).
+        for p, chain in chains.items():
+            if not (self.dual and p == SACRUM):
+                chain.fix_direction()
         self._windows_done = 0
         self._sign_checked = False
         #: Last trustworthy lumbar flexion, carried across a pelvis-sensor dropout.
@@ -114,61 +118,77 @@ class Timeline:
         lum, sac = self.chains[LUMBAR], self.chains[SACRUM]
         if not self._sign_checked:
             self._check_sacrum_direction()
+            sac.fix_direction()
             self._sign_checked = True
+        k0 = len(self.time_s)
+        windows = self._sacrum_times(k0, final)
+        if not windows:
+            return
+        # Every sample is mapped on its own from here, so all windows go at once.
+        t_sac = np.concatenate(windows) if len(windows) > 1 else windows[0]
+        k1 = k0 + len(t_sac)
+        sac_t = sac.time_s.view[: len(sac.theta_deg)]
+        hinge = np.interp(t_sac, sac_t, sac.theta_deg.view)
+        rate = np.interp(t_sac, sac_t, sac.rate_deg_s.view)
+        vert = np.interp(t_sac, sac_t, sac.vert_acc_mps2.view)
+        # Unreliable if either bracketing sacrum sample is (looked up, not
+        # interpolated over the whole history).
+        br = np.clip(np.searchsorted(sac_t, t_sac, side="right"), 1, len(sac_t) - 1)
+        unrel = sac.unreliable.view
+        gap_s = unrel[br - 1] | unrel[br]
+        theta_l = lum.theta_deg.view[k0:k1]
+        lam = theta_l - hinge
+        outside = (t_sac < sac_t[0]) | (t_sac > sac_t[-1])
+        lam = np.where(outside, np.nan, lam)
+        sac_bad = gap_s | outside
+        if sac_bad.any():
+            # The pelvis sensor dropped out: keep counting reps on the lumbar sensor,
+            # the pelvis taken as lumbar minus the lumbar flexion that the lifter's
+            # recent lumbar-pelvic rhythm gives.
+            lam_ff = self._dropout_lambda(theta_l, lam, ~sac_bad)
+            hinge = np.where(sac_bad, theta_l - lam_ff, hinge)
+            rate = np.where(sac_bad, lum.rate_deg_s.view[k0:k1], rate)
+            vert = np.where(sac_bad, lum.vert_acc_mps2.view[k0:k1], vert)
+        else:
+            self._last_lambda = float(lam[-1])
+            self._in_dropout = False
+        self._emit(
+            lum.time_s.view[k0:k1], hinge, rate, lam, lum.unreliable.view[k0:k1] | sac_bad, vert
+        )
+
+    def _sacrum_times(self, k0: int, final: bool) -> list[np.ndarray]:
+        """Sacrum-clock times of the lumbar samples from ``k0`` on that can be mapped
+        now, one array per alignment window (or its covered part)."""
+        lum, sac = self.chains[LUMBAR], self.chains[SACRUM]
         period = lum.period_s
         assert period is not None
         n_w = max(16, round(self.align_window_s / period))
-        while True:
-            k0 = len(self.time_s)
-            n_l = len(lum.theta_deg)
-            if k0 >= n_l:
-                return
+        windows: list[np.ndarray] = []
+        n_l = len(lum.theta_deg)
+        while k0 < n_l:
             j = k0 // n_w
-            # Window j is emitted with the lag fitted on windows before it; while nothing
+            # Window j is mapped with the lag fitted on windows before it; while nothing
             # is known about the offset yet, window j's own estimate is waited for.
             while self._windows_done < (j + 1 if self.lags.empty else j):
                 if not self._estimate_window(self._windows_done, n_w, final):
-                    return
+                    return windows
             k1 = min((j + 1) * n_w, n_l)
             t = lum.time_s.view[k0:k1]
             t_sac = t + self.lags.lag_at(t)
             # Only where the sacrum stream already covers the mapped time.
             sac_t = sac.time_s.view[: len(sac.theta_deg)]
             if len(sac_t) < 2:
-                return
+                return windows
             if not final:
                 covered = int(np.searchsorted(t_sac, sac_t[-1], side="right"))
                 if covered == 0:
-                    return
-                k1 = k0 + covered
-                t, t_sac = t[:covered], t_sac[:covered]
-            hinge = np.interp(t_sac, sac_t, sac.theta_deg.view)
-            rate = np.interp(t_sac, sac_t, sac.rate_deg_s.view)
-            vert = np.interp(t_sac, sac_t, sac.vert_acc_mps2.view)
-            # Unreliable if either bracketing sacrum sample is (looked up, not
-            # interpolated over the whole history).
-            br = np.clip(np.searchsorted(sac_t, t_sac, side="right"), 1, len(sac_t) - 1)
-            unrel = sac.unreliable.view
-            gap_s = unrel[br - 1] | unrel[br]
-            theta_l = lum.theta_deg.view[k0:k1]
-            lam = theta_l - hinge
-            outside = (t_sac < sac_t[0]) | (t_sac > sac_t[-1])
-            lam = np.where(outside, np.nan, lam)
-            sac_bad = gap_s | outside
-            if sac_bad.any():
-                # The pelvis sensor dropped out: keep counting reps on the lumbar sensor,
-                # the pelvis taken as lumbar minus the lumbar flexion that the lifter's
-                # recent lumbar-pelvic rhythm gives.
-                lam_ff = self._dropout_lambda(theta_l, lam, ~sac_bad)
-                hinge = np.where(sac_bad, theta_l - lam_ff, hinge)
-                rate = np.where(sac_bad, lum.rate_deg_s.view[k0:k1], rate)
-                vert = np.where(sac_bad, lum.vert_acc_mps2.view[k0:k1], vert)
-            else:
-                self._last_lambda = float(lam[-1])
-                self._in_dropout = False
-            self._emit(t, hinge, rate, lam, lum.unreliable.view[k0:k1] | sac_bad, vert)
-            if k1 < min((j + 1) * n_w, n_l):
-                return
+                    return windows
+                t_sac = t_sac[:covered]
+            windows.append(t_sac)
+            k0 += len(t_sac)
+            if k0 < k1:
+                return windows
+        return windows
 
     def _dropout_lambda(self, theta_l: np.ndarray, lam: np.ndarray, ok: np.ndarray) -> np.ndarray:
         """Lumbar flexion across pelvis-sensor dropouts in the block being emitted:
@@ -210,7 +230,7 @@ class Timeline:
         good = np.concatenate((hist_ok, ok))[-w:] & np.isfinite(la)
         th, la = th[good], la[good]
         if len(th) * period < 1.0 or float(np.std(th)) < RHYTHM_MIN_STD_DEG:
-            return self._last_lambda, 0.0
+            return (float(la[-1]) if len(la) else self._last_lambda), 0.0
         tc = th - th.mean()
         b = float(np.clip(np.dot(tc, la - la.mean()) / np.dot(tc, tc), 0.0, RHYTHM_MAX_SHARE))
         return float(la.mean() - b * th.mean()), b

@@ -185,6 +185,13 @@ _WRITER = textwrap.dedent(
         time.sleep(0.001)
     start = time.time()
     for i in range(n):
+        if i == n // 2:  # halfway, wait for every writer to be halfway too
+            (folder / f"half-{tag}").touch()
+            deadline = time.monotonic() + 60
+            while len(list(folder.glob("half-*"))) < 4:
+                if time.monotonic() > deadline:
+                    sys.exit("the other writers never got halfway")
+                time.sleep(0.001)
         for fp in (f"{tag}-{i}", "shared"):
             reps = tuple(RepMetrics(1, k, "deadlift", k, k + 2.0, 60.0, 20.0, 0.0, False, False,
                                     0.3, 1.0, 1.0, 150.0) for k in range(1, 6))
@@ -217,6 +224,12 @@ def test_two_processes_and_threads_write_at_once(tmp_path):
             go.wait(60)
             start = time.time()
             for i in range(n):
+                if i == n // 2:  # halfway, wait for every writer to be halfway too
+                    (tmp_path / f"half-{tag}").touch()
+                    deadline = time.monotonic() + 60
+                    while len(list(tmp_path.glob("half-*"))) < 4:
+                        assert time.monotonic() < deadline
+                        time.sleep(0.001)
                 add_session(conn, _session(f"{tag}-{i}"))
                 add_session(conn, _session("shared", reps=[_rep(k) for k in range(1, 6)]))
             windows.append((start, time.time()))
@@ -252,7 +265,8 @@ def test_two_processes_and_threads_write_at_once(tmp_path):
     )
     assert counts.pop("shared") == 5
     assert set(counts.values()) == {2, 5}
-    # The four writers really wrote at the same time: their writing windows overlap.
+    # The four writers really wrote at the same time (they wait for each other halfway,
+    # so a writer starved of CPU cannot finish before another starts).
     assert len(windows) == 4
     assert max(a for a, _ in windows) < min(b for _, b in windows), windows
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -49,43 +49,50 @@ class ClipFilter:
         n = len(block)
         if n == 0:
             return block
+        k = FLAT_RUN - 1
         cur = np.concatenate((block.acc_mps2, block.gyro_rad_s), axis=1)
         x = cur if self._prev is None else np.concatenate((self._prev, cur))
-        self._prev = x[-(FLAT_RUN - 1) :].copy()
-        k = FLAT_RUN - 1
-        if len(x) <= k:
-            return block
-        last = x[k:]  # rows that have FLAT_RUN - 1 samples before them
-        flat = np.ones(last.shape, dtype=bool)
-        for j in range(1, FLAT_RUN):
-            flat &= last == x[k - j : len(x) - j]
+        off = len(x) - n  # row i of the block is row off + i of x
+        self._prev = x[-k:].copy()
+        peak_before = list(self._peak)
+        acc, gyro = block.acc_mps2, block.gyro_rad_s
+        self._peak[0] = max(self._peak[0], float(acc.max()), -float(acc.min()))
+        self._peak[1] = max(self._peak[1], float(gyro.max()), -float(gyro.min()))
+        # Candidates: beyond a floor and flat for FLAT_RUN samples (rare: only those rows
+        # are looked at further).
         floor = np.array([ACC_CLIP_FLOOR_MPS2] * 3 + [GYRO_CLIP_FLOOR_RAD_S] * 3)
-        # A range limit is the largest magnitude the sensor ever reports on any axis.
-        mag = np.abs(cur)
-        peak = np.empty_like(mag)
-        for kind in (slice(0, 3), slice(3, 6)):
-            run = np.maximum.accumulate(mag[:, kind].max(axis=1))
-            i = 0 if kind.start == 0 else 1
-            run = np.maximum(run, self._peak[i])
-            self._peak[i] = float(run[-1])
-            peak[:, kind] = run[:, None]
-        top = mag >= peak
-        clipped_ch = flat & (np.abs(last) >= floor) & top[n - len(last) :]
-        clipped = np.zeros(n, dtype=bool)
-        clipped[n - len(clipped_ch) :] = clipped_ch.any(axis=1)
-        if not clipped.any():
+        big = (cur >= floor) | (cur <= -floor)
+        rows = np.flatnonzero(big.any(axis=1))
+        rows = rows[rows + off >= k]
+        if not len(rows):
             return block
-        self.clipped_samples += int(clipped.sum())
-        hit = clipped_ch.any(axis=0)
-        if hit[:3].any():
+        flat = big[rows]
+        for j in range(1, FLAT_RUN):
+            flat &= x[rows + off] == x[rows + off - j]
+        hit_rows = flat.any(axis=1)
+        if not hit_rows.any():
+            return block
+        rows, flat = rows[hit_rows], flat[hit_rows]
+        # ... and at the largest magnitude its kind has reached by then, on any axis.
+        mag = np.abs(cur)
+        for i, kind in enumerate((slice(0, 3), slice(3, 6))):
+            running = np.maximum.accumulate(mag[:, kind].max(axis=1))
+            peak = np.maximum(running[rows], peak_before[i])
+            flat[:, kind] &= mag[rows, kind] >= peak[:, None]
+        hit_rows = flat.any(axis=1)
+        if not hit_rows.any():
+            return block
+        rows, flat = rows[hit_rows], flat[hit_rows]
+        self.clipped_samples += len(rows)
+        if flat[:, :3].any():
             self.clipped_acc = True
-            mags = np.abs(last[:, :3][clipped_ch[:, :3]])
-            self.acc_limit_mps2 = max(self.acc_limit_mps2, float(mags.max()))
-        if hit[3:].any():
+            self.acc_limit_mps2 = max(self.acc_limit_mps2, float(mag[rows, :3][flat[:, :3]].max()))
+        if flat[:, 3:].any():
             self.clipped_gyro = True
-            mags = np.abs(last[:, 3:][clipped_ch[:, 3:]])
-            self.gyro_limit_rad_s = max(self.gyro_limit_rad_s, float(mags.max()))
-        keep = ~clipped
+            lim = float(mag[rows, 3:][flat[:, 3:]].max())
+            self.gyro_limit_rad_s = max(self.gyro_limit_rad_s, lim)
+        keep = np.ones(n, dtype=bool)
+        keep[rows] = False
         return SensorSamples(
             block.placement, block.time_s[keep], block.acc_mps2[keep], block.gyro_rad_s[keep]
         )

@@ -37,10 +37,15 @@ def _resample_in_blocks(t, acc, gyro, cuts):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(0, 10_000), st.lists(st.integers(1, 700), min_size=1, max_size=30))
-def test_resampling_does_not_depend_on_block_boundaries(seed, sizes):
+@given(
+    st.integers(0, 10_000),
+    st.lists(st.integers(1, 700), min_size=1, max_size=30),
+    st.sampled_from([0.01, 1 / 208, 1 / 416]),
+)
+def test_resampling_does_not_depend_on_block_boundaries(seed, sizes, period_s):
+    # 208 and 416 Hz streams are averaged in groups of 2 and 4 grid points.
     rng = np.random.default_rng(seed)
-    t, acc, gyro = _jittery_stream(700, 0.01, rng)
+    t, acc, gyro = _jittery_stream(700, period_s, rng)
     cuts = np.unique(np.clip(np.cumsum([0, *sizes]), 0, len(t)))
     cuts = np.unique(np.concatenate([cuts, [len(t)]]))
     _, whole = _resample_in_blocks(t, acc, gyro, np.array([0, len(t)]))
@@ -59,6 +64,17 @@ def test_resampler_measures_period_and_interpolates_linearly():
     assert np.allclose(np.diff(tg), r.period_s)
     z = np.concatenate([u.acc_mps2 for u in outs])[:, 2]
     assert np.allclose(z, tg)  # the z channel is t itself: linear interpolation is exact
+
+
+def test_fast_streams_are_averaged_to_the_analysis_rate_keeping_the_rotation():
+    rng = np.random.default_rng(2)
+    t = np.arange(4000) / 208.0
+    gyro = np.stack([np.sin(7 * t), rng.normal(0, 2, len(t)), np.cos(3 * t)], axis=1)
+    r, outs = _resample_in_blocks(t, gyro.copy(), gyro, np.array([0, len(t)]))
+    assert r.period_s == pytest.approx(2 / 208)
+    g = np.concatenate([u.gyro_rad_s for u in outs])
+    # The rotation integrated over the stream is the same on the coarser grid.
+    assert np.allclose(g.sum(axis=0) * r.period_s, gyro[: 2 * len(g)].sum(axis=0) / 208.0)
 
 
 def _rotating_sensor(mount, theta_deg, fs):

@@ -171,14 +171,30 @@ class UniformResampler:
         # A faster stream than the analysis needs: each output point is the mean of a
         # group of input-grid points, at the group's middle time. The mean angular rate
         # keeps the rotation over the group exactly, so nothing is lost to integrate.
-        m = len(tg) // step
         return UniformBlock(
-            tg.reshape(m, step).mean(axis=1),
-            acc_g.reshape(m, step, 3).mean(axis=1),
-            gyro_g.reshape(m, step, 3).mean(axis=1),
-            (span > self.max_gap_s).reshape(m, step).any(axis=1),
-            span.reshape(m, step).max(axis=1),
+            _group_mean(tg, step),
+            _group_mean(acc_g, step),
+            _group_mean(gyro_g, step),
+            _group_max(span, step) > self.max_gap_s,
+            _group_max(span, step),
         )
+
+
+def _group_mean(x: np.ndarray, step: int) -> np.ndarray:
+    """Mean of consecutive groups of ``step`` rows (strided sums: numpy reduces a short
+    inner axis slowly)."""
+    out = x[0::step].copy()
+    for j in range(1, step):
+        out += x[j::step]
+    out *= 1.0 / step
+    return out
+
+
+def _group_max(x: np.ndarray, step: int) -> np.ndarray:
+    out = x[0::step].copy()
+    for j in range(1, step):
+        np.maximum(out, x[j::step], out=out)
+    return out
 
 
 def _linear(tg: np.ndarray, t: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -195,45 +195,31 @@ def test_too_short_recording_is_a_clear_error():
         analyse_recording(short, AnalysisSettings())
 
 
+def _lone_lumbar_reps_match_truth(seed: int, spec: SetSpec) -> None:
+    """Every rep of a lone-lumbar-sensor session found, with its start and end."""
+    sim = simulate_session(
+        SessionConfig(seed=seed, sets=(spec,), rate_hz=104.0, setup="lumbar", tier="easy")
+    )
+    truth = json.loads(sim.truth.to_json())
+    result = analyse_recording(sim.recording, AnalysisSettings())
+    assert len(result.reps) == spec.reps
+    for rep, t in zip(result.reps, truth["reps"], strict=True):
+        assert rep.start_s == pytest.approx(t["start_s"], abs=0.5)
+        assert rep.end_s == pytest.approx(t["end_s"], abs=0.5)
+
+
 @pytest.mark.parametrize("seed", [5, 6, 7])
 def test_lone_lumbar_sensor_deadlift_with_rounding_counts_every_rep(seed):
     # A lone lumbar sensor reads pelvis + lumbar angle: the back rounding as the bar
     # breaks from the floor is a quick bump out of the rest at the bottom, not a rep.
-    sim = simulate_session(
-        SessionConfig(
-            seed=seed,
-            sets=(SetSpec("deadlift", 6, {"flexion": (1, 2, 3, 4, 5, 6)}),),
-            rate_hz=104.0,
-            setup="lumbar",
-            tier="easy",
-        )
-    )
-    truth = json.loads(sim.truth.to_json())
-    result = analyse_recording(sim.recording, AnalysisSettings())
-    assert len(result.reps) == 6
-    for rep, t in zip(result.reps, truth["reps"], strict=True):
-        assert rep.start_s == pytest.approx(t["start_s"], abs=0.5)
-        assert rep.end_s == pytest.approx(t["end_s"], abs=0.5)
+    _lone_lumbar_reps_match_truth(seed, SetSpec("deadlift", 6, {"flexion": (1, 2, 3, 4, 5, 6)}))
 
 
 @pytest.mark.parametrize("seed", [21, 22])
 def test_lone_lumbar_sensor_deep_rdl_rests_at_the_top(seed):
     # A deep hinge lowers a lumbar sensor by ~0.25 m without any knee bend: it is still
     # a hinge that rests standing, not a deadlift from the floor.
-    sim = simulate_session(
-        SessionConfig(
-            seed=seed,
-            sets=(SetSpec("romanian_deadlift", 7),),
-            rate_hz=104.0,
-            setup="lumbar",
-            tier="easy",
-        )
-    )
-    truth = json.loads(sim.truth.to_json())
-    result = analyse_recording(sim.recording, AnalysisSettings())
-    assert len(result.reps) == 7
-    for rep, t in zip(result.reps, truth["reps"], strict=True):
-        assert rep.start_s == pytest.approx(t["start_s"], abs=0.5)
+    _lone_lumbar_reps_match_truth(seed, SetSpec("romanian_deadlift", 7))
 
 
 def _drop_sacrum_mid_rep(rec: Recording, truth: dict, rep_index: int, lost_s: float) -> Recording:

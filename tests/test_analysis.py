@@ -1,5 +1,6 @@
 """The analysis pipeline on the bundled recordings and on simulated sessions."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -224,8 +225,6 @@ def test_lone_lumbar_sensor_deep_rdl_rests_at_the_top(seed):
 
 def _drop_sacrum_mid_rep(rec: Recording, truth: dict, rep_index: int, lost_s: float) -> Recording:
     """The pelvis sensor's stream lost for ``lost_s`` from the bottom of a rep on."""
-    import dataclasses
-
     r = truth["reps"][rep_index]
     t0 = 0.5 * (r["start_s"] + r["end_s"])  # about the bottom of the rep
     s = rec.sensors["sacrum"]
@@ -266,3 +265,30 @@ def test_long_blocks_fed_in_pieces_equal_one_batch(path, monkeypatch):
     assert piece_events == batch_events  # the same events in the same order
     # Once calibrated with its direction final, a chain keeps no raw samples.
     assert all(c._raw is None for c in pieces.chains.values())
+
+
+def test_a_sensor_off_the_trunk_is_reported_and_its_lumbar_angles_withheld():
+    # The "sacrum" stream comes from another session (a sensor that does not move with
+    # the lifter's back): after a few stretches of movement that say so, lumbar flexion
+    # is no longer reported, and one notice says why.
+    own = simulate_session(
+        SessionConfig(seed=1, sets=(SetSpec("romanian_deadlift", 8),) * 2, rate_hz=100.0)
+    ).recording
+    other = simulate_session(
+        SessionConfig(seed=2, sets=(SetSpec("squat", 8),) * 2, rate_hz=100.0)
+    ).recording.sensors["sacrum"]
+    t = own.sensors["sacrum"].time_s[0] + (other.time_s - other.time_s[0])
+    moved = SensorSamples("sacrum", t, other.acc_mps2, other.gyro_rad_s)
+    rec = dataclasses.replace(own, sensors={**own.sensors, "sacrum": moved})
+    result = analyse_recording(rec, AnalysisSettings())
+    notices = [n for n in result.notices if "do not move together" in n]
+    assert len(notices) == 1 and "check that both are on the lower back" in notices[0]
+    assert not [n for n in result.notices if "lost data" in n]
+    second_set = [r for r in result.reps if r.set == max(r.set for r in result.reps)]
+    assert second_set and all(r.lumbar_flexion_deg is None for r in second_set)
+    # Correctly worn, the same session says nothing of the kind.
+    assert not [n for n in analyse_recording(own, AnalysisSettings()).notices if "together" in n]
+    # And streaming still equals batch.
+    batch, _ = _run([rec.sensors[p] for p in rec.placements], rec.placements)
+    stream, _ = _run(_random_blocks(rec, seed=4), rec.placements)
+    assert stream.all_reps == batch.all_reps

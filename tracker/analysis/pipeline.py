@@ -129,6 +129,8 @@ class Pipeline:
         for p, chain in self.chains.items():
             if (line := chain.clipping.notice(p)) is not None:
                 self.notices.append(line)
+        if self.timeline.pair_notice is not None:
+            self.notices.append(self.timeline.pair_notice)
         return events
 
     # -- internals -------------------------------------------------------------------
@@ -297,7 +299,7 @@ class Pipeline:
                 unreliable=tl.unreliable.view,
                 settings=self.settings,
             )
-            if self.dual and m.lumbar_flexion_deg is None:
+            if self.dual and m.lumbar_flexion_deg is None and tl.pair_notice is None:
                 self.notices.append(
                     f"set {m.set} rep {m.rep}: a sensor lost data around this rep; lumbar "
                     "angles not reported for it"

@@ -30,6 +30,8 @@ ACC_CLIP_FLOOR_MPS2 = 1.9 * G_MPS2
 GYRO_CLIP_FLOOR_RAD_S = 120.0 * RAD_PER_DEG
 #: Equal samples in a row that make a flat top.
 FLAT_RUN = 4
+#: Clipped samples in a session below which the lifter is not told.
+NOTICE_MIN_SAMPLES = 10
 
 
 class ClipFilter:
@@ -98,8 +100,10 @@ class ClipFilter:
         )
 
     def notice(self, placement: str) -> str | None:
-        """One line for the lifter, or None if nothing was clipped."""
-        if not self.clipped_samples:
+        """One line for the lifter, or None if (next to) nothing was clipped: a quantised
+        peak can, rarely, repeat one count long enough to be taken out, which is harmless
+        and not worth a word."""
+        if self.clipped_samples < NOTICE_MIN_SAMPLES:
             return None
         what = []
         if self.clipped_acc:

@@ -52,14 +52,22 @@ class ClipFilter:
         if n == 0:
             return block
         k = FLAT_RUN - 1
-        cur = np.concatenate((block.acc_mps2, block.gyro_rad_s), axis=1)
+        acc, gyro = block.acc_mps2, block.gyro_rad_s
+        peak_before = list(self._peak)
+        acc_ext = max(float(acc.max()), -float(acc.min()))
+        gyro_ext = max(float(gyro.max()), -float(gyro.min()))
+        self._peak = [max(self._peak[0], acc_ext), max(self._peak[1], gyro_ext)]
+        if acc_ext < ACC_CLIP_FLOOR_MPS2 and gyro_ext < GYRO_CLIP_FLOOR_RAD_S:
+            # Nothing near any range limit in this block: only the tail to carry.
+            tail = np.concatenate((acc[-k:], gyro[-k:]), axis=1)
+            if len(tail) < k and self._prev is not None:
+                tail = np.concatenate((self._prev, tail))[-k:]
+            self._prev = tail
+            return block
+        cur = np.concatenate((acc, gyro), axis=1)
         x = cur if self._prev is None else np.concatenate((self._prev, cur))
         off = len(x) - n  # row i of the block is row off + i of x
         self._prev = x[-k:].copy()
-        peak_before = list(self._peak)
-        acc, gyro = block.acc_mps2, block.gyro_rad_s
-        self._peak[0] = max(self._peak[0], float(acc.max()), -float(acc.min()))
-        self._peak[1] = max(self._peak[1], float(gyro.max()), -float(gyro.min()))
         # Candidates: beyond a floor and flat for FLAT_RUN samples (rare: only those rows
         # are looked at further).
         floor = np.array([ACC_CLIP_FLOOR_MPS2] * 3 + [GYRO_CLIP_FLOOR_RAD_S] * 3)

@@ -15,6 +15,8 @@ on how the input was split into blocks.
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 from tracker.signal.alignment import LagModel, estimate_lag_s
@@ -187,7 +189,7 @@ class Timeline:
                 a, b = max(k0, j * n_w), min(k1, (j + 1) * n_w)
                 out[a - k0 : b - k0] = True
                 if self.pair_notice is None:
-                    recent = [ok for i, ok in self._agreement if i < j][-PAIR_CHECK_WINDOWS:]
+                    recent = self._recent_agreement(j)
                     self.pair_notice = (
                         "the lumbar and sacrum sensors do not move together (their turning "
                         f"agreed in {sum(recent)} of {len(recent)} stretches of movement): "
@@ -309,10 +311,16 @@ class Timeline:
         sensor off the trunk (on a thigh, an arm, a bag) agrees in almost none. Only
         windows before ``j`` count, which are always estimated by the time ``j`` is
         mapped, so the answer does not depend on how the input was split."""
-        recent = [ok for i, ok in self._agreement if i < j][-PAIR_CHECK_WINDOWS:]
+        recent = self._recent_agreement(j)
         if len(recent) < PAIR_CHECK_MIN_WINDOWS:
             return False
         return sum(recent) < PAIR_MIN_AGREEMENT * len(recent)
+
+    def _recent_agreement(self, j: int) -> list[bool]:
+        """Agreement of the last `PAIR_CHECK_WINDOWS` windows with motion before ``j``
+        (windows are estimated in order, so the list is sorted by window)."""
+        end = bisect.bisect_left(self._agreement, (j, False))
+        return [ok for _, ok in self._agreement[max(0, end - PAIR_CHECK_WINDOWS) : end]]
 
     def _emit(self, t, hinge, rate, lam, gap, vert) -> None:
         self.time_s.extend(t)

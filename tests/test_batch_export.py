@@ -174,7 +174,7 @@ def test_export_many_in_process_reports_progress_in_order(tmp_path: Path, broken
     assert not outcomes[0].ok and outcomes[1].ok
     assert progress_line(1, 2, outcomes[0]) == "[1/2] broken.trk: failed"
     assert progress_line(2, 2, outcomes[1]) == (
-        f"[2/2] {TRKS[0].name}: {outcomes[1].reps} reps in {outcomes[1].sets} sets"
+        f"[2/2] {TRKS[0].name}: {outcomes[1].sets} sets, {outcomes[1].reps} reps"
     )
     with pytest.raises(InputError, match="--jobs"):
         export_many(sources, tmp_path / "o", ExportOptions(AnalysisSettings()), jobs=0)

@@ -95,7 +95,7 @@ def test_quiet_prints_event_lines_cues_and_the_summary(source: Path, tmp_path: P
     assert cues and "lumbar flexion" in cues[0]
     assert "\a" not in result.stdout  # --cue none
     assert any(line.endswith("set 1 ended: 6 reps of kettlebell_swing") for line in lines)
-    assert "Total: 1 sets, 6 reps, 2 flagged" in result.stdout
+    assert "Total: 1 set, 6 reps, 2 flagged" in result.stdout
     assert f"Recording to {tmp_path / 'q.trk'}" in result.stderr
     assert "Stopped (the streams ended)." in result.stderr
 
@@ -200,7 +200,7 @@ def test_demo_streams_the_bundled_recording(
     (tmp_path / name).write_bytes(source.read_bytes())
     result = run("live", "--demo", "--speed", str(SPEED), "-o", "d.trk", "--no-profile", "-q")
     assert result.exit_code == 0, result.output
-    assert "Total: 1 sets, 6 reps" in result.stdout
+    assert "Total: 1 set, 6 reps" in result.stdout
 
 
 @pytest.mark.parametrize(

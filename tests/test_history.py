@@ -294,7 +294,7 @@ def test_export_fills_history_once_and_history_shows_it(recording_csv, tmp_path,
         assert r.exit_code == 0, r.output
     r = run(cli, ["history", "add", str(recording_csv)])
     assert r.exit_code == 0, r.output
-    assert r.output.startswith("Updated session 1: 5 reps in 1 sets")
+    assert r.output.startswith("Updated session 1: 1 set, 5 reps")
     conn = connect(data_dir / "history.sqlite")
     assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 1
     conn.close()

@@ -261,3 +261,11 @@ def test_unwritable_output_is_one_line_error(dual: Analysed, tmp_path: Path) -> 
     assert result.stderr == f"Error: cannot write {out}: No such file or directory\n"
     with pytest.raises(InputError, match="cannot write"):
         write_report(dual.result, dual.recording, out, source_name="s", limits_source="d")
+
+
+def test_counts_read_as_english():
+    from tracker.report.words import plural, sets_and_reps
+
+    assert sets_and_reps(1, 6) == "1 set, 6 reps"
+    assert sets_and_reps(2, 1) == "2 sets, 1 rep"
+    assert plural(0, "rep") == "0 reps"

@@ -18,6 +18,7 @@ from tracker.analysis.session import analyse_recording, with_noted_exercise
 from tracker.analysis.settings import AnalysisSettings
 from tracker.cli import cli
 from tracker.recording.load import load_recording
+from tracker.report.words import sets_and_reps
 from tracker.units import EXERCISES, PLACEMENTS
 
 EXERCISE_CHOICE = click.Choice(EXERCISES)
@@ -259,7 +260,7 @@ def _export_single(recording, out, options, srt_path, srt_offset, as_json) -> No
         raise
     for n in result.notices:
         click.echo(f"Note: {n}", err=True)
-    click.echo(f"Wrote {len(result.reps)} reps in {len(result.sets)} sets to {out}", err=True)
+    click.echo(f"Wrote {sets_and_reps(len(result.sets), len(result.reps))} to {out}", err=True)
     if srt_path is not None:
         from tracker.report.srt import write_srt
 

@@ -14,6 +14,7 @@ from tracker.cli.analyse import (
     load_and_settings,
     recording_options,
 )
+from tracker.report.words import sets_and_reps
 
 
 @cli.group(invoke_without_command=True)
@@ -63,4 +64,4 @@ def add(ctx: click.Context, recording, db_path, **opts) -> None:
     result = analyse_recording(rec, settings)
     session_id, new = record_session(db_path, result, recording, recording=rec)
     what = "Added" if new else "Updated"
-    click.echo(f"{what} session {session_id}: {len(result.reps)} reps in {len(result.sets)} sets")
+    click.echo(f"{what} session {session_id}: {sets_and_reps(len(result.sets), len(result.reps))}")

@@ -9,6 +9,7 @@ import click
 from tracker.analysis.session import analyse_recording
 from tracker.cli import cli
 from tracker.cli.analyse import limit_options, load_and_settings, recording_options
+from tracker.report.words import sets_and_reps
 
 
 def _analyse(recording, **opts):
@@ -17,11 +18,6 @@ def _analyse(recording, **opts):
     for n in result.notices:
         click.echo(f"Note: {n}", err=True)
     return rec, result, source
-
-
-def _counts(result) -> str:
-    n_sets, n_reps = len(result.sets), len(result.reps)
-    return f"{n_sets} set{'s' * (n_sets != 1)}, {n_reps} rep{'s' * (n_reps != 1)}"
 
 
 @cli.command()
@@ -47,7 +43,8 @@ def plot(recording, out, **opts):
     plot_format(out)  # a bad file name fails before the analysis
     _, result, _ = _analyse(recording, **opts)
     write_plot(result, out)
-    click.echo(f"Wrote plot of {_counts(result)} to {out}", err=True)
+    counts = sets_and_reps(len(result.sets), len(result.reps))
+    click.echo(f"Wrote plot of {counts} to {out}", err=True)
 
 
 @cli.command()
@@ -71,4 +68,5 @@ def report(recording, out, **opts):
 
     rec, result, source = _analyse(recording, **opts)
     write_report(result, rec, out, source_name=Path(recording).name, limits_source=source)
-    click.echo(f"Wrote report of {_counts(result)} to {out}", err=True)
+    counts = sets_and_reps(len(result.sets), len(result.reps))
+    click.echo(f"Wrote report of {counts} to {out}", err=True)

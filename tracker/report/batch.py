@@ -24,6 +24,7 @@ from tracker.recording.fileio import OutputError
 from tracker.recording.load import load_recording
 from tracker.recording.model import Recording
 from tracker.recording.rep_csv import write_rep_csv
+from tracker.report.words import sets_and_reps
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -272,7 +273,7 @@ def _run_pool(
 
 def progress_line(done: int, total: int, outcome: ExportOutcome) -> str:
     """``[12/40] name.trk: 9 reps in 2 sets`` (or ``: failed``) for a progress display."""
-    what = "failed" if not outcome.ok else f"{outcome.reps} reps in {outcome.sets} sets"
+    what = "failed" if not outcome.ok else sets_and_reps(outcome.sets, outcome.reps)
     return f"[{done}/{total}] {outcome.source.name}: {what}"
 
 

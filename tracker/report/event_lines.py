@@ -11,6 +11,7 @@ from tracker.analysis.events import (
     SetEnded,
     SetStarted,
 )
+from tracker.report.words import plural
 
 
 def clock_text(t_s: float) -> str:
@@ -55,7 +56,7 @@ def event_line(e: Event) -> str:
         return f"{t}  CUE {what} {e.value_deg:.0f} deg (limit {e.limit_deg:.0f})"
     if isinstance(e, SetEnded):
         s = e.summary
-        return f"{t}  set {s.set} ended: {len(s.reps)} reps of {s.exercise}"
+        return f"{t}  set {s.set} ended: {plural(len(s.reps), 'rep')} of {s.exercise}"
     if isinstance(e, Notice):
         return f"{t}  note: {e.message}"
     raise TypeError(type(e))

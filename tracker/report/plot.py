@@ -33,6 +33,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from tracker.analysis.events import RepMetrics, SetSummary
 from tracker.analysis.session import SessionResult
 from tracker.errors import InputError
+from tracker.report.words import plural, sets_and_reps
 
 #: File formats `write_plot` can write, by file suffix.
 PLOT_FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
@@ -98,10 +99,6 @@ def _time_axis(ax, label: bool) -> None:
 
 def _is_flagged(r: RepMetrics) -> bool:
     return bool(r.flexion_under_load) or bool(r.overextension)
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
 def _exercise_name(exercise: str) -> str:
@@ -274,7 +271,7 @@ def _wrap(text: str, width_in: float, font_pt: float) -> str:
 
 
 def _set_title(s: SetSummary, result: SessionResult) -> str:
-    parts = [f"Set {s.set}: {_exercise_name(s.exercise)}", _plural(len(s.reps), "rep")]
+    parts = [f"Set {s.set}: {_exercise_name(s.exercise)}", plural(len(s.reps), "rep")]
     if result.dual:
         flagged = sum(1 for r in s.reps if _is_flagged(r))
         parts.append(f"{flagged} flagged")
@@ -375,7 +372,7 @@ def _draw_overview(target: Figure | SubFigure, result, tr: _Traces, sz: PlotSize
     ax.tick_params(labelsize=sz.font_pt * 0.85)
     _time_axis(ax, label=True)
     n_reps = sum(len(s.reps) for s in result.sets)
-    title = f"Session: {_plural(len(result.sets), 'set')}, {_plural(n_reps, 'rep')}"
+    title = f"Session: {sets_and_reps(len(result.sets), n_reps)}"
     if not result.sets:
         title = "Session: no sets detected"
     target.suptitle(title, fontsize=sz.font_pt * 1.15, fontweight="bold")

@@ -12,6 +12,7 @@ import numpy as np
 
 from tracker.analysis.events import RepMetrics, SetSummary
 from tracker.analysis.session import SessionResult
+from tracker.report.words import plural, sets_and_reps
 
 
 def _flags(r: RepMetrics) -> list[dict[str, Any]]:
@@ -111,7 +112,7 @@ def format_summary(d: dict[str, Any], limits_source: str) -> str:
     for s in d["sets"]:
         lines.append("")
         lines.append(
-            f"Set {s['set']}  {s['exercise']}  {s['reps']} reps  "
+            f"Set {s['set']}  {s['exercise']}  {plural(s['reps'], 'rep')}  "
             f"{_clock(s['start_s'] - t0)}-{_clock(s['end_s'] - t0)}"
         )
         tempo = _fmt(s["mean_rep_s"], " s/rep", 2)
@@ -139,7 +140,7 @@ def format_summary(d: dict[str, Any], limits_source: str) -> str:
     t = d["totals"]
     lines.append("")
     lines.append(
-        f"Total: {t['sets']} sets, {t['reps']} reps"
+        f"Total: {sets_and_reps(t['sets'], t['reps'])}"
         + (f", {t['flagged_reps']} flagged" if d["lumbar_flexion_measured"] else "")
     )
     for n in d["notices"]:

@@ -10,15 +10,20 @@ Vocabulary (angles in docs/frames.md; the full recipe with figures in docs/analy
 * a *rep* is rest -> peak -> rest, from leaving the rest position to arriving back at
   it (so a pause at rest belongs to neither rep); it reaches a rep's size both ways,
   returns to where it started and lasts at most ``max_rep_s``;
-* a *set* opens on two similar reps in a row with a short pause between them, so a
-  single pick-up, a sit-down, walking or shifting never opens one; it ends after
+* a *set* opens on two similar reps in a row with at most a breather between them, so a
+  single pick-up, a sit-down, walking or shifting never opens one, and not on a first
+  cycle that is *odd* next to the second (picking the weight up); it ends after
   ``set_timeout_s`` without a turn or on a movement too slow to be part of a rep;
 * the *rest extreme* of a set is where each rep starts and ends: the top (minimum hinge
   angle) for swings, RDLs, good mornings, pull-throughs, squats and wall hinges; the
   bottom (maximum) for deadlifts from the floor and hip thrusts;
-* a later cycle that pauses longer at the bottom, rests longer before it and reaches
-  another depth (or, in a swung set, moves much slower) is a put-down or park: held
-  until the set goes on (a rep after all) or ends (dropped).
+* a later cycle that is *odd* next to the set's reps (two of: a longer pause at the
+  bottom, a longer rest before it, another depth, another lowering time; or, in a swung
+  set, a much slower movement) is a put-down or park: held until the set goes on (a rep
+  after all) or ends (dropped);
+* a quick bump out of a rest that then goes on past the rest (the back rounding as a
+  deadlift breaks from the floor, seen by a lone lumbar sensor) is part of the movement
+  out of the rest, not a turn of its own.
 """
 
 from __future__ import annotations
@@ -547,11 +552,12 @@ class RepSegmenter:
     def decide_rest_is_max(self, turns: list[Turn], shape: SetShape) -> bool:
         """Where does the lifter rest between reps: bottom (max hinge) or top (min)?
 
-        Lying back (hip thrust) rests at the bottom; a swung set turns at the top; when
-        the hips drop on the way down (knees bend) it is a deadlift from the floor
-        (bottom, also when it started with a set-up hold) or a squat (top). For hip
-        hinges, a set-up hold means the weight rests on the floor; otherwise the lifter
-        rests where the set's pauses are longer.
+        Lying back (hip thrust) rests at the bottom; a swung set turns at the top; a
+        set-up hold at a bottom means the weight rests on the floor. When the hips drop
+        on the way down (knees bend) it is a deadlift from the floor (bottom) or a squat
+        (top): the pauses decide when they clearly differ, then a hold at the first
+        bottom (gripping the bar), then the trunk angle. For hip hinges the lifter rests
+        where the set's pauses are longer.
         """
         if shape.lying_back:
             return True

@@ -181,7 +181,7 @@ def _c_compiler() -> str | None:
 def host_check(tmp_path_factory: pytest.TempPathFactory) -> Path:
     compiler = _c_compiler()
     if compiler is None:
-        pytest.skip("no C compiler (cc, gcc or clang) on PATH to build firmware_notes/host_check.c")
+        pytest.fail("no C compiler (cc, gcc or clang) on PATH to build firmware_notes/host_check.c")
     exe = tmp_path_factory.mktemp("host_check") / "host_check"
     sources = [
         FIRMWARE / "host_check.c",
@@ -444,7 +444,7 @@ def test_sketch_passes_the_host_syntax_and_type_check(board: list[str]):
     # Arduino APIs it uses (firmware_notes/sketch_check), as `make sketch-check` does.
     cxx = next((p for p in map(shutil.which, ("c++", "g++", "clang++")) if p), None)
     if cxx is None:
-        pytest.skip("no C++ compiler (c++, g++ or clang++) on PATH for the sketch check")
+        pytest.fail("no C++ compiler (c++, g++ or clang++) on PATH for the sketch check")
     out = subprocess.run(
         [
             cxx,

@@ -17,6 +17,7 @@ from tracker.analysis.profile import (
 from tracker.analysis.session import analyse_recording, with_noted_exercise
 from tracker.analysis.settings import AnalysisSettings
 from tracker.cli import cli
+from tracker.cli.options import unit_options
 from tracker.recording.load import load_recording
 from tracker.report.words import sets_and_reps
 from tracker.units import EXERCISES, PLACEMENTS
@@ -53,21 +54,7 @@ def input_options(f):
         help="Where the phone of a phone-app export (Sensor Logger zip/folder, phyphox "
         "CSV) was worn.",
     )(f)
-    f = click.option(
-        "--gyro-unit",
-        type=click.Choice(["rad_s", "dps"]),
-        default="rad_s",
-        show_default=True,
-        help="Gyro unit of a samples CSV.",
-    )(f)
-    f = click.option(
-        "--acc-unit",
-        type=click.Choice(["mps2", "g"]),
-        default="mps2",
-        show_default=True,
-        help="Accelerometer unit of a samples CSV.",
-    )(f)
-    return f
+    return unit_options(f)
 
 
 def db_option(f):

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from tracker.cli import cli
+from tracker.cli.options import unit_options
 from tracker.errors import InputError
-from tracker.recording.checks import ACC_UNITS, GYRO_UNITS
 from tracker.recording.describe import describe
 from tracker.recording.load import load_recording, save_recording
 from tracker.recording.native import NativeRecording
@@ -41,20 +41,7 @@ def _warnings(recording: object) -> list[str]:
 @cli.command()
 @click.argument("in_path", metavar="IN", type=click.Path(path_type=Path))
 @click.argument("out_path", metavar="OUT", type=click.Path(path_type=Path))
-@click.option(
-    "--acc-unit",
-    type=click.Choice(ACC_UNITS),
-    default="mps2",
-    show_default=True,
-    help="Acceleration unit of a samples CSV IN (g is converted to m/s^2).",
-)
-@click.option(
-    "--gyro-unit",
-    type=click.Choice(GYRO_UNITS),
-    default="rad_s",
-    show_default=True,
-    help="Angular velocity unit of a samples CSV IN (dps is converted to rad/s).",
-)
+@unit_options
 @click.option("--recover", is_flag=True, help="Read the intact parts of a damaged recording.")
 @click.option(
     "--exercise",
@@ -109,20 +96,7 @@ def convert(
 @cli.command()
 @click.argument("recording_path", metavar="RECORDING", type=click.Path(path_type=Path))
 @click.option("--recover", is_flag=True, help="Read the intact parts of a damaged recording.")
-@click.option(
-    "--acc-unit",
-    type=click.Choice(ACC_UNITS),
-    default="mps2",
-    show_default=True,
-    help="Acceleration unit of a samples CSV.",
-)
-@click.option(
-    "--gyro-unit",
-    type=click.Choice(GYRO_UNITS),
-    default="rad_s",
-    show_default=True,
-    help="Angular velocity unit of a samples CSV.",
-)
+@unit_options
 @placement_option
 def info(
     recording_path: Path, recover: bool, acc_unit: str, gyro_unit: str, placement: str | None

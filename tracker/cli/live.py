@@ -130,6 +130,9 @@ async def _run_with_sigint(config: LiveConfig, sink: LiveSink) -> LiveResult:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     installed = False
+    # Where signal handlers cannot be installed (Windows event loops, a thread other than
+    # the main one) Ctrl-C raises KeyboardInterrupt instead; the session's `finally` blocks
+    # still close the recording.
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         # Ctrl-C ends the session cleanly (the recording is closed, the summary printed).
         loop.add_signal_handler(signal.SIGINT, stop.set)

@@ -9,14 +9,12 @@ mean rep duration (tempo). Empty cells mean "not measurable in that week".
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-from tracker.recording.csv_safe import safe_cell
+from tracker.recording.csv_safe import csv_text, safe_cell
 from tracker.recording.fileio import replace_atomically
 
 CSV_COLUMNS = (
@@ -111,12 +109,7 @@ def _cells(t: WeekTrend) -> list[str]:
 
 
 def format_trends_csv(trends: list[WeekTrend]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
-    for t in trends:
-        w.writerow(_cells(t))
-    return buf.getvalue()
+    return csv_text(CSV_COLUMNS, (_cells(t) for t in trends))
 
 
 def write_trends_csv(trends: list[WeekTrend], path: str | os.PathLike[str]) -> None:

@@ -9,6 +9,10 @@ written by the writers themselves and never pass through here, so ``-3.5`` stays
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
 #: First characters that make a spreadsheet read a cell as a formula.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 #: Prefix that makes the cell plain text in Excel, LibreOffice and Google Sheets.
@@ -23,3 +27,12 @@ def safe_cell(text: str | None) -> str:
     if text is None:
         return ""
     return TEXT_PREFIX + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A header and rows as CSV text with ``\\n`` line ends (the form every export uses)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()

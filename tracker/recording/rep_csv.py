@@ -7,12 +7,10 @@ recording's timeline (docs/frames.md). Text cells are spreadsheet-safe (`csv_saf
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 
 from tracker.analysis.events import RepMetrics
-from tracker.recording.csv_safe import safe_cell
+from tracker.recording.csv_safe import csv_text, safe_cell
 from tracker.recording.fileio import replace_atomically
 
 COLUMNS = (
@@ -70,12 +68,7 @@ def rep_row(r: RepMetrics) -> list[str]:
 
 
 def format_rep_csv(reps: list[RepMetrics]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(COLUMNS)
-    for r in reps:
-        w.writerow(rep_row(r))
-    return buf.getvalue()
+    return csv_text(COLUMNS, (rep_row(r) for r in reps))
 
 
 def write_rep_csv(reps: list[RepMetrics], path: str | os.PathLike[str]) -> None:

@@ -16,16 +16,9 @@ from tracker.samples import SensorSamples
 from tracker.signal.buffer import Growable
 from tracker.signal.calibration import CalibrationSettings, Mounting, MountingCalibrator
 from tracker.signal.clipping import ClipFilter
-from tracker.signal.orientation import TAU_ACC_AFTER_GAP_S, OrientationTracker
+from tracker.signal.orientation import OrientationTracker
 from tracker.signal.resample import HERMITE_MAX_GAP_S, UniformBlock, UniformResampler
 from tracker.units import G_MPS2
-
-#: After a disconnect, angles are withheld for two of the orientation filter's
-#: recovery time constants: an error of tens of degrees left by the lost rotation is
-#: down to about an eighth by then. With two sensors the hinge is carried on the other
-#: sensor meanwhile (`tracker.signal.timeline`), so reps are still counted; measured on
-#: the simulated suites, 2 s counts more sets exactly than 1 s or 3 s.
-UNTRUSTED_AFTER_GAP_S = 2.0 * TAU_ACC_AFTER_GAP_S
 
 
 class _RawHistory:
@@ -49,6 +42,28 @@ class _RawHistory:
         )
 
 
+_Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+class _Waiting:
+    """Resampled rows whose orientation is not final yet, oldest first: time, acc,
+    gyro and in-gap flags."""
+
+    def __init__(self) -> None:
+        self._parts: list[_Rows] = []
+
+    def append(self, ub: UniformBlock) -> None:
+        self._parts.append((ub.time_s, ub.acc_mps2, ub.gyro_rad_s, ub.in_gap))
+
+    def take(self, m: int) -> _Rows:
+        """Remove and return the oldest ``m`` rows."""
+        if len(self._parts) == 1 and len(self._parts[0][0]) == m:
+            return self._parts.pop()  # the usual case: nothing was held back
+        cols = [np.concatenate(c) for c in zip(*self._parts, strict=True)]
+        self._parts = [tuple(c[m:] for c in cols)] if len(cols[0]) > m else []  # type: ignore[list-item]
+        return cols[0][:m], cols[1][:m], cols[2][:m], cols[3][:m]
+
+
 class SensorChain:
     """One sensor's stream on its uniform grid, with inclination once calibrated."""
 
@@ -64,16 +79,18 @@ class SensorChain:
         #: Kept while angles may have to be recomputed (see the module docstring).
         self._raw: _RawHistory | None = _RawHistory()
         self._direction_fixed = False
-        #: Samples whose orientation cannot be trusted: inside a gap too long to bridge
-        #: (a disconnect) and while the filter re-converges after it.
+        #: Samples inside a gap too long to bridge (a disconnect): their angles are made
+        #: up. The samples after one are re-aligned by `OrientationTracker`.
         self.unreliable = Growable(dtype=np.bool_)
-        self._unreliable_left = 0
         #: Inclination (deg) and sagittal rate (deg/s), filled once calibrated.
         self.theta_deg = Growable()
         self.rate_deg_s = Growable()
         #: Vertical (earth-up) acceleration of the sensor point, gravity removed (m/s^2).
         self.vert_acc_mps2 = Growable()
         self.calibrated_at: int | None = None
+        #: Rows waiting for their orientation, and how many have it.
+        self._waiting = _Waiting()
+        self._n_oriented = 0
         self._mounting: Mounting | None = None
         self.n_input = 0
 
@@ -116,61 +133,49 @@ class SensorChain:
         return self._consume(self._resampler.push(block.time_s, block.acc_mps2, block.gyro_rad_s))
 
     def finish(self) -> bool:
-        return self._consume(self._resampler.flush())
+        return self._consume(self._resampler.flush(), final=True)
 
-    def _consume(self, ub: UniformBlock | None) -> bool:
-        if ub is None or len(ub.time_s) == 0:
-            return False
-        if self._orientation is None:
-            period = self._resampler.period_s
-            assert period is not None
-            self._orientation = OrientationTracker(period)
-            self._calibrator = MountingCalibrator(
-                self.placement, period, self._calibration_settings
+    def _consume(self, ub: UniformBlock | None, final: bool = False) -> bool:
+        parts = []
+        if ub is not None and len(ub.time_s):
+            if self._orientation is None:
+                period = self._resampler.period_s
+                assert period is not None
+                self._orientation = OrientationTracker(period)
+                self._calibrator = MountingCalibrator(
+                    self.placement, period, self._calibration_settings
+                )
+            disconnect = ub.span_s > HERMITE_MAX_GAP_S
+            self.time_s.extend(ub.time_s)
+            self.unreliable.extend(disconnect)
+            self._waiting.append(ub)
+            parts.append(
+                self._orientation.update(ub.acc_mps2, ub.gyro_rad_s, ub.in_gap, disconnect)
             )
-        up = self._orientation.update(ub.acc_mps2, ub.gyro_rad_s, ub.in_gap)
-        start = len(self.time_s)
-        self.time_s.extend(ub.time_s)
-        self.unreliable.extend(self._unreliable(ub.span_s > HERMITE_MAX_GAP_S))
+        if final and self._orientation is not None:
+            parts.append(self._orientation.flush())
+        up = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else None
+        if up is None or len(up) == 0:
+            return False
+        # The orientation of these rows is final (held back only after a disconnect).
+        time_s, acc, gyro, in_gap = self._waiting.take(len(up))
+        start = self._n_oriented
+        self._n_oriented += len(up)
         if self._raw is not None:
-            self._raw.extend(up, ub.gyro_rad_s, ub.acc_mps2)
+            self._raw.extend(up, gyro, acc)
         if self.calibrated_at is not None:
-            self._angles(up, ub.gyro_rad_s, ub.acc_mps2)
+            self._angles(up, gyro, acc)
             return False
         assert self._calibrator is not None
-        done = self._calibrator.update(ub.time_s, ub.acc_mps2, ub.gyro_rad_s, up, ub.in_gap)
+        done = self._calibrator.update(time_s, acc, gyro, up, in_gap)
         if done is None:
             return False
         self.calibrated_at = start + done
         # Angles of everything buffered so far.
         assert self._raw is not None
-        self._angles(*self._raw.rows(0, len(self.time_s)))
+        self._angles(*self._raw.rows(0, self._n_oriented))
         self._drop_raw_history_if_done()
         return True
-
-    def _unreliable(self, long_gap: np.ndarray) -> np.ndarray:
-        """Long-gap samples plus the recovery time after each, counted in samples."""
-        period = self._resampler.period_s
-        assert period is not None
-        recovery = round(UNTRUSTED_AFTER_GAP_S / period)
-        out = long_gap.copy()
-        n = len(out)
-        left = self._unreliable_left
-        if not long_gap.any():
-            # The common case: only the tail of an earlier recovery, if any.
-            k = min(left, n)
-            out[:k] = True
-            self._unreliable_left = left - k
-            return out
-        # Samples since the latest long-gap sample (or since before this block).
-        idx = np.arange(n)
-        last_gap = np.maximum.accumulate(np.where(long_gap, idx, -1))
-        since = np.where(last_gap >= 0, idx - last_gap, idx + 1 + (recovery - left))
-        out |= since <= recovery
-        tail = n - 1 - int(last_gap[-1]) if last_gap[-1] >= 0 else None
-        self._unreliable_left = recovery - tail if tail is not None else max(0, left - n)
-        self._unreliable_left = max(0, self._unreliable_left)
-        return out
 
     def _angles(self, up_s: np.ndarray, gyro_rad_s: np.ndarray, acc_mps2: np.ndarray) -> None:
         """Append the angles of these samples (the next ones after those done)."""

@@ -5,8 +5,8 @@ it: a swing faster than a gyro's range, an impact harder than an accelerometer's
 value is wrong, and so is every orientation integrated through it. Such samples are
 dropped, so the stream has a hole there: the resampler bridges a short one with a cubic
 from the slopes on each side (which restores the shape of a clipped peak far better than
-the flat top) and marks a long one, after which angles are withheld as after a
-disconnect (`tracker.signal.chain`).
+the flat top) and treats a long one as a disconnect: no angles inside it, the
+orientation re-aligned after it (`tracker.signal.orientation`).
 
 A sample is taken as clipped when a channel holds exactly the same value as on the
 `FLAT_RUN - 1` samples before it, at a magnitude that only a range limit explains (no

@@ -292,3 +292,39 @@ def test_a_sensor_off_the_trunk_is_reported_and_its_lumbar_angles_withheld():
     batch, _ = _run([rec.sensors[p] for p in rec.placements], rec.placements)
     stream, _ = _run(_random_blocks(rec, seed=4), rec.placements)
     assert stream.all_reps == batch.all_reps
+
+
+@pytest.mark.parametrize("seed", [41, 42])
+def test_data_lost_near_standing_keeps_the_reps_peak_flexion(seed):
+    # 0.8 s of the lumbar sensor lost as a rounded rep leaves standing: its peak flexion,
+    # at the bottom, is still measured and flagged; its extension (which peaks near
+    # standing) is not reported. Lost at the bottom, neither is.
+    sim = simulate_session(
+        SessionConfig(
+            seed=seed,
+            sets=(SetSpec("romanian_deadlift", 6, {"flexion": (1, 2, 3, 4, 5, 6)}),),
+            rate_hz=100.0,
+            tier="easy",
+        )
+    )
+    truth = json.loads(sim.truth.to_json())
+    r = truth["reps"][3]
+    s = sim.recording.sensors["lumbar"]
+
+    def lose(t0):
+        keep = np.flatnonzero((s.time_s < t0) | (s.time_s > t0 + 0.8))
+        cut = SensorSamples.concat([s.slice(int(i), int(i) + 1) for i in keep])
+        rec = dataclasses.replace(sim.recording, sensors={**sim.recording.sensors, "lumbar": cut})
+        return analyse_recording(rec, AnalysisSettings())
+
+    top = lose(r["start_s"] - 0.1)
+    assert len(top.reps) == 6
+    hit = top.reps[3]
+    assert hit.lumbar_flexion_deg == pytest.approx(r["lumbar_flexion_deg"], abs=3.0)
+    assert hit.flexion_under_load is True
+    assert hit.lumbar_extension_deg is None and hit.overextension is None
+    assert any("rep 4: a sensor lost data near standing" in n for n in top.notices)
+
+    bottom = lose(0.5 * (r["start_s"] + r["end_s"]) - 0.4)
+    assert bottom.reps[3].lumbar_flexion_deg is None
+    assert bottom.reps[3].flexion_under_load is None

@@ -11,6 +11,10 @@ import numpy as np
 from tracker.analysis.events import RepMetrics, SetSummary
 from tracker.analysis.settings import AnalysisSettings
 
+#: Data lost only where the hinge is under this share of the rep's depth leaves the rep's
+#: peak flexion measurable (see `rep_metrics`).
+LOST_NEAR_REST_DEPTH = 0.5
+
 
 def rep_metrics(
     *,
@@ -32,20 +36,26 @@ def rep_metrics(
     h = hinge_deg[sl]
     lam = lumbar_deg[sl]
     depth = float(h[np.argmax(np.abs(h))])
-    # A rep during or just after a sensor's data loss has no trustworthy lumbar angle:
-    # it is reported as not measured rather than flagged on a wrong value.
-    measurable = bool(np.isfinite(lam).any()) and not bool(unreliable[sl].any())
-    if measurable:
-        lam_f = lam[np.isfinite(lam)]
-        flex = float(lam_f.max())
-        ext = float((-lam_f).max())
+    # A rep during a sensor's data loss has no trustworthy lumbar angle: it is reported
+    # as not measured rather than flagged on a wrong value. When the loss lies only where
+    # the hinge is shallow (near standing), peak flexion under load, in the deep part of
+    # the rep, is still measured; extension, which peaks near standing (lockout,
+    # set-up), and the share of the whole excursion are not.
+    lost = unreliable[sl]
+    seen = np.isfinite(lam) & ~lost
+    flex = ext = share = None
+    flex_flag = ext_flag = caution = None
+    if seen.any() and not lost.any():
+        flex = float(lam[seen].max())
+        ext = float((-lam[seen]).max())
         share = _lumbar_share(h, lam)
+    elif seen.any() and bool(np.all(np.abs(h[lost]) < LOST_NEAR_REST_DEPTH * abs(depth))):
+        flex = float(lam[seen].max())
+    if flex is not None:
         flex_flag = flex > settings.flexion_limit_deg
-        ext_flag = ext > settings.extension_limit_deg
         caution = flex > settings.flexion_caution_deg
-    else:
-        flex = ext = share = None
-        flex_flag = ext_flag = caution = None
+    if ext is not None:
+        ext_flag = ext > settings.extension_limit_deg
     # Eccentric = moving into the peak for top-rest lifts; for bottom-rest lifts
     # (deadlift from the floor, hip thrust) the rep starts with the concentric lift.
     first_half = float(time_s[peak] - time_s[start])

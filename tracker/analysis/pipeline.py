@@ -299,10 +299,13 @@ class Pipeline:
                 unreliable=tl.unreliable.view,
                 settings=self.settings,
             )
-            if self.dual and m.lumbar_flexion_deg is None and tl.pair_notice is None:
+            if self.dual and m.lumbar_extension_deg is None and tl.pair_notice is None:
                 self.notices.append(
                     f"set {m.set} rep {m.rep}: a sensor lost data around this rep; lumbar "
                     "angles not reported for it"
+                    if m.lumbar_flexion_deg is None
+                    else f"set {m.set} rep {m.rep}: a sensor lost data near standing in this rep; "
+                    "its peak flexion is measured, its extension not reported"
                 )
             self.set_reps.append(m)
             self.all_reps.append(m)

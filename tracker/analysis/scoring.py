@@ -122,6 +122,7 @@ def score(result: SessionResult, truth: dict[str, Any], min_iou: float = 0.3) ->
         sc.boundary_err_pct.append(100 * abs(r.end_s - t["end_s"]) / dur)
         if r.lumbar_flexion_deg is not None:
             sc.flexion_err_deg.append(r.lumbar_flexion_deg - t["lumbar_flexion_deg"])
+        if r.lumbar_extension_deg is not None:
             sc.extension_err_deg.append(r.lumbar_extension_deg - t["lumbar_extension_deg"])
     if result.dual:
         t_flag = {j for j, t in enumerate(t_reps) if t["flexion_under_load"] or t["overextension"]}

@@ -34,10 +34,9 @@ def event_line(e: Event) -> str:
             f"{t}  set {m.set} rep {m.rep}: {m.duration_s:.2f} s, depth {m.hinge_depth_deg:.0f} deg"
         )
         if m.lumbar_flexion_deg is not None:
-            text += (
-                f", lumbar flexion {m.lumbar_flexion_deg:.0f} deg, extension "
-                f"{m.lumbar_extension_deg:.0f} deg"
-            )
+            text += f", lumbar flexion {m.lumbar_flexion_deg:.0f} deg"
+            if m.lumbar_extension_deg is not None:
+                text += f", extension {m.lumbar_extension_deg:.0f} deg"
             marks = [
                 n
                 for n, on in (

@@ -17,7 +17,7 @@ from tracker.signal.buffer import Growable
 from tracker.signal.calibration import CalibrationSettings, Mounting, MountingCalibrator
 from tracker.signal.clipping import ClipFilter
 from tracker.signal.orientation import OrientationTracker
-from tracker.signal.resample import HERMITE_MAX_GAP_S, UniformBlock, UniformResampler
+from tracker.signal.resample import UniformBlock, UniformResampler
 from tracker.units import G_MPS2
 
 
@@ -79,8 +79,8 @@ class SensorChain:
         #: Kept while angles may have to be recomputed (see the module docstring).
         self._raw: _RawHistory | None = _RawHistory()
         self._direction_fixed = False
-        #: Samples inside a gap too long to bridge (a disconnect): their angles are made
-        #: up. The samples after one are re-aligned by `OrientationTracker`.
+        #: Samples in a hole whose rotation is lost (a disconnect, or a bridge that did
+        #: not hold): their angles are made up. See `OrientationTracker`.
         self.unreliable = Growable(dtype=np.bool_)
         #: Inclination (deg) and sagittal rate (deg/s), filled once calibrated.
         self.theta_deg = Growable()
@@ -145,19 +145,23 @@ class SensorChain:
                 self._calibrator = MountingCalibrator(
                     self.placement, period, self._calibration_settings
                 )
-            disconnect = ub.span_s > HERMITE_MAX_GAP_S
             self.time_s.extend(ub.time_s)
-            self.unreliable.extend(disconnect)
             self._waiting.append(ub)
+            clipped = self.clipping.in_clipped_hole(ub.time_s, ub.span_s)
             parts.append(
-                self._orientation.update(ub.acc_mps2, ub.gyro_rad_s, ub.in_gap, disconnect)
+                self._orientation.update(ub.acc_mps2, ub.gyro_rad_s, ub.in_gap, ub.span_s, clipped)
             )
         if final and self._orientation is not None:
             parts.append(self._orientation.flush())
-        up = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else None
-        if up is None or len(up) == 0:
+        parts = [p for p in parts if len(p[0])]
+        if not parts:
             return False
-        # The orientation of these rows is final (held back only after a disconnect).
+        if len(parts) == 1:
+            up, lost = parts[0]
+        else:
+            up, lost = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        self.unreliable.extend(lost)
+        # The orientation of these rows is final (held back only after long holes).
         time_s, acc, gyro, in_gap = self._waiting.take(len(up))
         start = self._n_oriented
         self._n_oriented += len(up)

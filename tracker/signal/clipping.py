@@ -5,8 +5,10 @@ it: a swing faster than a gyro's range, an impact harder than an accelerometer's
 value is wrong, and so is every orientation integrated through it. Such samples are
 dropped, so the stream has a hole there: the resampler bridges a short one with a cubic
 from the slopes on each side (which restores the shape of a clipped peak far better than
-the flat top) and treats a long one as a disconnect: no angles inside it, the
-orientation re-aligned after it (`tracker.signal.orientation`).
+the flat top; the orientation filter then leans on the accelerometer for a while, as
+the cubic still misses the rotation beyond the range) and treats a long one as a
+disconnect: no angles inside it, the orientation re-aligned after it
+(`tracker.signal.orientation`).
 
 A sample is taken as clipped when a channel holds exactly the same value as on the
 `FLAT_RUN - 1` samples before it, at a magnitude that only a range limit explains (no
@@ -19,6 +21,8 @@ samples of a clipped stretch are kept.
 """
 
 from __future__ import annotations
+
+import bisect
 
 import numpy as np
 
@@ -46,6 +50,24 @@ class ClipFilter:
         #: Largest clipped magnitude seen per kind (the range limit).
         self.acc_limit_mps2 = 0.0
         self.gyro_limit_rad_s = 0.0
+        #: Times of the samples taken out (the chain forgets the old ones).
+        self.dropped_time_s: list[float] = []
+
+    def in_clipped_hole(self, time_s: np.ndarray, span_s: np.ndarray) -> np.ndarray:
+        """Which grid points (times, and the length of the hole each was interpolated
+        across) lie in a hole left by clipped samples. Times before the first of them
+        are forgotten: grid points come in order."""
+        out = np.zeros(len(time_s), dtype=bool)
+        if not self.dropped_time_s or not len(time_s):
+            return out
+        d = np.asarray(self.dropped_time_s)
+        k = np.searchsorted(d, time_s)
+        before = np.abs(time_s - d[np.maximum(k - 1, 0)])
+        after = np.abs(d[np.minimum(k, len(d) - 1)] - time_s)
+        out = np.minimum(before, after) <= span_s
+        # Holes are under a few seconds; older dropped times can go.
+        del self.dropped_time_s[: bisect.bisect_left(self.dropped_time_s, float(time_s[0]) - 10.0)]
+        return out
 
     def drop_clipped(self, block: SensorSamples) -> SensorSamples:
         n = len(block)
@@ -103,6 +125,7 @@ class ClipFilter:
             self.gyro_limit_rad_s = max(self.gyro_limit_rad_s, lim)
         keep = np.ones(n, dtype=bool)
         keep[rows] = False
+        self.dropped_time_s.extend(block.time_s[rows])
         return SensorSamples(
             block.placement, block.time_s[keep], block.acc_mps2[keep], block.gyro_rad_s[keep]
         )

@@ -296,3 +296,20 @@ def test_orientation_holds_only_the_samples_after_a_hole():
     o2 = OrientationTracker(0.01)
     o2.update(acc[: end + 50], gyro[: end + 50], in_gap[: end + 50], span[: end + 50])
     assert len(o2.flush()[0]) == 50
+
+
+def test_standing_still_after_a_disconnect_is_released_after_a_second():
+    # Nothing moves after the hole: the first sample a second later already matches the
+    # first one, so the samples come out then rather than after the full 3 s.
+    t = np.arange(0.0, 12.0, 0.01)
+    acc = np.tile([0.0, 0.0, G_MPS2], (len(t), 1))
+    gyro = np.zeros((len(t), 3))
+    hole = (t >= 5.0) & (t < 6.0)
+    o = OrientationTracker(0.01)
+    end = int(np.flatnonzero(hole)[-1]) + 1
+    assert (
+        len(o.update(acc[:end], gyro[:end], hole[:end], np.where(hole, 1.0, 0.01)[:end])[0]) == end
+    )
+    # Sample by sample: released with the sample one second after the hole.
+    out = [len(o.update(acc[k : k + 1], gyro[k : k + 1])[0]) for k in range(end, end + 150)]
+    assert out.index(100) == 99 and sum(out) == 150

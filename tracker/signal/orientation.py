@@ -64,9 +64,9 @@ DISCONNECT_S = HERMITE_MAX_GAP_S
 #: while the lifter's own acceleration averages out, exactly so over a stretch that ends
 #: in the posture and turning rate it started with (the velocity is then back to its
 #: start value). The stretch ends at the sample between `ALIGN_MIN_S` and `ALIGN_MAX_S`
-#: after the hole that best matches its first sample; the correction applies to every
-#: sample from the hole on. Those samples are final only `ALIGN_MAX_S` after it: a
-#: delay after long holes only.
+#: after the hole that best matches its first sample (the first that matches well
+#: enough, `ALIGN_MAX_MISMATCH`, ends it early); the correction applies to every sample
+#: from the hole on. Those samples are final only then: a delay after long holes only.
 ALIGN_MIN_S = 1.0
 ALIGN_MAX_S = 3.0
 #: Weight of the turning-rate difference against the posture difference (rad) when
@@ -107,6 +107,13 @@ def tilt_to_up(v: np.ndarray) -> np.ndarray:
     if q_w <= 1e-6:
         return np.array([0.0, 1.0, 0.0, 0.0])
     return np.array([q_w, 0.5 * y / q_w, -0.5 * x / q_w, 0.0])
+
+
+def _mismatch(q3: np.ndarray, gyro: np.ndarray, q3_0: np.ndarray, gyro_0: np.ndarray):
+    """How far samples are from a reference one in posture (rad, from the gyro-integrated
+    orientations) plus turning rate (weighted by `ALIGN_RATE_WEIGHT_S`)."""
+    cost = 2.0 * np.arccos(np.minimum(np.abs(q3 @ q3_0), 1.0))
+    return cost + ALIGN_RATE_WEIGHT_S * np.linalg.norm(gyro - gyro_0, axis=1)
 
 
 def _run_end(mask: np.ndarray, i: int) -> int:
@@ -200,13 +207,56 @@ class OrientationTracker:
                 if stop.any():
                     limit = i + int(np.argmax(stop))
             if limit > i:
-                i = self._piece(gyro, acc, gap, clip, i, limit)
+                if w is not None and w.after is not None:
+                    i = self._hold_until_match(w, gyro, acc, gap, clip, i, limit)
+                    if self._win is None:
+                        continue
+                else:
+                    i = self._piece(gyro, acc, gap, clip, i, limit)
             if w is not None:
                 if w.after is None and i < n and not check[i]:
                     w.after = w.n
                 if w.after is not None and w.n - w.after >= self._align_n:
                     self._close_window()
         return self._take()
+
+    def _hold_until_match(self, w: _Window, gyro, acc, gap, clip, i: int, limit: int) -> int:
+        """Hold samples after the hole, closing the window at the first sample from
+        `ALIGN_MIN_S` on that matches the first in posture and turning rate (whole reps:
+        standing still after the hole releases it after 1 s, a swing after a cycle)."""
+        assert w.after is not None
+        old_n = w.n
+        if w.n - w.after + (limit - i) < self._align_min_n:
+            return self._piece(gyro, acc, gap, clip, i, limit)
+        saved = (self._vqf.state, self._vqf.params["tauAcc"], self._recovery_left)
+        j = self._piece(gyro, acc, gap, clip, i, limit)
+        k = self._first_match(w, old_n)
+        if k is None:
+            return j
+        if k + 1 < w.n:
+            # Hold nothing past the match: run the filter again only up to it, from the
+            # same state (so the result does not depend on where blocks were cut).
+            self._set_tau(saved[1])
+            self._vqf.state = saved[0]
+            self._recovery_left = saved[2]
+            w.parts.pop()
+            w.n = old_n
+            j = self._piece(gyro, acc, gap, clip, i, i + (k + 1 - old_n))
+        self._close_window()
+        return j
+
+    def _first_match(self, w: _Window, start: int) -> int | None:
+        """Index of the first held sample at or after ``start`` (and `ALIGN_MIN_S` after
+        the hole) that matches the first after the hole, if any."""
+        assert w.after is not None
+        q3 = np.concatenate([p[0] for p in w.parts])
+        gyro = np.concatenate([p[3] for p in w.parts])
+        lo = max(start, w.after + self._align_min_n - 1)
+        if lo >= w.n:
+            return None
+        cost = _mismatch(q3[lo:], gyro[lo:], q3[w.after], gyro[w.after])
+        hit = np.flatnonzero(cost <= ALIGN_MAX_MISMATCH)
+        return lo + int(hit[0]) if len(hit) else None
 
     def _piece(self, gyro, acc, gap, clip, i: int, limit: int) -> int:
         """Run the filter from ``i`` over samples that share a time constant, at most to
@@ -305,9 +355,7 @@ class OrientationTracker:
         first sample and ends where posture and turning rate best match it point up;
         that mean (gyro-integrated frame); and how far the end is from matching."""
         lo = min(self._align_min_n, len(q3)) - 1
-        dot = np.abs(q3[lo:] @ q3[0])
-        cost = 2.0 * np.arccos(np.minimum(dot, 1.0))
-        cost += ALIGN_RATE_WEIGHT_S * np.linalg.norm(gyro[lo:] - gyro[0], axis=1)
+        cost = _mismatch(q3[lo:], gyro[lo:], q3[0], gyro[0])
         best = int(np.argmin(cost))
         end = lo + best + 1
         g = rotate(q3[:end], acc[:end]).mean(axis=0)

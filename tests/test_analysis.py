@@ -10,6 +10,7 @@ import pytest
 import tracker.analysis.pipeline as pipeline_module
 from tracker.analysis.pipeline import Pipeline
 from tracker.analysis.scoring import score
+from tracker.analysis.segmentation import RepSegmenter
 from tracker.analysis.session import analyse_recording, iter_blocks
 from tracker.analysis.settings import AnalysisSettings
 from tracker.errors import AnalysisError
@@ -328,3 +329,65 @@ def test_data_lost_near_standing_keeps_the_reps_peak_flexion(seed):
     bottom = lose(0.5 * (r["start_s"] + r["end_s"]) - 0.4)
     assert bottom.reps[3].lumbar_flexion_deg is None
     assert bottom.reps[3].flexion_under_load is None
+
+
+def _sitting_session(seed: int, exercise: str, reps: tuple[int, int], rates: dict) -> tuple:
+    """A dual-sensor session whose rest between the sets includes sitting down on a
+    bench and getting up (seeds where the simulator chose that)."""
+    sets = (
+        SetSpec(exercise, reps[0], {"flexion": None}),
+        SetSpec(exercise, reps[1], {"overextension": None}),
+    )
+    sim = simulate_session(
+        SessionConfig(seed=seed, sets=sets, rate_hz=rates, setup="dual", tier="easy")
+    )
+    truth = json.loads(sim.truth.to_json())
+    assert any(e["kind"] == "sit" for e in truth["events"])
+    return sim, truth
+
+
+def _reps_per_set_and_during_sitting(result, truth) -> tuple[list[int], int]:
+    def mid(r):
+        return 0.5 * (r.start_s + r.end_s)
+
+    per_set = [
+        sum(ts["start_s"] - 0.5 <= mid(r) <= ts["end_s"] + 0.5 for r in result.reps)
+        for ts in truth["sets"]
+    ]
+    sits = [e for e in truth["events"] if e["kind"] == "sit"]
+    seated = sum(any(e["start_s"] <= mid(r) <= e["end_s"] for e in sits) for r in result.reps)
+    return per_set, seated
+
+
+@pytest.mark.parametrize(
+    ("seed", "exercise", "reps", "rates"),
+    [
+        (7013, "romanian_deadlift", (9, 7), {"lumbar": 100.0, "sacrum": 208.0}),
+        (1001, "kettlebell_swing", (7, 5), {"lumbar": 104.0, "sacrum": 100.0}),
+    ],
+)
+def test_sitting_down_and_getting_up_is_not_a_set(seed, exercise, reps, rates):
+    # Sitting down and getting up lean the trunk like two reps; seated, the lumbar spine
+    # rests flexed (slumped), which standing between reps it does not.
+    sim, truth = _sitting_session(seed, exercise, reps, rates)
+    per_set, seated = _reps_per_set_and_during_sitting(
+        analyse_recording(sim.recording, AnalysisSettings()), truth
+    )
+    assert per_set == list(reps)
+    assert seated == 0
+
+
+def test_a_set_confirmed_only_after_a_long_rest_ends_before_the_next_cycle(monkeypatch):
+    # Without the seated check, the sit-down and get-up open a "set" that is confirmed
+    # only by the next movement, 25 s later (picking up the bar). The rest before that
+    # movement is longer than a set allows, so the "set" ended there and the real set
+    # that follows is still found rep by rep (it used to be taken for odd cycles of the
+    # seated "set" and lost whole).
+    monkeypatch.setattr(RepSegmenter, "_seated_between", lambda self, c1: False)
+    sim, truth = _sitting_session(
+        7013, "romanian_deadlift", (9, 7), {"lumbar": 100.0, "sacrum": 208.0}
+    )
+    per_set, _ = _reps_per_set_and_during_sitting(
+        analyse_recording(sim.recording, AnalysisSettings()), truth
+    )
+    assert per_set == [9, 7]

@@ -253,7 +253,9 @@ class Pipeline:
             i = idx[p - 1]
             if tp is not None:
                 self._last_turn_index = i
-                cycles, ended = self._seg.add_turn(tp, w, h, tl.vert_acc_mps2.view)
+                cycles, ended = self._seg.add_turn(
+                    tp, w, h, tl.vert_acc_mps2.view, tl.lumbar_deg.view, tl.unreliable.view
+                )
                 if ended:
                     events.extend(self._end_set(i))
                 events.extend(self._emit_reps(cycles, i))

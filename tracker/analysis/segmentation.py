@@ -41,6 +41,10 @@ from tracker.analysis.turning import TurningPoint
 LUMBAR_SENSOR_RADIUS_M = 0.25
 #: Drop of the hips in a hip hinge with soft knees (m); more means the knees bend.
 HINGE_HIP_DROP_M = 0.10
+#: Lumbar flexion at rest between two cycles, beyond that of the rest before them, that
+#: means sitting (deg). Seated and slumped it is 18-30°; standing between reps, the
+#: spine rests near neutral, or extended after an over-extended lockout.
+SEATED_LUMBAR_DEG = 12.0
 #: Extra lumbar flexion of a rounded rep over a good one (deg), as a lone lumbar sensor
 #: sees it on top of the hinge.
 LUMBAR_ROUNDING_DEG = 20.0
@@ -118,7 +122,11 @@ class RepSegmenter:
         self.period_s = period_s
         self.chain: list[Turn] = []
         self.open: OpenSet | None = None
+        #: Set by `_update_set` when it finds the open set had ended before a cycle.
+        self.set_ended_early = False
         self._vert: np.ndarray | None = None
+        self._lumbar: np.ndarray | None = None
+        self._unreliable: np.ndarray | None = None
         #: Height of the hinge sensor above the hip joint (m): a pure hinge about the
         #: hips lowers it by radius * (1 - cos(incline)). About 0 for the sacrum.
         self.hinge_radius_m = hinge_radius_m
@@ -155,14 +163,25 @@ class RepSegmenter:
 
     # -- chain -----------------------------------------------------------------------
     def add_turn(
-        self, tp: TurningPoint, rate: np.ndarray, h: np.ndarray, vert: np.ndarray | None = None
+        self,
+        tp: TurningPoint,
+        rate: np.ndarray,
+        h: np.ndarray,
+        vert: np.ndarray | None = None,
+        lumbar: np.ndarray | None = None,
+        unreliable: np.ndarray | None = None,
     ) -> tuple[list[Cycle], bool]:
         """Add a confirmed turning point; return (new reps of the open set, set ended).
 
         ``vert`` is the hinge sensor's vertical acceleration (m/s^2, gravity removed),
-        used to tell knee-dominant lifts (deadlift, squat) from hip hinges."""
+        used to tell knee-dominant lifts (deadlift, squat) from hip hinges; ``lumbar``
+        is lumbar flexion (deg, NaN where not measured; not trusted where
+        ``unreliable``), used to tell sitting."""
         self._vert = vert
+        self._lumbar = lumbar
+        self._unreliable = unreliable
         ended = False
+        self.set_ended_early = False
         if self.chain:
             last = self.chain[-1]
             if last.is_max == tp.is_max:
@@ -191,7 +210,8 @@ class RepSegmenter:
                     turn = Turn(tp, tp.index)
                     self._half_cycle(h, rate, start, turn)
                     self.chain.append(turn)
-                    return self._update_set(), False
+                    new = self._update_set()
+                    return new, self.set_ended_early
                 # The angle went back to a resting level after ``last`` (standing
                 # between two bumps while walking about) and this movement left it:
                 # the rest is a turn, so the first rep keeps its start.
@@ -204,7 +224,8 @@ class RepSegmenter:
                         self.chain.append(anchor)
                     self._half_cycle(h, rate, anchor, turn)
                     self.chain.append(turn)
-                    return self._update_set(), False
+                    new = self._update_set()
+                    return new, self.set_ended_early
                 # A wiggle on the way: keep the more extreme turn.
                 replaced = Turn(tp, tp.index)
                 if len(self.chain) > 1:
@@ -242,7 +263,8 @@ class RepSegmenter:
             self.chain.append(turn)
         else:
             self.chain.append(Turn(tp, tp.index))
-        return self._update_set(), ended
+        new = self._update_set()
+        return new, ended or self.set_ended_early
 
     def _bump_leaving_rest(self, tp: TurningPoint) -> bool:
         """The turn before last was put in at the end of a rest, and ``tp`` lies beyond
@@ -322,6 +344,7 @@ class RepSegmenter:
                 and self._similar(c1, c2)
                 and self._rest_between_reps(c1)
                 and not self._pick_up_before(c1, c2)
+                and not (not rest_is_max and self._seated_between(c1))
                 and not self._odd(c1, [c2], [c2.b], c1.b, shape.ballistic)
             ):
                 self.chain = self.chain[i + 1 :]
@@ -334,6 +357,16 @@ class RepSegmenter:
             a, p, b = o.turns[o.next_rest : o.next_rest + 3]
             if p.at_plateau and b is o.turns[-1]:
                 break  # a bump leaving the rest, or a rep: the next turn tells
+            if o.reps and self._still_s(a) > self.s.set_timeout_s:
+                # A rest longer than a set allows before this cycle: the set had ended
+                # (it was only confirmed after the rest, by the turn of this cycle). Its
+                # reps so far go out first; then the search for a set starts again here.
+                if new:
+                    break
+                self.set_ended_early = True
+                self.open = None
+                self.chain = self.chain[o.next_rest :]
+                return self._update_set()
             o.next_rest += 2
             cyc = Cycle(a, p, b)
             verdict = self._judge(o, cyc)
@@ -361,6 +394,26 @@ class RepSegmenter:
         if abs(c.a.value - c.b.value) > max(10.0, 0.3 * smallest):
             return False
         return (c.b.arrive - c.a.leave) * self.period_s <= self.s.max_rep_s
+
+    def _seated_between(self, c1: Cycle) -> bool:
+        """Did the lifter rest between two upright-resting cycles with the lumbar spine
+        clearly more flexed than in the rest before them? That is sitting (down onto a
+        bench, then up again), not standing between two reps: standing, the spine rests
+        near neutral or extended."""
+        if self._lumbar is None or c1.a.leave is None or c1.b.leave is None:
+            return False
+        before = self._trusted_lumbar(c1.a.arrive, c1.a.leave + 1)
+        between = self._trusted_lumbar(c1.b.arrive, c1.b.leave + 1)
+        if not (np.isfinite(before).any() and np.isfinite(between).any()):
+            return False
+        return float(np.nanmedian(between) - np.nanmedian(before)) > SEATED_LUMBAR_DEG
+
+    def _trusted_lumbar(self, a: int, b: int) -> np.ndarray:
+        assert self._lumbar is not None
+        lam = self._lumbar[a:b]
+        if self._unreliable is not None:
+            lam = np.where(self._unreliable[a:b], np.nan, lam)
+        return lam
 
     def _pick_up_before(self, c1: Cycle, c2: Cycle) -> bool:
         """Picking the weight up (from the floor, a rack, the cable) before a set: the

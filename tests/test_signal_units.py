@@ -313,3 +313,52 @@ def test_standing_still_after_a_disconnect_is_released_after_a_second():
     # Sample by sample: released with the sample one second after the hole.
     out = [len(o.update(acc[k : k + 1], gyro[k : k + 1])[0]) for k in range(end, end + 150)]
     assert out.index(100) == 99 and sum(out) == 150
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 400), st.sampled_from([0.0, 0.15, 0.3, 0.5, 0.9, 2.0]), st.booleans()
+        ),
+        min_size=1,
+        max_size=10,
+    ),
+    st.lists(st.integers(1, 700), min_size=1, max_size=10),
+    st.integers(0, 1000),
+)
+def test_orientation_with_any_holes_gives_every_sample_once_whatever_the_blocks(runs, sizes, seed):
+    # Stretches of real data and of holes of every kind (short, checked, clipped,
+    # disconnects) in any order: every sample comes out once, finite, unit length, the
+    # same however the stream is cut.
+    rng = np.random.default_rng(seed)
+    spans, clipped = [], []
+    for n, span, clip in runs:
+        spans.append(np.full(n, span if span > 0 else 0.01))
+        clipped.append(np.full(n, clip and span > 0))
+    span = np.concatenate(spans)
+    clip = np.concatenate(clipped)
+    in_gap = span > 0.1
+    n = len(span)
+    t = np.arange(n) * 0.01
+    gyro = np.stack([0.3 * np.sin(t), 1.5 * np.sin(2.1 * t), 0.2 * np.cos(t)], axis=1)
+    gyro += rng.normal(0.0, 0.02, (n, 3))
+    acc = np.tile([0.0, 0.0, G_MPS2], (n, 1)) + rng.normal(0.0, 0.3, (n, 3))
+    whole = OrientationTracker(0.01)
+    ref = [whole.update(acc, gyro, in_gap, span, clip), whole.flush()]
+    ref_up = np.concatenate([r[0] for r in ref])
+    assert len(ref_up) == n
+    assert np.all(np.isfinite(ref_up))
+    np.testing.assert_allclose(np.linalg.norm(ref_up, axis=1), 1.0, atol=1e-9)
+    cuts = [0, *itertools.accumulate(sizes)]
+    cuts = [c for c in cuts if c < n] + [n]
+    split = OrientationTracker(0.01)
+    parts = [
+        split.update(acc[a:b], gyro[a:b], in_gap[a:b], span[a:b], clip[a:b])
+        for a, b in itertools.pairwise(cuts)
+    ]
+    parts.append(split.flush())
+    np.testing.assert_array_equal(np.concatenate([p[0] for p in parts]), ref_up)
+    np.testing.assert_array_equal(
+        np.concatenate([p[1] for p in parts]), np.concatenate([r[1] for r in ref])
+    )

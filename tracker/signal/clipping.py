@@ -50,13 +50,13 @@ class ClipFilter:
         #: Largest clipped magnitude seen per kind (the range limit).
         self.acc_limit_mps2 = 0.0
         self.gyro_limit_rad_s = 0.0
-        #: Times of the samples taken out (the chain forgets the old ones).
+        #: Times of the samples taken out (`in_clipped_hole` forgets the old ones).
         self.dropped_time_s: list[float] = []
 
     def in_clipped_hole(self, time_s: np.ndarray, span_s: np.ndarray) -> np.ndarray:
         """Which grid points (times, and the length of the hole each was interpolated
-        across) lie in a hole left by clipped samples. Times before the first of them
-        are forgotten: grid points come in order."""
+        across) lie in a hole left by clipped samples. Grid points come in order, so
+        dropped times over 10 s before the first of them are forgotten."""
         out = np.zeros(len(time_s), dtype=bool)
         if not self.dropped_time_s or not len(time_s):
             return out

@@ -68,7 +68,7 @@ DISCONNECT_S = HERMITE_MAX_GAP_S
 #: enough, `ALIGN_MAX_MISMATCH`, ends it early); the correction applies to every sample
 #: from the hole on. Those samples are final only then: a delay after long holes only.
 ALIGN_MIN_S = 1.0
-ALIGN_MAX_S = 3.0
+ALIGN_MAX_S = 2.0
 #: Weight of the turning-rate difference against the posture difference (rad) when
 #: matching the start of that stretch: 0.25 s turns 1 rad/s into 0.25 rad.
 ALIGN_RATE_WEIGHT_S = 0.25

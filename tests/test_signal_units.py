@@ -363,3 +363,17 @@ def test_orientation_with_any_holes_gives_every_sample_once_whatever_the_blocks(
     np.testing.assert_array_equal(
         np.concatenate([p[1] for p in parts]), np.concatenate([r[1] for r in ref])
     )
+
+
+def test_no_gravity_after_a_disconnect_leaves_the_filter_alone():
+    # A sensor that sends zeros after a disconnect gives nothing to align on: no error,
+    # every sample out, finite.
+    n = 800
+    acc = np.tile([0.0, 0.0, G_MPS2], (n, 1))
+    acc[400:] = 0.0
+    gyro = np.zeros((n, 3))
+    span = np.full(n, 0.01)
+    span[300:400] = 1.0
+    up, lost = _orient(acc, gyro, span > 0.1, span)
+    assert len(up) == n and np.all(np.isfinite(up))
+    assert lost[300:400].all() and not lost[400:].any()

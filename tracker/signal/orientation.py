@@ -20,6 +20,7 @@ import numpy as np
 from vqf import VQF
 
 from tracker.signal.resample import HERMITE_MAX_GAP_S
+from tracker.units import G_MPS2
 
 
 def up_in_sensor_frame(quat_wxyz: np.ndarray) -> np.ndarray:
@@ -323,7 +324,13 @@ class OrientationTracker:
             # soon): the samples stand as the filter made them, as without the check.
             self._ready.append((up, lost))
             return
-        acc_quat, g, mismatch = self._inclination(q3[r:], acc[r:], gyro[r:])
+        g, mismatch = self._inclination(q3[r:], acc[r:], gyro[r:])
+        if not 0.5 * G_MPS2 < float(np.linalg.norm(g)) < 1.5 * G_MPS2:
+            # No gravity to be seen in that mean (a sensor sending zeros, say): nothing
+            # to align on; the samples stand as the filter made them.
+            self._ready.append((up, lost))
+            return
+        acc_quat = tilt_to_up(g)
         up_new = up_in_sensor_frame(quat_multiply(acc_quat, q3[r:]))
         if w.checked:
             off_deg = np.degrees(np.arccos(np.clip(float(up[r] @ up_new[0]), -1.0, 1.0)))
@@ -350,16 +357,16 @@ class OrientationTracker:
         state["accLpState"] = [float(x) for gk in g for x in VQF.filterInitialState(gk, b, a)]
         self._vqf.state = state
 
-    def _inclination(self, q3, acc, gyro) -> tuple[np.ndarray, np.ndarray, float]:
-        """The tilt correction making the mean acc over a stretch that starts at the
-        first sample and ends where posture and turning rate best match it point up;
-        that mean (gyro-integrated frame); and how far the end is from matching."""
+    def _inclination(self, q3, acc, gyro) -> tuple[np.ndarray, float]:
+        """The mean acc (gyro-integrated frame) over a stretch that starts at the first
+        sample and ends where posture and turning rate best match it, and how far that
+        end is from matching; `tilt_to_up` of it is the inclination correction."""
         lo = min(self._align_min_n, len(q3)) - 1
         cost = _mismatch(q3[lo:], gyro[lo:], q3[0], gyro[0])
         best = int(np.argmin(cost))
         end = lo + best + 1
         g = rotate(q3[:end], acc[:end]).mean(axis=0)
-        return tilt_to_up(g), g, float(cost[best])
+        return g, float(cost[best])
 
     def _set_tau(self, tau_s: float) -> None:
         if self._vqf.params["tauAcc"] != tau_s:

@@ -253,7 +253,7 @@ def test_two_processes_and_threads_write_at_once(tmp_path):
         assert p.returncode == 0, err.decode()
         a, b = out.split()
         windows.append((float(a), float(b)))
-    assert not errors
+    assert not errors, [repr(e) for e in errors]
     conn = connect(db)
     assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 4 * n + 1
     # Every session has exactly its own reps: no half-written or doubled session.

@@ -391,3 +391,31 @@ def test_a_set_confirmed_only_after_a_long_rest_ends_before_the_next_cycle(monke
         analyse_recording(sim.recording, AnalysisSettings()), truth
     )
     assert per_set == [9, 7]
+
+
+@pytest.mark.parametrize(("seed", "sacrum_hz"), [(1027, 208.0), (3027, 119.0)])
+def test_picking_up_then_walking_to_the_station_is_not_the_first_rep(seed, sacrum_hz, monkeypatch):
+    # Cable pull-throughs: the handle is picked up, the lifter walks to position and the
+    # set starts. The pick-up looks like a rep from the back; the steps after it (which
+    # never come between reps of a set) give it away.
+    sets = (
+        SetSpec("cable_pull_through", 8, {"flexion": None}),
+        SetSpec("cable_pull_through", 6, {"overextension": None}),
+    )
+    config = SessionConfig(
+        seed=seed, sets=sets, rate_hz={"lumbar": 208.0, "sacrum": sacrum_hz}, tier="hard"
+    )
+    sim = simulate_session(config)
+    truth = json.loads(sim.truth.to_json())
+    pick_ups = [e for e in truth["events"] if e["kind"] == "pick_up"]
+
+    def during_pick_up(result):
+        return sum(
+            any(e["start_s"] <= 0.5 * (r.start_s + r.end_s) <= e["end_s"] for e in pick_ups)
+            for r in result.reps
+        )
+
+    assert during_pick_up(analyse_recording(sim.recording, AnalysisSettings())) == 0
+    # Without the check, a pick-up opens a set as its first rep.
+    monkeypatch.setattr(RepSegmenter, "_walked_between", lambda self, c1: False)
+    assert during_pick_up(analyse_recording(sim.recording, AnalysisSettings())) >= 1

@@ -45,6 +45,12 @@ HINGE_HIP_DROP_M = 0.10
 #: means sitting (deg). Seated and slumped it is 18-30°; standing between reps, the
 #: spine rests near neutral, or extended after an over-extended lockout.
 SEATED_LUMBAR_DEG = 12.0
+#: Walking in a rest: vertical acceleration of the hips with a standard deviation over
+#: this (m/s^2) in some stretch of this length (s). Measured on the simulated suites
+#: (draws 1000-3000): walks after a pick-up 1.46-2.81; rests between reps of a set at most
+#: 0.94 (a bar set down on the floor), standing 0.02-0.15.
+WALK_SD_MPS2 = 1.2
+WALK_WINDOW_S = 1.5
 #: Extra lumbar flexion of a rounded rep over a good one (deg), as a lone lumbar sensor
 #: sees it on top of the hinge.
 LUMBAR_ROUNDING_DEG = 20.0
@@ -345,6 +351,7 @@ class RepSegmenter:
                 and self._rest_between_reps(c1)
                 and not self._pick_up_before(c1, c2)
                 and not (not rest_is_max and self._seated_between(c1))
+                and not self._walked_between(c1)
                 and not self._odd(c1, [c2], [c2.b], c1.b, shape.ballistic)
             ):
                 self.chain = self.chain[i + 1 :]
@@ -407,6 +414,26 @@ class RepSegmenter:
         if not (np.isfinite(before).any() and np.isfinite(between).any()):
             return False
         return float(np.nanmedian(between) - np.nanmedian(before)) > SEATED_LUMBAR_DEG
+
+    def _walked_between(self, c1: Cycle) -> bool:
+        """Did the lifter walk in the rest after ``c1``? Steps shake the hips up and
+        down by several m/s^2 at about 2 Hz; between two reps of a set nobody walks,
+        but after picking the weight (or a cable handle) up one often does."""
+        if self._vert is None or c1.b.leave is None:
+            return False
+        v = self._vert[c1.b.arrive : c1.b.leave + 1]
+        v = v[np.isfinite(v)]
+        w = round(WALK_WINDOW_S / self.period_s)
+        if len(v) < w:
+            return False
+        # The most shaken stretch: standard deviation in sliding windows (a steady offset
+        # from a slightly wrong inclination is no shaking, and a bar touching the floor
+        # is one jolt, not steps).
+        s1 = np.concatenate(([0.0], np.cumsum(v)))
+        s2 = np.concatenate(([0.0], np.cumsum(v * v)))
+        mean = (s1[w:] - s1[:-w]) / w
+        var = (s2[w:] - s2[:-w]) / w - mean * mean
+        return float(var.max()) > WALK_SD_MPS2**2
 
     def _trusted_lumbar(self, a: int, b: int) -> np.ndarray:
         assert self._lumbar is not None

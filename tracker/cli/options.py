@@ -6,21 +6,28 @@ import click
 
 from tracker.recording.checks import ACC_UNITS, GYRO_UNITS
 
+#: Option, units it accepts, default, help: the units of a samples CSV.
+_UNIT_OPTIONS = (
+    (
+        "--acc-unit",
+        ACC_UNITS,
+        "mps2",
+        "Acceleration unit of a samples CSV (g is converted to m/s^2).",
+    ),
+    (
+        "--gyro-unit",
+        GYRO_UNITS,
+        "rad_s",
+        "Angular velocity unit of a samples CSV (dps is converted to rad/s).",
+    ),
+)
+
 
 def unit_options(f):
     """--acc-unit and --gyro-unit: the units of a samples CSV (other formats name theirs)."""
-    f = click.option(
-        "--gyro-unit",
-        type=click.Choice(GYRO_UNITS),
-        default="rad_s",
-        show_default=True,
-        help="Angular velocity unit of a samples CSV (dps is converted to rad/s).",
-    )(f)
-    f = click.option(
-        "--acc-unit",
-        type=click.Choice(ACC_UNITS),
-        default="mps2",
-        show_default=True,
-        help="Acceleration unit of a samples CSV (g is converted to m/s^2).",
-    )(f)
+    # Applied last first, so --help lists them in the order above.
+    for name, units, default, text in reversed(_UNIT_OPTIONS):
+        f = click.option(
+            name, type=click.Choice(units), default=default, show_default=True, help=text
+        )(f)
     return f

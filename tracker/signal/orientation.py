@@ -186,8 +186,7 @@ class OrientationTracker:
                 self._close_window()
                 j = _run_end(cut, i)
                 self._set_tau(TAU_ACC_S)
-                up = up_in_sensor_frame(self._vqf.updateBatch(gyro[i:j], acc[i:j])["quat6D"])
-                self._ready.append((up, np.ones(j - i, dtype=bool)))
+                self._run(gyro, acc, i, j, lost=True)
                 self._after_disconnect = True
                 self._recovery_left = 0
                 i = j
@@ -277,8 +276,7 @@ class OrientationTracker:
         self._set_tau(tau)
         w = self._win
         if w is None:
-            up = up_in_sensor_frame(self._vqf.updateBatch(gyro[i:j], acc[i:j])["quat6D"])
-            self._ready.append((up, np.zeros(j - i, dtype=bool)))
+            self._run(gyro, acc, i, j, lost=False)
         else:
             st = self._vqf.updateBatchFullState(gyro[i:j], acc[i:j])
             w.parts.append((st["gyrQuat"], st["quat6D"], acc[i:j], gyro[i:j]))
@@ -288,6 +286,11 @@ class OrientationTracker:
             # misses the rotation beyond the range, every swing.
             self._recovery_left = self._recovery_n
         return j
+
+    def _run(self, gyro, acc, i: int, j: int, lost: bool) -> None:
+        """Filter samples ``i:j`` and give them out at once (no window is open)."""
+        up = up_in_sensor_frame(self._vqf.updateBatch(gyro[i:j], acc[i:j])["quat6D"])
+        self._ready.append((up, np.full(j - i, lost)))
 
     def flush(self) -> tuple[np.ndarray, np.ndarray]:
         """Earth-up and lost flags of the samples still held at the end of the stream."""
@@ -319,15 +322,15 @@ class OrientationTracker:
         r = w.n if w.after is None else w.after
         up = up_in_sensor_frame(q6)
         lost = np.zeros(w.n, dtype=bool)
-        if r == w.n or (w.checked and w.n - r < self._align_min_n):
-            # Nothing to check the hole by (the stream ended, or the next hole came too
-            # soon): the samples stand as the filter made them, as without the check.
-            self._ready.append((up, lost))
-            return
-        g, mismatch = self._inclination(q3[r:], acc[r:], gyro[r:])
-        if not 0.5 * G_MPS2 < float(np.linalg.norm(g)) < 1.5 * G_MPS2:
-            # No gravity to be seen in that mean (a sensor sending zeros, say): nothing
-            # to align on; the samples stand as the filter made them.
+        # Nothing to align on when the stream ended (or was cut) right after the hole,
+        # when the next hole came too soon to check this one by, or when the mean shows
+        # no gravity (a sensor sending zeros, say): the samples stand as the filter made
+        # them, as without the check.
+        usable = r < w.n and not (w.checked and w.n - r < self._align_min_n)
+        if usable:
+            g, mismatch = self._inclination(q3[r:], acc[r:], gyro[r:])
+            usable = 0.5 * G_MPS2 < float(np.linalg.norm(g)) < 1.5 * G_MPS2
+        if not usable:
             self._ready.append((up, lost))
             return
         acc_quat = tilt_to_up(g)

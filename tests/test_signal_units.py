@@ -12,7 +12,7 @@ from tracker.analysis.turning import TurningPointTracker
 from tracker.errors import AnalysisError
 from tracker.signal.alignment import LagModel, estimate_lag_s
 from tracker.signal.calibration import CalibrationSettings, MountingCalibrator
-from tracker.signal.orientation import OrientationTracker
+from tracker.signal.orientation import OrientationTracker, at_sample_times
 from tracker.signal.resample import UniformResampler
 from tracker.units import G_MPS2
 
@@ -59,7 +59,9 @@ def test_resampler_measures_period_and_interpolates_linearly():
     rng = np.random.default_rng(1)
     t, acc, gyro = _jittery_stream(1000, 1 / 104, rng, loss=0.1)
     r, outs = _resample_in_blocks(t, acc, gyro, np.array([0, len(t)]))
-    assert r.period_s == pytest.approx(1 / 104, rel=0.02)
+    assert r.input_period_s == pytest.approx(1 / 104, rel=0.02)
+    # 104 Hz is averaged in pairs to the analysis rate (52 Hz).
+    assert r.period_s == pytest.approx(2 * r.input_period_s)
     tg = np.concatenate([u.time_s for u in outs])
     assert np.allclose(np.diff(tg), r.period_s)
     z = np.concatenate([u.acc_mps2 for u in outs])[:, 2]
@@ -71,10 +73,10 @@ def test_fast_streams_are_averaged_to_the_analysis_rate_keeping_the_rotation():
     t = np.arange(4000) / 208.0
     gyro = np.stack([np.sin(7 * t), rng.normal(0, 2, len(t)), np.cos(3 * t)], axis=1)
     r, outs = _resample_in_blocks(t, gyro.copy(), gyro, np.array([0, len(t)]))
-    assert r.period_s == pytest.approx(2 / 208)
+    assert r.period_s == pytest.approx(4 / 208)
     g = np.concatenate([u.gyro_rad_s for u in outs])
     # The rotation integrated over the stream is the same on the coarser grid.
-    assert np.allclose(g.sum(axis=0) * r.period_s, gyro[: 2 * len(g)].sum(axis=0) / 208.0)
+    assert np.allclose(g.sum(axis=0) * r.period_s, gyro[: 4 * len(g)].sum(axis=0) / 208.0)
 
 
 def _rotating_sensor(mount, theta_deg, fs):
@@ -156,11 +158,16 @@ def test_turning_points_ignore_small_wiggles_and_settle_at_pauses():
     assert len(tps) == 3  # back at standing: settled without a further movement
 
 
+#: Sample period of the hole tests: that of the grid the chain gives the orientation
+#: filter (the resampler's analysis rate), so the resampler passes samples through.
+HOLE_DT_S = 1 / 50
+
+
 def _hinging_with_hole(gap, cycle_s=3.0, amp_deg=30.0, acc_amp_mps2=1.5):
     """A sensor pitching forward and back (0..2*amp_deg every cycle_s, with a horizontal
     acceleration of the same rhythm), its samples between ``gap`` lost, resampled as the
     chain does: grid times, acc, gyro, in-gap flags, hole lengths and the true earth-up."""
-    t = np.arange(0.0, 24.0, 0.01)
+    t = np.arange(0.0, 24.0, HOLE_DT_S)
     omega = 2 * np.pi / cycle_s
 
     def motion(t):
@@ -189,10 +196,35 @@ def _angle_deg(a, b):
 
 
 def _orient(acc, gyro, in_gap, span, clipped=None):
-    o = OrientationTracker(0.01)
+    """Earth-up at the sample times (as the chain gives it) and the lost flags."""
+    o = OrientationTracker(HOLE_DT_S)
     up, lost = o.update(acc, gyro, in_gap, span, clipped)
     up_end, lost_end = o.flush()
-    return np.concatenate((up, up_end)), np.concatenate((lost, lost_end))
+    up = at_sample_times(np.concatenate((up, up_end)), gyro, HOLE_DT_S)
+    return up, np.concatenate((lost, lost_end))
+
+
+def test_orientation_is_given_at_the_sample_times():
+    # A swing (45 deg each way at 1 Hz, 10 m/s^2 of its own acceleration) at 50 Hz: the
+    # filter's output is half a period late (2.8 deg at the fastest point); moved back
+    # to the sample times it agrees with the truth there.
+    dt = 0.02
+    t = np.arange(0.0, 40.0, dt)
+    omega = 2 * np.pi
+    moving = t > 4.0
+    pitch = np.where(moving, np.radians(45.0) * (1 - np.cos(omega * (t - 4.0))), 0.0)
+    rate = np.where(moving, np.radians(45.0) * omega * np.sin(omega * (t - 4.0)), 0.0)
+    to_earth = Rotation.from_rotvec(np.outer(pitch, [0.0, 1.0, 0.0]))
+    lin = np.zeros((len(t), 3))
+    lin[:, 0] = np.where(moving, 10.0 * np.sin(omega * (t - 4.0)), 0.0)
+    acc = to_earth.inv().apply(lin + np.array([0.0, 0.0, G_MPS2]))
+    gyro = np.outer(rate, [0.0, 1.0, 0.0])
+    up_true = to_earth.inv().apply([0.0, 0.0, 1.0])
+    up, _ = OrientationTracker(dt).update(acc, gyro)
+    late = _angle_deg(up, up_true)[moving]
+    on_time = _angle_deg(at_sample_times(up, gyro, dt), up_true)[moving]
+    assert late.mean() > 1.5
+    assert on_time.mean() < 0.6 and on_time.max() < 2.6
 
 
 @pytest.mark.parametrize("gap", [(10.0, 12.5), (11.2, 12.0), (8.0, 11.0)])
@@ -206,13 +238,13 @@ def test_orientation_is_realigned_after_a_disconnect(gap):
     up, lost = _orient(acc, gyro, in_gap, span)
     assert len(up) == len(t)
     np.testing.assert_array_equal(lost, span > 0.6)
-    assert lost.sum() > 0.95 * (gap[1] - gap[0]) / 0.01
+    assert lost.sum() > 0.95 * (gap[1] - gap[0]) / HOLE_DT_S
     err = _angle_deg(up, up_true)
     assert err[after].max() < 1.5
     assert err[t > gap[1]].max() < 2.0
     # Taken as data (no hole lengths given), the filled-in stretch leaves a large error
     # after the long holes (the 0.8 s one happens to lose little).
-    plain = OrientationTracker(0.01)
+    plain = OrientationTracker(HOLE_DT_S)
     up_plain, lost_plain = plain.update(acc, gyro)
     assert not lost_plain.any()
     if gap[1] - gap[0] > 2.0:
@@ -226,10 +258,10 @@ def test_a_bridged_hole_that_lost_rotation_counts_as_lost():
     gap = (10.0, 10.5)
     t, acc, gyro, in_gap, span, up_true = _hinging_with_hole(gap, cycle_s=1.2, amp_deg=40.0)
     up, lost = _orient(acc, gyro, in_gap, span)
-    hole = (t > gap[0]) & (t < gap[1] - 0.01)
-    assert lost[hole].all() and not lost[t > gap[1] + 0.02].any()
-    assert _angle_deg(up, up_true)[t > gap[1] + 0.02].max() < 2.0
-    plain_up, _ = OrientationTracker(0.01).update(acc, gyro, in_gap)
+    hole = (t > gap[0]) & (t < gap[1] - HOLE_DT_S)
+    assert lost[hole].all() and not lost[t > gap[1] + 2 * HOLE_DT_S].any()
+    assert _angle_deg(up, up_true)[t > gap[1] + 2 * HOLE_DT_S].max() < 2.0
+    plain_up, _ = OrientationTracker(HOLE_DT_S).update(acc, gyro, in_gap)
     assert _angle_deg(plain_up, up_true)[(t > gap[1]) & (t < gap[1] + 1)].max() > 5.0
 
 
@@ -239,9 +271,9 @@ def test_a_bridged_hole_that_kept_the_rotation_keeps_its_samples():
     # one, it would follow the hinge's own acceleration: over 5° off.)
     t, acc, gyro, in_gap, span, up_true = _hinging_with_hole((10.0, 10.4), cycle_s=4.0)
     up, lost = _orient(acc, gyro, in_gap, span)
-    assert in_gap.sum() > 30 and not lost.any()
+    assert in_gap.sum() > 0.3 / HOLE_DT_S and not lost.any()
     assert _angle_deg(up, up_true)[t > 10.0].max() < 1.5
-    recovering, _ = OrientationTracker(0.01).update(acc, gyro, in_gap, None, in_gap)
+    recovering, _ = OrientationTracker(HOLE_DT_S).update(acc, gyro, in_gap, None, in_gap)
     assert _angle_deg(recovering, up_true)[t > 10.0].max() > 5.0
 
 
@@ -249,15 +281,15 @@ def test_holes_too_close_to_check_stand_as_bridged():
     # Holes every 1.2 s swing (a gyro clipping at its fastest part): no stretch of whole
     # reps lies between two of them, so none is judged, and the result is exactly that
     # of bridging without any check (the filter in recovery after each clipped hole).
-    t = np.arange(0.0, 30.0, 0.01)
+    t = np.arange(0.0, 30.0, HOLE_DT_S)
     omega = 2 * np.pi / 1.2
     gyro = np.outer(np.where(t > 4, 3.0 * np.sin(omega * t), 0.0), [0.0, 1.0, 0.0])
     acc = np.tile([0.0, 0.0, G_MPS2], (len(t), 1))
     hole = (t > 4) & (np.mod(t, 1.2) < 0.3)
-    up, lost = _orient(acc, gyro, hole, np.where(hole, 0.3, 0.01), clipped=hole)
+    up, lost = _orient(acc, gyro, hole, np.where(hole, 0.3, HOLE_DT_S), clipped=hole)
     assert len(up) == len(t) and not lost.any()
-    plain = OrientationTracker(0.01).update(acc, gyro, hole, None, hole)[0]
-    np.testing.assert_array_equal(up, plain)
+    plain = OrientationTracker(HOLE_DT_S).update(acc, gyro, hole, None, hole)[0]
+    np.testing.assert_array_equal(up, at_sample_times(plain, gyro, HOLE_DT_S))
 
 
 @settings(max_examples=25, deadline=None)
@@ -273,47 +305,52 @@ def test_orientation_around_holes_does_not_depend_on_blocks(sizes, case):
     ref_up, ref_lost = _orient(acc, gyro, in_gap, span)
     cuts = [0, *itertools.accumulate(sizes)]
     cuts = [c for c in cuts if c < len(acc)] + [len(acc)]
-    split = OrientationTracker(0.01)
+    split = OrientationTracker(HOLE_DT_S)
     parts = [
         split.update(acc[a:b], gyro[a:b], in_gap[a:b], span[a:b])
         for a, b in itertools.pairwise(cuts)
     ]
     parts.append(split.flush())
-    np.testing.assert_array_equal(np.concatenate([p[0] for p in parts]), ref_up)
+    split_up = at_sample_times(np.concatenate([p[0] for p in parts]), gyro, HOLE_DT_S)
+    np.testing.assert_array_equal(split_up, ref_up)
     np.testing.assert_array_equal(np.concatenate([p[1] for p in parts]), ref_lost)
 
 
 def test_orientation_holds_only_the_samples_after_a_hole():
     _, acc, gyro, in_gap, span, _ = _hinging_with_hole((10.0, 12.5))
-    o = OrientationTracker(0.01)
+    o = OrientationTracker(HOLE_DT_S)
     end = int(np.flatnonzero(span > 0.6)[-1]) + 1
     # Up to the end of the lost stretch everything is final at once ...
     assert len(o.update(acc[:end], gyro[:end], in_gap[:end], span[:end])[0]) == end
     # ... the next 2 s are held (no posture in them matches the first: the hinge takes
     # 3 s a rep), then come out together with what follows.
-    assert len(o.update(acc[end : end + 150], gyro[end : end + 150])[0]) == 0
-    assert len(o.update(acc[end + 150 : end + 300], gyro[end + 150 : end + 300])[0]) == 300
+    n = round(1.5 / HOLE_DT_S)  # 1.5 s
+    assert len(o.update(acc[end : end + n], gyro[end : end + n])[0]) == 0
+    assert len(o.update(acc[end + n : end + 2 * n], gyro[end + n : end + 2 * n])[0]) == 2 * n
     # A stream that ends inside the held stretch still gets every sample.
-    o2 = OrientationTracker(0.01)
-    o2.update(acc[: end + 50], gyro[: end + 50], in_gap[: end + 50], span[: end + 50])
-    assert len(o2.flush()[0]) == 50
+    o2 = OrientationTracker(HOLE_DT_S)
+    k = n // 3
+    o2.update(acc[: end + k], gyro[: end + k], in_gap[: end + k], span[: end + k])
+    assert len(o2.flush()[0]) == k
 
 
 def test_standing_still_after_a_disconnect_is_released_after_a_second():
     # Nothing moves after the hole: the first sample a second later already matches the
     # first one, so the samples come out then rather than after the full 3 s.
-    t = np.arange(0.0, 12.0, 0.01)
+    t = np.arange(0.0, 12.0, HOLE_DT_S)
     acc = np.tile([0.0, 0.0, G_MPS2], (len(t), 1))
     gyro = np.zeros((len(t), 3))
     hole = (t >= 5.0) & (t < 6.0)
-    o = OrientationTracker(0.01)
+    o = OrientationTracker(HOLE_DT_S)
     end = int(np.flatnonzero(hole)[-1]) + 1
     assert (
-        len(o.update(acc[:end], gyro[:end], hole[:end], np.where(hole, 1.0, 0.01)[:end])[0]) == end
+        len(o.update(acc[:end], gyro[:end], hole[:end], np.where(hole, 1.0, HOLE_DT_S)[:end])[0])
+        == end
     )
     # Sample by sample: released with the sample one second after the hole.
+    second = round(1.0 / HOLE_DT_S)
     out = [len(o.update(acc[k : k + 1], gyro[k : k + 1])[0]) for k in range(end, end + 150)]
-    assert out.index(100) == 99 and sum(out) == 150
+    assert out.index(second) == second - 1 and sum(out) == 150
 
 
 @settings(max_examples=60, deadline=None)

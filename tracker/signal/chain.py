@@ -16,7 +16,7 @@ from tracker.samples import SensorSamples
 from tracker.signal.buffer import Growable
 from tracker.signal.calibration import CalibrationSettings, Mounting, MountingCalibrator
 from tracker.signal.clipping import ClipFilter
-from tracker.signal.orientation import OrientationTracker
+from tracker.signal.orientation import OrientationTracker, at_sample_times
 from tracker.signal.resample import UniformBlock, UniformResampler
 from tracker.units import G_MPS2
 
@@ -163,6 +163,7 @@ class SensorChain:
         self.unreliable.extend(lost)
         # The orientation of these rows is final (held back only after long holes).
         time_s, acc, gyro, in_gap = self._waiting.take(len(up))
+        up = at_sample_times(up, gyro, self._orientation.period_s)
         start = self._n_oriented
         self._n_oriented += len(up)
         if self._raw is not None:

@@ -79,26 +79,27 @@ class ClipFilter:
         acc_ext = max(float(acc.max()), -float(acc.min()))
         gyro_ext = max(float(gyro.max()), -float(gyro.min()))
         self._peak = [max(self._peak[0], acc_ext), max(self._peak[1], gyro_ext)]
+        prev = self._prev
+        tail = np.concatenate((acc[-k:], gyro[-k:]), axis=1)
+        if len(tail) < k and prev is not None:
+            tail = np.concatenate((prev, tail))[-k:]
+        self._prev = tail
         if acc_ext < ACC_CLIP_FLOOR_MPS2 and gyro_ext < GYRO_CLIP_FLOOR_RAD_S:
-            # Nothing near any range limit in this block: only the tail to carry.
-            tail = np.concatenate((acc[-k:], gyro[-k:]), axis=1)
-            if len(tail) < k and self._prev is not None:
-                tail = np.concatenate((self._prev, tail))[-k:]
-            self._prev = tail
-            return block
-        cur = np.concatenate((acc, gyro), axis=1)
-        x = cur if self._prev is None else np.concatenate((self._prev, cur))
-        off = len(x) - n  # row i of the block is row off + i of x
-        self._prev = x[-k:].copy()
+            return block  # nothing near any range limit in this block
         # Candidates: beyond a floor and flat for FLAT_RUN samples (rare: only those rows
-        # are looked at further).
-        floor = np.array([ACC_CLIP_FLOOR_MPS2] * 3 + [GYRO_CLIP_FLOOR_RAD_S] * 3)
-        big = (cur >= floor) | (cur <= -floor)
-        rows = np.flatnonzero(big.any(axis=1))
+        # are looked at further). Column by column: numpy reduces a short row slowly.
+        big_acc = np.abs(acc) >= ACC_CLIP_FLOOR_MPS2
+        big_gyro = np.abs(gyro) >= GYRO_CLIP_FLOOR_RAD_S
+        any_big = big_acc[:, 0] | big_acc[:, 1] | big_acc[:, 2]
+        any_big |= big_gyro[:, 0] | big_gyro[:, 1] | big_gyro[:, 2]
+        off = 0 if prev is None else len(prev)  # row i of the block is row off + i of x
+        rows = np.flatnonzero(any_big)
         rows = rows[rows + off >= k]
         if not len(rows):
             return block
-        flat = big[rows]
+        cur = np.concatenate((acc, gyro), axis=1)
+        x = cur if prev is None else np.concatenate((prev, cur))
+        flat = np.concatenate((big_acc[rows], big_gyro[rows]), axis=1)
         for j in range(1, FLAT_RUN):
             flat &= x[rows + off] == x[rows + off - j]
         hit_rows = flat.any(axis=1)
@@ -108,7 +109,8 @@ class ClipFilter:
         # ... and at the largest magnitude its kind has reached by then, on any axis.
         mag = np.abs(cur)
         for i, kind in enumerate((slice(0, 3), slice(3, 6))):
-            running = np.maximum.accumulate(mag[:, kind].max(axis=1))
+            m = mag[:, kind]
+            running = np.maximum.accumulate(np.maximum(np.maximum(m[:, 0], m[:, 1]), m[:, 2]))
             peak = np.maximum(running[rows], peak_before[i])
             flat[:, kind] &= mag[rows, kind] >= peak[:, None]
         hit_rows = flat.any(axis=1)

@@ -2,12 +2,14 @@
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tracker.analysis.pipeline as pipeline_module
+import tracker.analysis.segmentation as segmentation
 from tracker.analysis.pipeline import Pipeline
 from tracker.analysis.scoring import score
 from tracker.analysis.segmentation import RepSegmenter
@@ -419,3 +421,61 @@ def test_picking_up_then_walking_to_the_station_is_not_the_first_rep(seed, sacru
     # Without the check, a pick-up opens a set as its first rep.
     monkeypatch.setattr(RepSegmenter, "_walked_between", lambda self, c1: False)
     assert during_pick_up(analyse_recording(sim.recording, AnalysisSettings())) >= 1
+
+
+def _reps_during(result, truth, kinds: tuple[str, ...]) -> int:
+    events = [e for e in truth["events"] if e["kind"] in kinds]
+    return sum(
+        any(e["start_s"] <= 0.5 * (r.start_s + r.end_s) <= e["end_s"] for e in events)
+        for r in result.reps
+    )
+
+
+@pytest.mark.parametrize(
+    ("seed", "setup", "rates", "reps"),
+    [
+        (3014, "dual", {"lumbar": 119.0, "sacrum": 119.0}, (10, 7)),
+        (6016, "lumbar", 104.0, (7, 8)),
+    ],
+)
+def test_putting_the_bar_down_after_rdls_is_not_a_rep(seed, setup, rates, reps, monkeypatch):
+    # After the last RDL the bar goes to the floor: a hinge like the reps, a little
+    # quicker, but with the knees bent to reach the floor, so the hips drop further.
+    sets = (
+        SetSpec("romanian_deadlift", reps[0], {"flexion": None}),
+        SetSpec("romanian_deadlift", reps[1]),
+    )
+    sim = simulate_session(
+        SessionConfig(seed=seed, sets=sets, rate_hz=rates, setup=setup, tier="medium")
+    )
+    truth = json.loads(sim.truth.to_json())
+    result = analyse_recording(sim.recording, AnalysisSettings())
+    assert _reps_during(result, truth, ("put_down",)) == 0
+    assert _reps_per_set_and_during_sitting(result, truth)[0] == list(reps)
+    # Without the hips' drop, one put-down is counted as the last rep.
+    monkeypatch.setattr(segmentation, "ODD_DROP_M", math.inf)
+    assert (
+        _reps_during(analyse_recording(sim.recording, AnalysisSettings()), truth, ("put_down",))
+        >= 1
+    )
+
+
+def test_getting_up_after_hip_thrusts_is_not_a_rep(monkeypatch):
+    # After the last hip thrust the lifter gets up from the floor: a movement of a
+    # rep's size, but turning far from where the thrusts turn (lying back).
+    sets = (
+        SetSpec("hip_thrust", 7, {"overextension": None}),
+        SetSpec("hip_thrust", 7, {"overextension": None}),
+    )
+    sim = simulate_session(
+        SessionConfig(seed=4031, sets=sets, rate_hz={"lumbar": 104.0, "sacrum": 100.0}, tier="easy")
+    )
+    truth = json.loads(sim.truth.to_json())
+    result = analyse_recording(sim.recording, AnalysisSettings())
+    assert _reps_during(result, truth, ("get_up", "sit")) == 0
+    assert _reps_per_set_and_during_sitting(result, truth)[0] == [7, 7]
+    monkeypatch.setattr(RepSegmenter, "_displaced", staticmethod(lambda c, d, a: False))
+    assert (
+        _reps_during(analyse_recording(sim.recording, AnalysisSettings()), truth, ("get_up", "sit"))
+        >= 1
+    )

@@ -54,6 +54,12 @@ WALK_WINDOW_S = 1.5
 #: Extra lumbar flexion of a rounded rep over a good one (deg), as a lone lumbar sensor
 #: sees it on top of the hinge.
 LUMBAR_ROUNDING_DEG = 20.0
+#: Extra drop of the hips (beyond what a deeper hinge explains) on the way down that
+#: marks a cycle as reaching for the floor (`RepSegmenter._drops_lower`). Rep to rep,
+#: hinges (hips at one height) vary by less: 5% of the reps of RDLs, good mornings, wall
+#: hinges and pull-throughs in the simulated suite lie 0.02-0.05 m below their set's
+#: median; putting the bar or handle down lies 0.04-0.4 m below it.
+ODD_DROP_M = 0.06
 
 
 @dataclass
@@ -492,19 +498,29 @@ class RepSegmenter:
         if not o.reps:
             return "rep"  # the first of the two similar cycles that opened the set
         rest_ref = [r.b for r in o.reps[:-1]] + [r.a for r in o.reps[1:]]
-        return "hold" if self._odd(c, o.reps, rest_ref, c.a, o.shape.ballistic) else "rep"
+        odd = self._odd(c, o.reps, rest_ref, c.a, o.shape.ballistic, after_reps=True)
+        return "hold" if odd else "rep"
 
     def _odd(
-        self, c: Cycle, reps: list[Cycle], rest_ref: list[Turn], rest_mine: Turn, swung: bool
+        self,
+        c: Cycle,
+        reps: list[Cycle],
+        rest_ref: list[Turn],
+        rest_mine: Turn,
+        swung: bool,
+        after_reps: bool = False,
     ) -> bool:
         """Is ``c`` picking the weight up or putting it down rather than one of ``reps``?
 
         Both look like a rep from the back. What gives them away, compared with the
         reps: a longer stillness at the bottom (gripping, releasing), a longer rest
         between them and the reps (``rest_mine`` against ``rest_ref``: setting the grip,
-        bracing), another depth (the floor), another tempo on the way down, and in a
-        swung set, whose tempo is regular, a much slower movement. Two of these, or a
-        very long stillness at the bottom, make it odd.
+        bracing), another depth (the floor), another tempo on the way down, in a swung
+        set, whose tempo is regular, a much slower movement, and after the reps of a
+        hinge (``after_reps``), hips dropping further on the way down (bending the
+        knees to reach the floor). Two of these make it odd; so does a very long
+        stillness at the bottom, or turning a whole rep's amplitude away from where the
+        reps turn (getting up from the floor after hip thrusts).
         """
         dt = self.period_s
         ref = [r for r in reps if r.p.leave is not None and r.a.leave is not None]
@@ -522,6 +538,7 @@ class RepSegmenter:
             votes += self._still_s(rest_mine) > 1.6 * rest_still + 0.3
         votes += abs(c.p.value - depth) > max(8.0, 0.15 * amplitude)
         strong = mine_still > 3.0 * peak_still + 0.5
+        strong |= self._displaced(c, depth, amplitude)
         if c.p.leave is not None and c.a.leave is not None:
             typ_out = median([r.p.arrive - r.a.leave for r in ref]) * dt
             out_s = (c.p.arrive - c.a.leave) * dt
@@ -533,7 +550,39 @@ class RepSegmenter:
                 # Another tempo on the way out: lowering a weight to the floor is not
                 # the set's controlled eccentric (nor is a slow stretch).
                 votes += not 0.7 * typ_out <= out_s <= 1.6 * typ_out
+                votes += after_reps and self._drops_lower(c, ref)
         return strong or votes >= 2
+
+    @staticmethod
+    def _displaced(c: Cycle, depth_deg: float, amplitude_deg: float) -> bool:
+        """Turning a whole rep's amplitude away from where the reps turn: another
+        movement altogether (getting up from the floor after hip thrusts)."""
+        return abs(c.p.value - depth_deg) > max(amplitude_deg, 20.0)
+
+    def _drops_lower(self, c: Cycle, ref: list[Cycle]) -> bool:
+        """On the way down, the hips drop clearly further than in the reps, beyond what
+        a deeper hinge explains: the knees bend to reach the floor (putting an RDL bar
+        or a cable handle down)."""
+        mine = self._knee_drop_m(c)
+        drops = [d for r in ref if (d := self._knee_drop_m(r)) is not None]
+        if mine is None or not drops:
+            return False
+        typical = median(drops)
+        # Only where the reps keep the hips at one height (hinges; not squats or
+        # deadlifts from the floor, whose hips drop every rep by a varying amount, nor
+        # hip thrusts, which raise them).
+        return abs(typical) <= HINGE_HIP_DROP_M and mine < typical - ODD_DROP_M
+
+    def _knee_drop_m(self, c: Cycle) -> float | None:
+        """Drop of the hinge sensor on the way down (m, + up) less the drop that the
+        hinge itself causes by turning the sensor about the hips."""
+        if c.a.leave is None:
+            return None
+        d = self.drop_m(c.a.leave, c.p.arrive)
+        if d is None:
+            return None
+        incline_rad = np.radians(min(abs(c.p.value - c.a.value), 90.0))
+        return d + self.hinge_radius_m * (1.0 - np.cos(incline_rad))
 
     def _ballistic(self, a: Turn, b: Turn) -> bool:
         """A big excursion covered in well under a second: a swing, not a grind."""

@@ -479,3 +479,20 @@ def test_getting_up_after_hip_thrusts_is_not_a_rep(monkeypatch):
         _reps_during(analyse_recording(sim.recording, AnalysisSettings()), truth, ("get_up", "sit"))
         >= 1
     )
+
+
+def test_a_quick_last_pull_after_a_breather_is_a_rep():
+    # Deadlifts rest at the bottom, so the first half of a cycle is the pull. The last
+    # rep comes after a 4.7 s breather and is pulled faster than the others (1.0 s
+    # against 1.5 s); neither is a sign of putting the bar down, whose tell is the way
+    # down. (Taking the pull for the way down counted 7 of 8.)
+    sets = (
+        SetSpec("deadlift", 8, {"flexion": None}),
+        SetSpec("deadlift", 6, {"overextension": None}),
+    )
+    sim = simulate_session(
+        SessionConfig(seed=9007, sets=sets, rate_hz=208.0, setup="dual", tier="easy")
+    )
+    truth = json.loads(sim.truth.to_json())
+    result = analyse_recording(sim.recording, AnalysisSettings())
+    assert _reps_per_set_and_during_sitting(result, truth)[0] == [8, 6]

@@ -547,9 +547,15 @@ class RepSegmenter:
                 back_s = (c.b.arrive - c.p.leave) * dt
                 strong |= out_s > 2.0 * typ_out + 0.5 or back_s > 2.0 * typ_back + 0.5
             else:
-                # Another tempo on the way out: lowering a weight to the floor is not
-                # the set's controlled eccentric (nor is a slow stretch).
-                votes += not 0.7 * typ_out <= out_s <= 1.6 * typ_out
+                # Another tempo on the way down: lowering a weight to the floor is not
+                # the set's controlled eccentric (nor is a slow stretch). Resting at the
+                # bottom (deadlifts), the way down is the second half.
+                if c.a.is_max:
+                    typ_down = median([r.b.arrive - r.p.leave for r in ref]) * dt
+                    down_s = (c.b.arrive - c.p.leave) * dt
+                else:
+                    typ_down, down_s = typ_out, out_s
+                votes += not 0.7 * typ_down <= down_s <= 1.6 * typ_down
                 votes += after_reps and self._drops_lower(c, ref)
         return strong or votes >= 2
 

@@ -60,6 +60,14 @@ LUMBAR_ROUNDING_DEG = 20.0
 #: hinges and pull-throughs in the simulated suite lie 0.02-0.05 m below their set's
 #: median; putting the bar or handle down lies 0.04-0.4 m below it.
 ODD_DROP_M = 0.06
+#: How far past `HINGE_HIP_DROP_M` the hips must drop for bent knees to outweigh longer
+#: pauses standing when deciding where a set rests: the drop of one descent, doubly
+#: integrated, is off by several centimetres (RDLs with soft knees measured 0.10-0.14 m
+#: with a lone sacrum sensor, deadlifts 0.19-0.34 m at the median).
+KNEES_CLEAR_MARGIN_M = 0.05
+#: Doubtful cycles in a row, alike, that end a set and start the search for one at the
+#: first of them (two are often a put-down and another bend; a set has more reps).
+ODD_RUN_NEW_SET = 3
 
 
 @dataclass
@@ -116,6 +124,8 @@ class OpenSet:
     reps: list[Cycle] = field(default_factory=list)
     #: A doubtful last cycle, kept until the set goes on or ends.
     held: Cycle | None = None
+    #: The latest doubtful cycles in a row, each like the one before.
+    odd_run: list[Cycle] = field(default_factory=list)
 
 
 class RepSegmenter:
@@ -383,6 +393,24 @@ class RepSegmenter:
             o.next_rest += 2
             cyc = Cycle(a, p, b)
             verdict = self._judge(o, cyc)
+            if verdict == "hold":
+                similar = bool(o.odd_run) and self._similar(o.odd_run[-1], cyc)
+                o.odd_run = [*o.odd_run, cyc] if similar else [cyc]
+            else:
+                o.odd_run = []
+            if len(o.odd_run) >= ODD_RUN_NEW_SET:
+                # Cycles in a row unlike the set's reps but like each other: reps of
+                # another set (a "set" taken from two bends before it, say, and then the
+                # real one). The set ended before the first of them; the search for a
+                # set starts again there (after this call's reps go out).
+                if new:
+                    o.next_rest -= 2
+                    o.odd_run = o.odd_run[:-1]
+                    break
+                self.set_ended_early = True
+                self.open = None
+                self.chain = self.chain[self.chain.index(o.odd_run[0].a) :]
+                return self._update_set()
             if o.held is not None:
                 # A doubtful cycle followed by a rep was a rep after all; followed by
                 # another doubtful one, the set had ended (put down, then moved on).
@@ -627,15 +655,16 @@ class RepSegmenter:
         ]
         return median(drops) if drops else None
 
-    def knees_bend(self, turns: list[Turn]) -> bool:
-        """The hips drop on the way down: the hinge sensor drops clearly more than a
-        hinge about the hips would lower it (soft knees allowed for)."""
+    def knees_bend(self, turns: list[Turn], margin_m: float = 0.0) -> bool:
+        """The hips drop on the way down: the hinge sensor drops clearly more (by
+        ``margin_m`` more still, if given) than a hinge about the hips would lower it
+        (soft knees allowed for)."""
         d = self.descent_drop_m(turns)
         if d is None:
             return False
         incline_rad = np.radians(self._incline_deg(turns))
         hinge_drop_m = self.hinge_radius_m * (1.0 - np.cos(min(incline_rad, np.pi / 2)))
-        return d < -(HINGE_HIP_DROP_M + hinge_drop_m)
+        return d < -(HINGE_HIP_DROP_M + hinge_drop_m + margin_m)
 
     @staticmethod
     def _incline_deg(turns: list[Turn]) -> float:
@@ -713,10 +742,19 @@ class RepSegmenter:
                 return True
             if holds is not None and holds[1] > 2.0 * holds[0] + 0.2:
                 return False  # pauses standing, a turn at the bottom: a squat
+            if holds is not None and holds[1] > holds[0] and not self.knees_bend(
+                turns, margin_m=KNEES_CLEAR_MARGIN_M
+            ):
+                # The hips dropped only just enough to count as bent knees (an RDL with
+                # soft knees, within the drop's error) and the pauses are longer
+                # standing: a hinge resting at the top.
+                return False
             return not shape.squat
         if holds is None:
             return False
-        return holds[0] > 1.2 * holds[1] + 0.1
+        # A hinge rests standing unless it clearly rests at the bottom (a bar on the
+        # floor between stiff-legged pulls): a wall hinge pauses touching the wall.
+        return holds[0] > 1.5 * holds[1] + 0.3
 
     def _shortest_holds_s(self, turns: list[Turn]) -> tuple[float, float] | None:
         """Shortest still hold at a bottom and at a top (s), past the first turn.

@@ -147,6 +147,9 @@ class RepSegmenter:
         #: Set by `_update_set` when it finds the open set had ended before a cycle.
         self.set_ended_early = False
         self._vert: np.ndarray | None = None
+        #: `_knee_drop_m` of the open set's cycles, by (start, bottom) index: its reps
+        #: are compared with every later cycle.
+        self._knee_drops: dict[tuple[int, int], float | None] = {}
         self._lumbar: np.ndarray | None = None
         self._unreliable: np.ndarray | None = None
         #: Height of the hinge sensor above the hip joint (m): a pure hinge about the
@@ -373,6 +376,7 @@ class RepSegmenter:
                 self.chain = self.chain[i + 1 :]
                 continue
             self.open = OpenSet(rest_is_max, self.chain, i, shape)
+            self._knee_drops.clear()
         o = self.open
         o.turns = self.chain
         new: list[Cycle] = []
@@ -612,11 +616,14 @@ class RepSegmenter:
         hinge itself causes by turning the sensor about the hips."""
         if c.a.leave is None:
             return None
-        d = self.drop_m(c.a.leave, c.p.arrive)
-        if d is None:
-            return None
-        incline_rad = np.radians(min(abs(c.p.value - c.a.value), 90.0))
-        return d + self.hinge_radius_m * (1.0 - np.cos(incline_rad))
+        key = (c.a.leave, c.p.arrive)
+        if key not in self._knee_drops:
+            d = self.drop_m(c.a.leave, c.p.arrive)
+            if d is not None:
+                incline_rad = np.radians(min(abs(c.p.value - c.a.value), 90.0))
+                d += self.hinge_radius_m * (1.0 - np.cos(incline_rad))
+            self._knee_drops[key] = d
+        return self._knee_drops[key]
 
     def _ballistic(self, a: Turn, b: Turn) -> bool:
         """A big excursion covered in well under a second: a swing, not a grind."""
@@ -742,8 +749,10 @@ class RepSegmenter:
                 return True
             if holds is not None and holds[1] > 2.0 * holds[0] + 0.2:
                 return False  # pauses standing, a turn at the bottom: a squat
-            if holds is not None and holds[1] > holds[0] and not self.knees_bend(
-                turns, margin_m=KNEES_CLEAR_MARGIN_M
+            if (
+                holds is not None
+                and holds[1] > holds[0]
+                and not self.knees_bend(turns, margin_m=KNEES_CLEAR_MARGIN_M)
             ):
                 # The hips dropped only just enough to count as bent knees (an RDL with
                 # soft knees, within the drop's error) and the pauses are longer

@@ -474,7 +474,10 @@ def test_getting_up_after_hip_thrusts_is_not_a_rep(monkeypatch):
     result = analyse_recording(sim.recording, AnalysisSettings())
     assert _reps_during(result, truth, ("get_up", "sit")) == 0
     assert _reps_per_set_and_during_sitting(result, truth)[0] == [7, 7]
+    # (It also lacks the pause at the top of the thrust that every rep has: both rules
+    # have to go for it to count.)
     monkeypatch.setattr(RepSegmenter, "_displaced", staticmethod(lambda c, d, a: False))
+    monkeypatch.setattr(segmentation, "SKIPPED_PAUSE_SHARE", 0.0)
     assert (
         _reps_during(analyse_recording(sim.recording, AnalysisSettings()), truth, ("get_up", "sit"))
         >= 1
@@ -540,3 +543,18 @@ def test_wall_hinges_pausing_at_the_wall_rest_standing():
     sim, truth = _bench_like_session(9047, "wall_hip_hinge", "sacrum", "medium", 208.0, (8, 6))
     result = analyse_recording(sim.recording, AnalysisSettings())
     assert _reps_per_set_and_during_sitting(result, truth)[0] == [8, 6]
+
+
+def test_letting_go_of_a_deadlift_bar_is_not_a_rep(monkeypatch):
+    # After the last deadlift the lifter lets go of the bar on the floor, stands up and
+    # bends down again: a cycle like a rep from the back, but without the pause at
+    # lockout that every rep of the set had (0.03 s against 0.6-0.8 s).
+    sim, truth = _bench_like_session(
+        8009, "deadlift", "dual", "hard", {"lumbar": 119.0, "sacrum": 119.0}, (10, 6)
+    )
+    result = analyse_recording(sim.recording, AnalysisSettings())
+    assert _reps_during(result, truth, ("release", "put_down")) == 0
+    assert _reps_per_set_and_during_sitting(result, truth)[0] == [10, 6]
+    monkeypatch.setattr(segmentation, "SKIPPED_PAUSE_SHARE", 0.0)
+    result = analyse_recording(sim.recording, AnalysisSettings())
+    assert _reps_during(result, truth, ("release", "put_down")) >= 1

@@ -18,9 +18,12 @@ Vocabulary (angles in docs/frames.md; the full recipe with figures in docs/analy
   angle) for swings, RDLs, good mornings, pull-throughs, squats and wall hinges; the
   bottom (maximum) for deadlifts from the floor and hip thrusts;
 * a later cycle that is *odd* next to the set's reps (two of: a longer pause at the
-  bottom, a longer rest before it, another depth, another lowering time; or, in a swung
-  set, a much slower movement) is a put-down or park: held until the set goes on (a rep
-  after all) or ends (dropped);
+  bottom, a longer rest before it, another depth, another lowering time, hips dropping
+  further; or a much longer pause at the bottom, no pause where the reps pause, a turn
+  a whole rep away from theirs, or, in a swung set, a much slower movement) is a
+  put-down or park: held until the set goes on (a rep after all) or ends (dropped);
+  three alike in a row are another set's reps, and the search for a set starts again
+  at the first;
 * a quick bump out of a rest that then goes on past the rest (the back rounding as a
   deadlift breaks from the floor, seen by a lone lumbar sensor) is part of the movement
   out of the rest, not a turn of its own.
@@ -117,6 +120,8 @@ class SetShape:
     ballistic: bool
     #: The hips drop on the way down (deadlift from the floor, squat).
     knees: bool
+    #: ... by more than `KNEES_CLEAR_MARGIN_M` past the limit: beyond the drop's error.
+    knees_clearly: bool
     #: Knee-dominant with an upright trunk (squat rather than deadlift).
     squat: bool
     #: A long still hold at a bottom before the reps (setting up at a bar).
@@ -399,10 +404,7 @@ class RepSegmenter:
                 # reps so far go out first; then the search for a set starts again here.
                 if new:
                     break
-                self.set_ended_early = True
-                self.open = None
-                self.chain = self.chain[o.next_rest :]
-                return self._update_set()
+                return self._restart_at(o.next_rest)
             o.next_rest += 2
             cyc = Cycle(a, p, b)
             verdict = self._judge(o, cyc)
@@ -420,10 +422,7 @@ class RepSegmenter:
                     o.next_rest -= 2
                     o.odd_run = o.odd_run[:-1]
                     break
-                self.set_ended_early = True
-                self.open = None
-                self.chain = self.chain[self.chain.index(o.odd_run[0].a) :]
-                return self._update_set()
+                return self._restart_at(self.chain.index(o.odd_run[0].a))
             if o.held is not None:
                 # A doubtful cycle followed by a rep was a rep after all; followed by
                 # another doubtful one, the set had ended (put down, then moved on).
@@ -437,6 +436,13 @@ class RepSegmenter:
             elif verdict == "hold":
                 o.held = cyc
         return new
+
+    def _restart_at(self, k: int) -> list[Cycle]:
+        """The open set ended before turn ``k`` of the chain: look for a set from there."""
+        self.set_ended_early = True
+        self.open = None
+        self.chain = self.chain[k:]
+        return self._update_set()
 
     def _is_rep_shaped(self, c: Cycle) -> bool:
         """Both halves a rep's size, back where it started, within a rep's duration."""
@@ -675,16 +681,15 @@ class RepSegmenter:
         ]
         return median(drops) if drops else None
 
-    def knees_bend(self, turns: list[Turn], margin_m: float = 0.0) -> bool:
-        """The hips drop on the way down: the hinge sensor drops clearly more (by
-        ``margin_m`` more still, if given) than a hinge about the hips would lower it
-        (soft knees allowed for)."""
+    def knee_drop_excess_m(self, turns: list[Turn]) -> float | None:
+        """How much further the hips drop on the way down than a hip hinge with soft
+        knees would lower the hinge sensor (m; over 0: the knees bend)."""
         d = self.descent_drop_m(turns)
         if d is None:
-            return False
+            return None
         incline_rad = np.radians(self._incline_deg(turns))
         hinge_drop_m = self.hinge_radius_m * (1.0 - np.cos(min(incline_rad, np.pi / 2)))
-        return d < -(HINGE_HIP_DROP_M + hinge_drop_m + margin_m)
+        return -d - (HINGE_HIP_DROP_M + hinge_drop_m)
 
     @staticmethod
     def _incline_deg(turns: list[Turn]) -> float:
@@ -724,11 +729,13 @@ class RepSegmenter:
         return d is not None and d / incline < -0.006
 
     def shape(self, turns: list[Turn]) -> SetShape:
-        knees = self.knees_bend(turns)
+        excess = self.knee_drop_excess_m(turns)
+        knees = excess is not None and excess > 0.0
         return SetShape(
             lying_back=median([t.value for t in turns]) < -30.0,
             ballistic=self.is_ballistic(turns),
             knees=knees,
+            knees_clearly=excess is not None and excess > KNEES_CLEAR_MARGIN_M,
             squat=knees and self.squat_like(turns),
             set_up=self._set_up_hold(turns),
         )
@@ -762,11 +769,7 @@ class RepSegmenter:
                 return True
             if holds is not None and holds[1] > 2.0 * holds[0] + 0.2:
                 return False  # pauses standing, a turn at the bottom: a squat
-            if (
-                holds is not None
-                and holds[1] > holds[0]
-                and not self.knees_bend(turns, margin_m=KNEES_CLEAR_MARGIN_M)
-            ):
+            if holds is not None and holds[1] > holds[0] and not shape.knees_clearly:
                 # The hips dropped only just enough to count as bent knees (an RDL with
                 # soft knees, within the drop's error) and the pauses are longer
                 # standing: a hinge resting at the top.

@@ -88,9 +88,8 @@ class SensorChain:
         #: Vertical (earth-up) acceleration of the sensor point, gravity removed (m/s^2).
         self.vert_acc_mps2 = Growable()
         self.calibrated_at: int | None = None
-        #: Rows waiting for their orientation, and how many have it.
+        #: Rows waiting for their orientation (those that have it: `unreliable`).
         self._waiting = _Waiting()
-        self._n_oriented = 0
         self._mounting: Mounting | None = None
         self.n_input = 0
 
@@ -160,12 +159,11 @@ class SensorChain:
             up, lost = parts[0]
         else:
             up, lost = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-        self.unreliable.extend(lost)
         # The orientation of these rows is final (held back only after long holes).
+        start = len(self.unreliable)  # rows oriented before these
+        self.unreliable.extend(lost)
         time_s, acc, gyro, in_gap = self._waiting.take(len(up))
         up = at_sample_times(up, gyro, self._orientation.period_s)
-        start = self._n_oriented
-        self._n_oriented += len(up)
         if self._raw is not None:
             self._raw.extend(up, gyro, acc)
         if self.calibrated_at is not None:
@@ -178,7 +176,7 @@ class SensorChain:
         self.calibrated_at = start + done
         # Angles of everything buffered so far.
         assert self._raw is not None
-        self._angles(*self._raw.rows(0, self._n_oriented))
+        self._angles(*self._raw.rows(0, len(self.unreliable)))
         self._drop_raw_history_if_done()
         return True
 

@@ -283,13 +283,12 @@ class OrientationTracker:
         """Run the filter from ``i`` over samples that share a time constant, at most to
         ``limit``; return where it stopped. Interpolated samples run at the normal one;
         after a clipped hole the filter is in recovery for `RECOVERY_AFTER_GAP_S`."""
+        tau = TAU_ACC_S
         if gap[i]:
             j = min(limit, _run_end(gap, i))
-            tau = TAU_ACC_S
         else:
             stop = gap[i:limit]
             j = i + int(np.argmax(stop)) if stop.any() else limit
-            tau = TAU_ACC_S
             if self._recovery_left > 0:
                 j = min(j, i + self._recovery_left)
                 tau = TAU_ACC_AFTER_GAP_S

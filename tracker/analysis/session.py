@@ -120,7 +120,9 @@ def analyse_recording(
                 time.sleep(delay)
         emit(pipe.feed(b))
     emit(pipe.finish())
-    return SessionResult.of(pipe, events, recording.duration_s(), t_first)
+    result = SessionResult.of(pipe, events, recording.duration_s(), t_first)
+    result.notices[:0] = recording.input_notes
+    return result
 
 
 def with_noted_exercise(recording: Recording, settings: AnalysisSettings) -> AnalysisSettings:

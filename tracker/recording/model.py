@@ -64,6 +64,9 @@ class Recording:
     notes: SessionNotes = field(default_factory=SessionNotes)
     gaps: list[Gap] = field(default_factory=list)
     created_utc: str | None = None
+    #: What the reader mended or left out to make the data usable (repeated timestamps,
+    #: small clock reversals, ...): one line each, shown with every analysis of it.
+    input_notes: list[str] = field(default_factory=list)
 
     @property
     def placements(self) -> tuple[str, ...]:

@@ -268,9 +268,7 @@ def _devices_from(obj: object) -> dict[str, DeviceInfo]:
             continue
         numbers = {k: _number(d, k, where, positive=True) for k in _DEVICE_NUMBERS}
         texts = {k: _text(d, k, where) for k in _DEVICE_TEXTS}
-        out[p] = DeviceInfo(
-            model=_text(d, "model", where, "unknown") or "", **texts, **numbers
-        )
+        out[p] = DeviceInfo(model=_text(d, "model", where, "unknown") or "", **texts, **numbers)
     return out
 
 

@@ -201,22 +201,42 @@ def _input_errors(p: Path) -> Iterator[None]:
         raise InputError(f"{p}: cannot read ({exc.strerror or exc}); check the file") from exc
 
 
+def _refuse_read_only(p: Path) -> None:
+    """A file nobody may write (``chmod a-w``) is never replaced: the rename would
+    ignore its permissions, which are the owner's way of saying keep it."""
+    try:
+        mode = os.stat(p).st_mode
+    except OSError:
+        return  # absent (or unreachable: the write reports it)
+    if stat.S_ISREG(mode) and not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        raise OutputError(
+            f"{p} is read-only; make it writable (chmod u+w) or choose another output"
+        )
+
+
 def replace_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]) -> None:
     """Have ``write(tmp)`` create and fill a new file ``tmp``, then rename it to ``path``.
 
     ``write`` must create ``tmp`` exclusively and fsync it. The rename is atomic, so an
     interrupted or failed write never leaves a half file at ``path``: an existing file
-    there stays untouched until the new one is complete.
+    there stays untouched until the new one is complete. An existing read-only file is
+    refused (`OutputError`) for every output alike.
     """
     p = Path(path)
+    _refuse_read_only(p)
     tmp = p.with_name(f".{p.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
     try:
         write(tmp)
         os.replace(tmp, p)
-    except OSError as exc:
+    except (OSError, OutputError) as exc:
+        # An OutputError from ``write`` names ``tmp``, which is deleted here: say what
+        # became of ``path`` instead.
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise OutputError(f"cannot write {p}: {exc.strerror or exc}") from exc
+        cause = exc if isinstance(exc, OSError) else exc.__cause__
+        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else exc
+        kept = "the existing file is unchanged" if p.exists() else "no file was written"
+        raise OutputError(f"cannot write {p}: {reason}; {kept}") from exc
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -774,6 +774,9 @@ def read_native(path: str | os.PathLike[str], *, recover: bool = False) -> Nativ
             end_s = edge_s if lost.before_s is None else lost.before_s
             reason = f"damaged file bytes {region.start_byte}-{region.end_byte}"
             recording.gaps.append(Gap(lost.placement, float(start_s), float(end_s), reason))
+    for region in report.damaged:
+        # Shown with every analysis of the recording (and by `tracker info`).
+        recording.input_notes.append(f"recovered around damaged {region.describe()}")
     if report.damaged and not recover:
         where = "; ".join(r.describe() for r in report.damaged)
         raise CorruptRecordingError(

@@ -18,10 +18,12 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import struct
 import warnings
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -337,9 +339,10 @@ def _decode(data: bytes, source: str) -> str:
         # Spreadsheet programs on Windows save CSV as cp1252; "°" or "²" in a header
         # is then one byte. Latin-1 decodes any byte and keeps ASCII headers intact.
         text = data.decode("latin-1")
-    if "\0" in text:
-        raise InputError(f"{source} holds binary data, not a CSV table")
     return text.lstrip("\ufeff")
+
+
+_VISIBLE = re.compile(rb"\S")
 
 
 def parse_table(data: bytes, source: str) -> Table:
@@ -355,43 +358,60 @@ def parse_table(data: bytes, source: str) -> Table:
 
 
 def _parse_table(data: bytes, source: str) -> Table:
-    text = _decode(data, source)
-    lines = text.splitlines()
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if not lines or not lines[0].strip():
+    # The body is parsed from the bytes as they are (numpy reads them in C): no decoded
+    # copy and no list of lines, which for a table of tens of MB cost several times
+    # its size. Only a table the fast path refuses is decoded, line by line.
+    if b"\0" in data:
+        raise InputError(f"{source} holds binary data, not a CSV table")
+    if b"\n" not in data and b"\r" in data:  # old Mac line ends
+        data = data.replace(b"\r", b"\n")
+    nl = data.find(b"\n")
+    header = _decode(data if nl < 0 else data[:nl], source).rstrip("\r")
+    if not header.strip():
         raise InputError(f"{source} is empty; expected a header row and one row per sample")
-    delimiter = sniff_delimiter(lines[0])
-    names = tuple(h.strip() for h in next(csv.reader([lines[0]], delimiter=delimiter)))
+    delimiter = sniff_delimiter(header)
+    names = tuple(h.strip() for h in next(csv.reader([header], delimiter=delimiter)))
     if len(set(n.lower() for n in names)) != len(names):
         raise InputError(f"{source} line 1: a column name appears twice in {names}")
-    body = lines[1:]
-    if not body:
+    body_at = len(data) if nl < 0 else nl + 1
+    if _VISIBLE.search(data, body_at) is None:
         raise InputError(f"{source} has a header but no samples")
     decimal_comma = delimiter != ","
-    values = _parse_fast(body, delimiter, decimal_comma, len(names))
+    values = _parse_fast(data, body_at, delimiter, decimal_comma, len(names))
     if values is None:
-        values = _parse_slow(body, delimiter, decimal_comma, len(names), source)
+        body = _decode(data[body_at:], source)
+        values = _parse_slow(_lines(body), delimiter, decimal_comma, len(names), source)
     return Table(source, names, values)
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text``, one at a time (a list of them would double the memory)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        yield text[start:end].rstrip("\r")
+        start = end + 1
+
+
 def _parse_fast(
-    body: list[str], delimiter: str, decimal_comma: bool, n_cols: int
+    data: bytes, body_at: int, delimiter: str, decimal_comma: bool, n_cols: int
 ) -> np.ndarray | None:
-    joined = "\n".join(body)
-    if '"' in joined:
+    if data.find(b'"', body_at) >= 0:
         return None  # quoted cells: let the csv module unquote them
     if decimal_comma:
-        joined = joined.replace(",", ".")
+        data = b"\n" + data[body_at:].replace(b",", b".")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             out = np.loadtxt(
-                io.StringIO(joined),
+                io.BytesIO(data),
                 delimiter=delimiter,
                 dtype=np.float64,
                 comments=None,
                 ndmin=2,
+                skiprows=1,  # the header (or the line end put in its place)
+                encoding="latin-1",
             )
     except (ValueError, UserWarning):
         return None
@@ -399,7 +419,7 @@ def _parse_fast(
 
 
 def _parse_slow(
-    body: list[str], delimiter: str, decimal_comma: bool, n_cols: int, source: str
+    body: Iterator[str], delimiter: str, decimal_comma: bool, n_cols: int, source: str
 ) -> np.ndarray:
     rows = []
     for lineno, fields in enumerate(csv.reader(body, delimiter=delimiter), start=2):

@@ -325,3 +325,23 @@ def test_span_and_rate_limits(tmp_path: Path) -> None:
     fast = _csv_with_times(tmp_path / "fast.csv", np.arange(400) * 1e-4)
     with pytest.raises(InputError, match="MAX_SAMPLE_RATE_HZ"):
         load_recording(fast)
+
+
+@pytest.mark.parametrize("suffix", [".trk", ".csv"])
+def test_values_beyond_any_sensor_range_are_one_error(tmp_path: Path, suffix: str) -> None:
+    """1e308 would overflow every norm (numpy warnings on stderr) and wreck the
+    calibration; in any format it is refused, naming the sample. (The samples CSV
+    reader's own unit check meets an overflowing acceleration first.)"""
+    for column, value, limit in (
+        ("acc_mps2", 1e308, "MAX_ABS_ACC_MPS2"),
+        ("gyro_rad_s", -1e5, "MAX_ABS_GYRO_RAD_S"),
+    ):
+        if suffix == ".csv" and column == "acc_mps2":
+            continue
+        s = samples()
+        getattr(s, column)[100, 1] = value
+        path = tmp_path / f"v{suffix}"
+        save_recording(Recording(sensors={"lumbar": s}), path)
+        code, err = run_cli("summary", str(path))
+        assert code == 1 and err.startswith("Error: ") and err.count("\n") == 1, err
+        assert "(sample 101) is beyond any sensor's range" in err and limit in err

@@ -1,4 +1,4 @@
-"""Limits on the time axis of a recording, shared by the readers and the analysis.
+"""Limits on the time axis and values of a recording, shared by the readers and the analysis.
 
 Nothing in the tool may allocate in proportion to a time span that the data claim (one
 bad timestamp can claim 10^15 s), so the span, the rate and the longest jump of every
@@ -23,6 +23,31 @@ MAX_RECORDING_SPAN_S = 12 * 3600.0
 #: Highest median sample rate accepted (Hz): above the fastest output rate of common
 #: IMUs (1.66 kHz) and phones; a higher one is a timestamp in the wrong unit.
 MAX_SAMPLE_RATE_HZ = 2000.0
+
+
+#: Largest |specific force| component accepted (m/s^2): about 200 g, the widest range of
+#: any MEMS accelerometer; more is a damaged value, and squaring it overflows.
+MAX_ABS_ACC_MPS2 = 2000.0
+#: Largest |angular velocity| component accepted (rad/s): about 11,500 deg/s, beyond the
+#: widest MEMS gyroscope range (4,000 deg/s = 70 rad/s).
+MAX_ABS_GYRO_RAD_S = 200.0
+
+
+def value_problem(acc_mps2: np.ndarray, gyro_rad_s: np.ndarray, time_s: np.ndarray) -> str | None:
+    """What value of a sensor lies beyond any sensor's range (None when nothing)."""
+    for what, values, limit, unit, name in (
+        ("acceleration", acc_mps2, MAX_ABS_ACC_MPS2, "m/s^2", "MAX_ABS_ACC_MPS2"),
+        ("angular velocity", gyro_rad_s, MAX_ABS_GYRO_RAD_S, "rad/s", "MAX_ABS_GYRO_RAD_S"),
+    ):
+        beyond = np.flatnonzero((np.abs(values) > limit).any(axis=1))
+        if len(beyond):
+            i = int(beyond[0])
+            worst = float(np.abs(values[i]).max())
+            return (
+                f"{what} of {worst:.4g} {unit} at {time_s[i]:.6f} s (sample {i + 1}) is "
+                f"beyond any sensor's range ({limit:g} {unit}, {name}): a damaged value"
+            )
+    return None
 
 
 def time_axis_problem(time_s: np.ndarray) -> str | None:

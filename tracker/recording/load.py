@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tracker.errors import InputError
-from tracker.limits import time_axis_problem
+from tracker.limits import time_axis_problem, value_problem
 from tracker.recording import framing
 from tracker.recording.fileio import holding_streams, is_stream, read_input_head
 from tracker.recording.model import Recording
@@ -80,14 +80,14 @@ def load_recording(
     was worn; native recordings and samples CSV name their placements themselves.
 
     A pipe or FIFO (``<(command)``, ``/dev/stdin``) is read once, whole, then as a file
-    (native or samples CSV; a zip needs a real file). Every recording's time axis is
-    checked against `tracker.limits` whatever its format.
+    (native or samples CSV; a zip needs a real file). Every recording's time axis
+    and values are checked against `tracker.limits` whatever its format.
     """
     p = Path(path)
     with holding_streams():
         recording = _load(p, recover, acc_unit, gyro_unit, placement)
     for s in recording.sensors.values():
-        problem = time_axis_problem(s.time_s)
+        problem = time_axis_problem(s.time_s) or value_problem(s.acc_mps2, s.gyro_rad_s, s.time_s)
         if problem is not None:
             raise InputError(f"{p}: {s.placement} {problem}")
     return recording

@@ -181,3 +181,12 @@ def test_what_the_writer_stores_is_read_and_described(tmp_path: Path) -> None:
     rec = read_native(path)
     assert rec.devices == devices and rec.notes.load_kg == 0.0
     assert any("100 Hz nominal" in line for line in describe(rec))
+
+
+def test_a_file_of_too_many_records_is_refused(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(framing, "MAX_RECORDS", 50)
+    unknown = [(99, b"")] * 60
+    path = write(tmp_path / "many.trk", GOOD_HEADER, (framing.SAMPLES, samples_payload()), *unknown)
+    for read in (read_native, read_native_info, lambda p: list(iter_packets(p))):
+        with pytest.raises(InputError, match="more than 50 records"):
+            read(path)

@@ -667,6 +667,16 @@ def _open_native(path: str | os.PathLike[str]) -> tuple[bytes | mmap.mmap, str]:
     return raw, f"{major}.{minor}"
 
 
+def _scan(raw: bytes | mmap.mmap, path: object) -> framing.Scan:
+    try:
+        return framing.scan(raw)
+    except framing.TooManyRecords as exc:
+        raise InputError(
+            f"{path} holds {exc}, far more than a recording of 12 hours; it was not "
+            f"written by a compatible tracker"
+        ) from exc
+
+
 @dataclass
 class _Span:
     offset: int
@@ -693,7 +703,7 @@ def read_native(path: str | os.PathLike[str], *, recover: bool = False) -> Nativ
     added to ``.gaps``.
     """
     raw, version = _open_native(path)
-    scan = framing.scan(raw)
+    scan = _scan(raw, path)
     devices: dict[str, DeviceInfo] = {}
     notes = SessionNotes()
     created_utc: str | None = None
@@ -816,7 +826,7 @@ def iter_packets(path: str | os.PathLike[str], *, recover: bool = False) -> Iter
     Damage in the middle raises `CorruptRecordingError` unless ``recover`` is true.
     """
     raw, _ = _open_native(path)
-    scan = framing.scan(raw)
+    scan = _scan(raw, path)
     middle = [d for d in scan.damage if not d.at_tail]
     if middle and not recover:
         where = ", ".join(f"bytes {d.start}-{d.end}" for d in middle)
@@ -835,7 +845,7 @@ def iter_packets(path: str | os.PathLike[str], *, recover: bool = False) -> Iter
 def read_native_info(path: str | os.PathLike[str]) -> NativeInfo:
     """The header of a native recording (notes as written at the start of the session)."""
     raw, version = _open_native(path)
-    scan = framing.scan(raw)
+    scan = _scan(raw, path)
     first = scan.records[0] if scan.records else None
     if first is None or first.record_type != framing.HEADER or first.offset != framing.PREAMBLE_LEN:
         raise InputError(f"{path}: the header record is missing or damaged")

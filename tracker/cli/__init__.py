@@ -12,6 +12,7 @@ live display, about a third of the start-up time.
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 
 import click
@@ -60,8 +61,27 @@ class TrackerGroup(click.Group):
 
 
 def one_line(message: str) -> str:
-    """Collapse a message to one line (errors are always shown on a single line)."""
-    return " ".join(message.split())
+    """Collapse a message to one line (errors are always shown on a single line), its
+    control characters escaped (`terminal_safe`)."""
+    return terminal_safe(" ".join(message.split()))
+
+
+#: Characters that a terminal acts on instead of showing: C0 and C1 controls (escape
+#: sequences can move the cursor, retitle the window or hide text), DEL, and the
+#: Unicode bidirectional overrides that reorder what is shown.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` for one line of a terminal: every control character shown escaped
+    (``\\x1b``, ``\\n``), so text from a file or a radio (a device name, a note) can
+    neither break the line nor send the terminal a command."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def _escape(m: re.Match[str]) -> str:
+    c = m.group()
+    return repr(c)[1:-1] if ord(c) < 0x100 else f"\\u{ord(c):04x}"
 
 
 @click.group(cls=TrackerGroup, context_settings={"help_option_names": ["-h", "--help"]})

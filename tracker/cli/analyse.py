@@ -24,10 +24,21 @@ from tracker.units import EXERCISES, PLACEMENTS
 
 EXERCISE_CHOICE = click.Choice(EXERCISES)
 _PLACEMENT_META = "tracker.placement"
+_RECOVER_META = "tracker.recover"
 
 
 def _store_placement(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     ctx.meta[_PLACEMENT_META] = value
+
+
+def _store_recover(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    ctx.meta[_RECOVER_META] = value
+
+
+def selected_recover() -> bool:
+    """The ``--recover`` of the running command (see `selected_placement`)."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.meta.get(_RECOVER_META))
 
 
 def selected_placement() -> str | None:
@@ -45,7 +56,14 @@ def recording_options(f):
 
 
 def input_options(f):
-    """How to read recordings: --placement, --gyro-unit, --acc-unit."""
+    """How to read recordings: --placement, --recover, --gyro-unit, --acc-unit."""
+    f = click.option(
+        "--recover",
+        is_flag=True,
+        expose_value=False,
+        callback=_store_recover,
+        help="Analyse the intact parts of a damaged native recording (the damage becomes a gap).",
+    )(f)
     f = click.option(
         "--placement",
         type=click.Choice(PLACEMENTS),
@@ -111,6 +129,7 @@ def load_and_settings(recording, **opts):
     limit options (as added by `recording_options` and `limit_options`)."""
     rec = load_recording(
         recording,
+        recover=selected_recover(),
         acc_unit=opts["acc_unit"],
         gyro_unit=opts["gyro_unit"],
         placement=selected_placement(),
@@ -207,6 +226,7 @@ def export(
         acc_unit=acc_unit,
         gyro_unit=gyro_unit,
         placement=selected_placement(),
+        recover=selected_recover(),
         history=history,
         history_db=db_path,
     )
@@ -374,7 +394,11 @@ def calibrate(recording, acc_unit, gyro_unit, save, profile_path):
     and 50% of your maximum extension.
     """
     rec = load_recording(
-        recording, acc_unit=acc_unit, gyro_unit=gyro_unit, placement=selected_placement()
+        recording,
+        recover=selected_recover(),
+        acc_unit=acc_unit,
+        gyro_unit=gyro_unit,
+        placement=selected_placement(),
     )
     result = analyse_recording(rec, AnalysisSettings())
     profile = profile_from_session(result, source=str(recording))

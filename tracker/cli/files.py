@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tracker.cli import cli
+from tracker.cli import cli, terminal_safe
 from tracker.cli.options import unit_options
 from tracker.errors import InputError
 from tracker.recording.describe import describe
@@ -109,6 +109,7 @@ def info(
         gyro_unit=gyro_unit,
         placement=placement,
     )
-    click.echo(f"file: {recording_path}")
+    # Names, notes and device fields come from the file: shown escaped (terminal_safe).
+    click.echo(terminal_safe(f"file: {recording_path}"))
     for line in describe(recording):
-        click.echo(line)
+        click.echo(terminal_safe(line))

@@ -41,7 +41,7 @@ def history(
     from tracker.history import opened, weekly_trends
     from tracker.history.trends import format_trends, write_trends_csv
 
-    with opened(db_path) as conn:
+    with opened(db_path, write=False) as conn:
         trends = weekly_trends(conn, exercise)
     click.echo(format_trends(trends))
     if csv_path is not None:
@@ -65,3 +65,19 @@ def add(ctx: click.Context, recording, db_path, **opts) -> None:
     session_id, new = record_session(db_path, result, recording, recording=rec)
     what = "Added" if new else "Updated"
     click.echo(f"{what} session {session_id}: {sets_and_reps(len(result.sets), len(result.reps))}")
+
+
+@history.command("restore")
+@db_option
+@click.pass_context
+def restore(ctx: click.Context, db_path) -> None:
+    """Replace a damaged history database by the copy made before its last write.
+
+    The damaged file is kept beside it (.damaged); sessions added after the copy was
+    made are added again with `tracker history add`.
+    """
+    from tracker.history.db import backup_path, default_db_path, restore_backup
+
+    db_path = db_path or (ctx.obj or {}).get("db_path") or default_db_path()
+    kept = restore_backup(db_path)
+    click.echo(f"Restored {db_path} from {backup_path(Path(db_path))}; the damaged file is {kept}")

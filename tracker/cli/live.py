@@ -14,7 +14,7 @@ import click
 
 from tracker.analysis.events import Event, FlagRaised
 from tracker.analysis.profile import resolve_settings
-from tracker.cli import cli
+from tracker.cli import cli, terminal_safe
 from tracker.cli.analyse import history_options, limit_options
 from tracker.devices.ble import BleTransport, LinkEvent
 from tracker.errors import InputError
@@ -340,7 +340,13 @@ def scan(ctx: click.Context, timeout_s: float, show_all: bool) -> None:
         return
     rows: list[tuple[Any, ...]] = [("KIND", "NAME", "ADDRESS", "RSSI")]
     rows += [
-        (d.kind or "-", d.name or "-", d.address, "-" if d.rssi is None else f"{d.rssi} dBm")
+        # A name is whatever a nearby device advertises: shown escaped.
+        (
+            d.kind or "-",
+            terminal_safe(d.name or "-"),
+            terminal_safe(d.address),
+            "-" if d.rssi is None else f"{d.rssi} dBm",
+        )
         for d in found
     ]
     widths = [max(len(str(r[i])) for r in rows) for i in range(4)]

@@ -64,7 +64,7 @@ def _recorded_utc(recording: Recording, source: str) -> str:
         try:
             d = datetime.fromisoformat(recording.created_utc.replace("Z", "+00:00"))
             return _utc(d if d.tzinfo else d.replace(tzinfo=UTC))
-        except ValueError:
+        except (ValueError, OverflowError):  # not a date, or out of range in UTC
             pass
     try:
         return _utc(datetime.fromtimestamp(os.stat(source).st_mtime, UTC))

@@ -28,6 +28,11 @@ FRAME_HEADER_LEN = _FRAME.size  # 16
 #: Upper bound on one payload. Writers stay far below it (a samples record holds at
 #: most 65 536 samples, 3.7 MB); a larger length field can only be damage.
 MAX_PAYLOAD_LEN = 64 * 1024 * 1024
+#: Records read from one file at most. The live writer appends about 4 a second (a
+#: samples and a packets record per sensor), so 12 hours make ~175,000; each record
+#: costs the reader ~10 us and ~300 bytes, and a file of millions of tiny records is
+#: forged (it would take minutes).
+MAX_RECORDS = 300_000
 
 # Record types.
 HEADER = 1
@@ -131,8 +136,13 @@ def _next_intact(data: memoryview, raw: bytes | mmap.mmap, pos: int) -> int | No
         pos += 1
 
 
+class TooManyRecords(ValueError):
+    """A file holds more than `MAX_RECORDS` records."""
+
+
 def scan(raw: bytes | mmap.mmap) -> Scan:
-    """Split a file's bytes (after a valid preamble) into intact records and damage."""
+    """Split a file's bytes (after a valid preamble) into intact records and damage.
+    Raises `TooManyRecords` past `MAX_RECORDS`."""
     data = memoryview(raw)
     records: list[Record] = []
     damage: list[Damage] = []
@@ -140,6 +150,8 @@ def scan(raw: bytes | mmap.mmap) -> Scan:
     while pos < len(data):
         rec = _record_at(data, pos)
         if rec is not None:
+            if len(records) >= MAX_RECORDS:
+                raise TooManyRecords(f"more than {MAX_RECORDS} records (MAX_RECORDS)")
             records.append(rec)
             pos = rec.end
             if rec.record_type == END:

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tracker.errors import InputError
+from tracker.limits import time_axis_problem, value_problem
 from tracker.recording import framing
+from tracker.recording.fileio import holding_streams, is_stream, read_input_head
 from tracker.recording.model import Recording
 from tracker.recording.native import read_native, write_native
 from tracker.recording.samples_csv import read_samples_csv, write_samples_csv
@@ -24,6 +26,8 @@ from tracker.recording.samples_csv import read_samples_csv, write_samples_csv
 SNIFF_BYTES = 4096
 NATIVE_SUFFIX = ".trk"
 CSV_SUFFIX = ".csv"
+#: How a zip archive starts: a member, an empty archive, a split archive.
+_ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 
 
 @dataclass(frozen=True)
@@ -51,14 +55,6 @@ def register_importer(importer: Importer) -> None:
     _IMPORTERS.append(importer)
 
 
-def _head(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read(SNIFF_BYTES)
-    except OSError:
-        return b""  # the reader that follows reports the problem with its own words
-
-
 def _no_placement(p: Path, placement: str | None) -> None:
     if placement is not None:
         raise InputError(
@@ -82,9 +78,27 @@ def load_recording(
     damaged native recording (see `read_native`); other formats have no use for it.
     ``placement`` (``lumbar`` / ``sacrum``) says where the one sensor of a phone export
     was worn; native recordings and samples CSV name their placements themselves.
+
+    A pipe or FIFO (``<(command)``, ``/dev/stdin``) is read once, whole, then as a file
+    (native or samples CSV; a zip needs a real file). Every recording's time axis
+    and values are checked against `tracker.limits` whatever its format.
     """
     p = Path(path)
-    head = _head(p)
+    with holding_streams():
+        recording = _load(p, recover, acc_unit, gyro_unit, placement)
+    for s in recording.sensors.values():
+        problem = time_axis_problem(s.time_s) or value_problem(s.acc_mps2, s.gyro_rad_s, s.time_s)
+        if problem is not None:
+            raise InputError(f"{p}: {s.placement} {problem}")
+    return recording
+
+
+def _load(
+    p: Path, recover: bool, acc_unit: str, gyro_unit: str, placement: str | None
+) -> Recording:
+    folder = p.is_dir()
+    # Refuses a missing file, a device or an oversized file before anything opens it.
+    head = b"" if folder else read_input_head(p, SNIFF_BYTES)
     if head.startswith(framing.MAGIC):
         _no_placement(p, placement)
         if acc_unit != "mps2" or gyro_unit != "rad_s":
@@ -93,14 +107,24 @@ def load_recording(
                 f"--acc-unit / --gyro-unit apply only to samples CSV"
             )
         return read_native(p, recover=recover)
+    if not folder and head.startswith(_ZIP_SIGNATURES) and is_stream(p):
+        raise InputError(
+            f"{p} is a zip archive, which cannot be read through a pipe; give its path"
+        )
     for importer in _IMPORTERS:
         if importer.sniff(head, p):
             # ``placement`` only when given, so importers of formats that name their
             # placements keep the plain (path, acc_unit, gyro_unit) signature.
             where = {} if placement is None else {"placement": placement}
             return importer.load(p, acc_unit=acc_unit, gyro_unit=gyro_unit, **where)
-    _no_placement(p, placement)
-    return read_samples_csv(p, acc_unit=acc_unit, gyro_unit=gyro_unit)
+    if folder or head.startswith(_ZIP_SIGNATURES):
+        # No importer took it: say what is wrong with it rather than call it a bad CSV.
+        from tracker.recording.phone_files import export_problem
+
+        raise export_problem(p)
+    recording = read_samples_csv(p, acc_unit=acc_unit, gyro_unit=gyro_unit)
+    _no_placement(p, placement)  # after reading: a file that is no CSV says so first
+    return recording
 
 
 def save_recording(recording: Recording, path: str | os.PathLike[str]) -> None:

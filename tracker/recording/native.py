@@ -36,6 +36,19 @@ from tracker.units import PLACEMENTS
 MAX_SAMPLES_PER_RECORD = 65536
 #: Raw payload bytes per packets record at most (same reason).
 _MAX_PACKET_BYTES_PER_RECORD = 1 << 20
+#: JSON records (header, notes, gap) larger than this are refused unread: the writer's
+#: are under 2 KB, and parsing tens of MB of JSON takes seconds and hundreds of MB.
+MAX_JSON_RECORD_BYTES = 1 << 20
+#: Deeper JSON nesting is refused: the writer's records nest 3 deep, and the parser
+#: recurses once per level.
+MAX_JSON_DEPTH = 64
+#: Longest text field (device model, firmware, note, gap reason) read: far above any
+#: real one (a BLE device name is at most 248 bytes), and short enough to show.
+MAX_TEXT_CHARS = 65536
+#: Gap records read at most: a link lost once a second for a day; more is not a session.
+MAX_GAPS = 100_000
+#: Packets in one packets record at most (the writer emits a record per MiB of payload).
+MAX_PACKETS_PER_RECORD = 1 << 20
 #: Pending bytes are handed to the OS beyond this size even between timed flushes.
 _WRITE_THROUGH_BYTES = 1 << 20
 _U32 = struct.Struct("<I")
@@ -87,6 +100,8 @@ def _encode_samples(placement: str, t: np.ndarray, acc: np.ndarray, gyro: np.nda
 def _decode_samples(buf: memoryview) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
     placement, pos = _read_str8(buf, 0)
     n, pos = _read_u32(buf, pos)
+    if n > MAX_SAMPLES_PER_RECORD:
+        raise _Malformed(f"{n} samples in one record, more than {MAX_SAMPLES_PER_RECORD}")
     if len(buf) != pos + 56 * n:
         raise _Malformed(f"{n} samples need {pos + 56 * n} bytes, the record has {len(buf)}")
     t = np.frombuffer(buf, "<f8", n, pos)
@@ -133,6 +148,8 @@ def _decode_packets(buf: memoryview) -> Iterator[RawPacket]:
     placement, pos = _read_str8(buf, 0)
     protocol, pos = _read_str8(buf, pos)
     n, pos = _read_u32(buf, pos)
+    if n > MAX_PACKETS_PER_RECORD:
+        raise _Malformed(f"{n} packets in one record, more than {MAX_PACKETS_PER_RECORD}")
     if pos + 20 * n > len(buf):
         raise _Malformed(f"{n} packets do not fit in the record")
     host = np.frombuffer(buf, "<f8", n, pos)
@@ -155,44 +172,146 @@ def _json_bytes(obj: object) -> bytes:
         raise InputError(msg) from exc
 
 
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _json_object(buf: memoryview) -> dict[str, Any]:
+    if len(buf) > MAX_JSON_RECORD_BYTES:
+        raise _Malformed(f"JSON payload of {len(buf)} bytes exceeds {MAX_JSON_RECORD_BYTES}")
     try:
-        obj = json.loads(bytes(buf).decode("utf-8"))
+        # NaN and Infinity are not JSON; the writer never writes them (allow_nan=False).
+        obj = json.loads(bytes(buf).decode("utf-8"), parse_constant=_reject_constant)
+    except RecursionError:
+        raise _Malformed(f"JSON payload nests deeper than {MAX_JSON_DEPTH} levels") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise _Malformed(f"JSON payload does not parse: {exc}") from exc
     if not isinstance(obj, dict):
         raise _Malformed("JSON payload is not an object")
+    if _json_depth(obj) > MAX_JSON_DEPTH:
+        raise _Malformed(f"JSON payload nests deeper than {MAX_JSON_DEPTH} levels")
     return obj
+
+
+def _json_depth(obj: object) -> int:
+    """Nesting depth of parsed JSON, without recursion (a hostile file may nest deep)."""
+    deepest = 0
+    todo = [(obj, 1)]
+    while todo:
+        node, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:
+            break
+        children = node.values() if isinstance(node, dict) else node
+        if isinstance(node, dict | list):
+            todo.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return deepest
+
+
+def _text(obj: dict[str, Any], key: str, where: str, default: str | None = None) -> str | None:
+    """``obj[key]`` as text: a string of at most `MAX_TEXT_CHARS`, or null."""
+    value = obj.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise _Malformed(f"{where}.{key} is {_kind(value)}, not text")
+    if len(value) > MAX_TEXT_CHARS:
+        raise _Malformed(
+            f"{where}.{key} is {len(value)} characters long (at most {MAX_TEXT_CHARS})"
+        )
+    return value
+
+
+def _number(obj: dict[str, Any], key: str, where: str, *, positive: bool = False) -> float | None:
+    """``obj[key]`` as a finite number (non-negative, or positive), or null."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Malformed(f"{where}.{key} is {_kind(value)}, not a number")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        number = math.inf
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        want = "positive" if positive else "non-negative"
+        raise _Malformed(f"{where}.{key} is {value!r}, not a finite {want} number")
+    return number
+
+
+def _kind(value: object) -> str:
+    names = {str: "text", bool: "true/false", dict: "an object", list: "a list"}
+    return names.get(type(value), "a number" if isinstance(value, int | float) else "null")
 
 
 def _notes_from(obj: object) -> SessionNotes:
     if not isinstance(obj, dict):
-        raise _Malformed("notes are not an object")
-    notes = SessionNotes.from_dict(obj)
-    if not (notes.exercise is None or isinstance(notes.exercise, str)):
-        raise _Malformed("notes.exercise is not a string")
-    if not (notes.text is None or isinstance(notes.text, str)):
-        raise _Malformed("notes.text is not a string")
-    if notes.load_kg is not None and (
-        isinstance(notes.load_kg, bool) or not isinstance(notes.load_kg, int | float)
-    ):
-        raise _Malformed("notes.load_kg is not a number")
-    return notes
+        raise _Malformed(f"notes are {_kind(obj)}, not an object")
+    return SessionNotes(
+        exercise=_text(obj, "exercise", "notes"),
+        load_kg=_number(obj, "load_kg", "notes"),
+        text=_text(obj, "text", "notes"),
+    )
 
 
 def _devices_from(obj: object) -> dict[str, DeviceInfo]:
-    if not isinstance(obj, dict) or not all(isinstance(v, dict) for v in obj.values()):
-        raise _Malformed("devices are not an object of objects")
-    return {str(p): DeviceInfo.from_dict(d) for p, d in obj.items()}
+    """The header's devices; those of placements this reader does not know (a newer
+    writer's) are left out, as unknown keys are."""
+    if not isinstance(obj, dict):
+        raise _Malformed(f"devices are {_kind(obj)}, not an object")
+    out = {}
+    for p, d in obj.items():
+        where = f"devices.{p[:40]}"
+        if not isinstance(d, dict):
+            raise _Malformed(f"{where} is {_kind(d)}, not an object")
+        if p not in PLACEMENTS:
+            continue
+        numbers = {k: _number(d, k, where, positive=True) for k in _DEVICE_NUMBERS}
+        texts = {k: _text(d, k, where) for k in _DEVICE_TEXTS}
+        out[p] = DeviceInfo(model=_text(d, "model", where, "unknown") or "", **texts, **numbers)
+    return out
+
+
+#: DeviceInfo fields read as optional text / as optional positive numbers.
+_DEVICE_TEXTS = ("firmware", "protocol", "address")
+_DEVICE_NUMBERS = ("sample_rate_hz", "acc_range_g", "gyro_range_dps")
+
+
+def _created_from(value: object) -> str | None:
+    """The header's creation time: ISO 8601 text, else unknown (None). Only the writer
+    needs it to be right; a reader loses nothing by not knowing it."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        d = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        (d if d.tzinfo else d.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        return None
+    return value
 
 
 def _gap_from(obj: dict[str, Any]) -> Gap:
+    placement = obj.get("placement")
+    if placement not in PLACEMENTS:
+        raise _Malformed(f"gap placement is {str(placement)[:40]!r}, not one of {PLACEMENTS}")
+    start_s, end_s = _time(obj, "start_s"), _time(obj, "end_s")
+    if end_s < start_s:
+        raise _Malformed(f"gap ends at {end_s} s, before it starts ({start_s} s)")
+    return Gap(placement, start_s, end_s, _text(obj, "reason", "gap", "") or "")
+
+
+def _time(obj: dict[str, Any], key: str) -> float:
+    """A time in seconds (any sign), required."""
+    value = obj.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Malformed(f"gap.{key} is {_kind(value)}, not a number")
     try:
-        gap = Gap(str(obj["placement"]), float(obj["start_s"]), float(obj["end_s"]))
-        gap.reason = str(obj.get("reason", ""))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise _Malformed(f"gap record lacks a field or a number: {exc}") from exc
-    return gap
+        time_s = float(value)
+    except OverflowError:  # an integer too large for a float
+        time_s = math.inf
+    if not math.isfinite(time_s):
+        raise _Malformed(f"gap.{key} is not a finite number")
+    return time_s
 
 
 # ----------------------------------------------------------------------------- writer
@@ -548,6 +667,16 @@ def _open_native(path: str | os.PathLike[str]) -> tuple[bytes | mmap.mmap, str]:
     return raw, f"{major}.{minor}"
 
 
+def _scan(raw: bytes | mmap.mmap, path: object) -> framing.Scan:
+    try:
+        return framing.scan(raw)
+    except framing.TooManyRecords as exc:
+        raise InputError(
+            f"{path} holds {exc}, far more than a recording of 12 hours; it was not "
+            f"written by a compatible tracker"
+        ) from exc
+
+
 @dataclass
 class _Span:
     offset: int
@@ -574,7 +703,7 @@ def read_native(path: str | os.PathLike[str], *, recover: bool = False) -> Nativ
     added to ``.gaps``.
     """
     raw, version = _open_native(path)
-    scan = framing.scan(raw)
+    scan = _scan(raw, path)
     devices: dict[str, DeviceInfo] = {}
     notes = SessionNotes()
     created_utc: str | None = None
@@ -588,8 +717,7 @@ def read_native(path: str | os.PathLike[str], *, recover: bool = False) -> Nativ
                 if i != 0 or rec.offset != framing.PREAMBLE_LEN:
                     raise _Malformed("a header record after the first record")
                 head = _json_object(rec.payload)
-                created = head.get("created_utc")
-                created_utc = created if isinstance(created, str) else None
+                created_utc = _created_from(head.get("created_utc"))
                 devices = _devices_from(head.get("devices", {}))
                 notes = _notes_from(head.get("notes", {}))
                 meta_obj = head.get("meta", {})
@@ -602,6 +730,8 @@ def read_native(path: str | os.PathLike[str], *, recover: bool = False) -> Nativ
                     blocks.setdefault(p, []).append((t, acc, gyro))
                     spans.setdefault(p, []).append(_Span(rec.offset, rec.end, t[0], t[-1]))
             elif rec.record_type == framing.GAP:
+                if len(gaps) >= MAX_GAPS:
+                    raise _Malformed(f"more than {MAX_GAPS} gap records")
                 gaps.append(_gap_from(_json_object(rec.payload)))
             elif rec.record_type == framing.NOTES:
                 notes = _notes_from(_json_object(rec.payload))
@@ -654,6 +784,9 @@ def read_native(path: str | os.PathLike[str], *, recover: bool = False) -> Nativ
             end_s = edge_s if lost.before_s is None else lost.before_s
             reason = f"damaged file bytes {region.start_byte}-{region.end_byte}"
             recording.gaps.append(Gap(lost.placement, float(start_s), float(end_s), reason))
+    for region in report.damaged:
+        # Shown with every analysis of the recording (and by `tracker info`).
+        recording.input_notes.append(f"recovered around damaged {region.describe()}")
     if report.damaged and not recover:
         where = "; ".join(r.describe() for r in report.damaged)
         raise CorruptRecordingError(
@@ -693,7 +826,7 @@ def iter_packets(path: str | os.PathLike[str], *, recover: bool = False) -> Iter
     Damage in the middle raises `CorruptRecordingError` unless ``recover`` is true.
     """
     raw, _ = _open_native(path)
-    scan = framing.scan(raw)
+    scan = _scan(raw, path)
     middle = [d for d in scan.damage if not d.at_tail]
     if middle and not recover:
         where = ", ".join(f"bytes {d.start}-{d.end}" for d in middle)
@@ -712,17 +845,16 @@ def iter_packets(path: str | os.PathLike[str], *, recover: bool = False) -> Iter
 def read_native_info(path: str | os.PathLike[str]) -> NativeInfo:
     """The header of a native recording (notes as written at the start of the session)."""
     raw, version = _open_native(path)
-    scan = framing.scan(raw)
+    scan = _scan(raw, path)
     first = scan.records[0] if scan.records else None
     if first is None or first.record_type != framing.HEADER or first.offset != framing.PREAMBLE_LEN:
         raise InputError(f"{path}: the header record is missing or damaged")
     try:
         head = _json_object(first.payload)
-        created = head.get("created_utc")
         meta = head.get("meta", {})
         return NativeInfo(
             version,
-            created if isinstance(created, str) else None,
+            _created_from(head.get("created_utc")),
             _devices_from(head.get("devices", {})),
             _notes_from(head.get("notes", {})),
             meta if isinstance(meta, dict) else {},

@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import re
+import struct
 import warnings
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +32,7 @@ import numpy as np
 
 from tracker.errors import InputError
 from tracker.recording.checks import check_units
+from tracker.recording.fileio import read_input_bytes, read_input_head
 from tracker.recording.model import DeviceInfo, Recording
 from tracker.samples import SensorSamples
 from tracker.units import PLACEMENTS
@@ -53,6 +58,21 @@ _ZIP_ERRORS = (
 
 # ----------------------------------------------------------------------------- bundles
 
+#: Entries of a zip archive at most (files and folders): a Sensor Logger export holds
+#: about 20 files and a phyphox export a few; sniffing reads the head of every table.
+MAX_ZIP_MEMBERS = 1000
+#: Entries looked at in an export folder and its subfolders, and how deep (folders below
+#: the one given): an unpacked export holds its tables at the top or one folder down, so
+#: a larger tree (a home folder, /usr) is refused at once instead of walked.
+MAX_FOLDER_ENTRIES = 1000
+MAX_FOLDER_DEPTH = 2
+#: Largest table read from an export, in bytes, inflated (128 MiB): a Sensor Logger table
+#: of two hours at 100 Hz is about 50 MB; a larger member is a zip bomb or not a table.
+MAX_MEMBER_BYTES = 128 << 20
+#: The end of a zip archive searched for its end-of-central-directory record (its
+#: fixed 22 bytes plus a comment of at most 65535 bytes).
+_ZIP_TAIL_BYTES = 22 + 65535
+
 
 @dataclass(frozen=True)
 class Bundle:
@@ -70,25 +90,31 @@ class Bundle:
         member = self.members.get(name.lower())
         if member is None:
             raise InputError(f"{self.path} has no {name}; {self.describe_contents()}")
+        if not self.is_zip:
+            return read_input_bytes(member)  # size limit; a FIFO or device is refused
         try:
-            if self.is_zip:
-                with zipfile.ZipFile(self.path) as z:
-                    return z.read(member)
-            return Path(member).read_bytes()
+            with zipfile.ZipFile(self.path) as z:
+                return _read_member(z, z.getinfo(member), MAX_MEMBER_BYTES, self.where(name))
         except _ZIP_ERRORS as exc:
             raise InputError(f"{self.path}: cannot read {name} ({exc})") from exc
 
     def head(self, name: str, n_bytes: int = 4096) -> bytes:
         """The first ``n_bytes`` of a member (without reading the whole file)."""
-        member = self.members[name.lower()]
+        return self.heads(n_bytes, [name])[name.lower()]
+
+    def heads(self, n_bytes: int = 4096, names: list[str] | None = None) -> dict[str, bytes]:
+        """The first ``n_bytes`` of each member (default: all), the archive opened once."""
+        wanted = self.csv_names() if names is None else [n.lower() for n in names]
         try:
-            if self.is_zip:
-                with zipfile.ZipFile(self.path) as z, z.open(member) as f:
-                    return f.read(n_bytes)
-            with open(member, "rb") as f:
-                return f.read(n_bytes)
+            if not self.is_zip:
+                return {n: read_input_head(self.members[n], n_bytes) for n in wanted}
+            with zipfile.ZipFile(self.path) as z:
+                return {
+                    n: _read_member(z, z.getinfo(self.members[n]), n_bytes, self.where(n), True)
+                    for n in wanted
+                }
         except _ZIP_ERRORS as exc:
-            raise InputError(f"{self.path}: cannot read {name} ({exc})") from exc
+            raise InputError(f"{self.path}: cannot read its tables ({exc})") from exc
 
     def where(self, name: str) -> str:
         """How a member is named in messages."""
@@ -103,23 +129,111 @@ class Bundle:
         return f"it holds {shown}" if names else "it holds no CSV files"
 
 
+def _read_member(
+    z: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, where: str, head: bool = False
+) -> bytes:
+    """A member's bytes, inflating at most ``limit`` bytes (a head: the first ``limit``).
+    The declared size is checked first and the inflated size while reading, as a
+    forged header can understate it."""
+    if info.flag_bits & 0x1:
+        raise InputError(f"{where} is encrypted; export it again without a password")
+    if not head and info.file_size > limit:
+        raise InputError(
+            f"{where} inflates to {info.file_size / 2**20:.0f} MiB, more than the largest "
+            f"table read ({limit / 2**20:.0f} MiB, MAX_MEMBER_BYTES); is it an export?"
+        )
+    with z.open(info) as f:
+        data = f.read(limit if head else limit + 1)
+    if len(data) > limit:
+        raise InputError(
+            f"{where} inflates to more than the largest table read "
+            f"({limit / 2**20:.0f} MiB, MAX_MEMBER_BYTES); is it an export?"
+        )
+    return data
+
+
+def _zip_entries(path: Path) -> int | None:
+    """The entry count an archive's end record declares (None: no end record found,
+    or a ZIP64 archive, whose count is elsewhere), read before `zipfile` parses every
+    entry of the central directory."""
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(max(0, size - _ZIP_TAIL_BYTES))
+        tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return None
+    (entries,) = struct.unpack_from("<H", tail, at + 10)
+    return None if entries == 0xFFFF else entries
+
+
+def _folder_members(path: Path) -> dict[str, str]:
+    """CSV files in ``path`` and its subfolders down to `MAX_FOLDER_DEPTH`, shallower
+    first; more than `MAX_FOLDER_ENTRIES` entries is an `InputError`, found without
+    walking the rest."""
+    members: dict[str, str] = {}
+    level = [path]
+    seen = 0
+    for depth in range(MAX_FOLDER_DEPTH + 1):
+        below = []
+        for folder in level:
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError as exc:
+                raise InputError(f"cannot list {folder}: {exc.strerror or exc}") from exc
+            seen += len(entries)
+            if seen > MAX_FOLDER_ENTRIES:
+                raise InputError(
+                    f"{path} is a folder with more than {MAX_FOLDER_ENTRIES} entries "
+                    f"(MAX_FOLDER_ENTRIES), not a phone-app export; give a recording file "
+                    f"or the folder an export unpacked to"
+                )
+            for e in entries:
+                if e.name.startswith("."):
+                    continue
+                if e.is_dir(follow_symlinks=False):
+                    below.append(Path(e.path))
+                elif e.name.lower().endswith(".csv") and e.is_file():
+                    members.setdefault(e.name.lower(), e.path)
+        if depth < MAX_FOLDER_DEPTH:
+            level = below
+    return members
+
+
 def open_bundle(path: Path) -> Bundle:
     """The CSV members of the zip or folder ``path`` (the same base name twice: the
     shallower one wins, as the export's own files sit at its top)."""
-    members: dict[str, str] = {}
     if path.is_dir():
-        found = sorted(path.rglob("*"), key=lambda p: (len(p.parts), str(p)))
-        for f in found:
-            if f.is_file() and f.suffix.lower() == ".csv":
-                members.setdefault(f.name.lower(), str(f))
-        return Bundle(path, members, is_zip=False)
+        return Bundle(path, _folder_members(path), is_zip=False)
     try:
+        declared = _zip_entries(path)
+        if declared is not None and declared > MAX_ZIP_MEMBERS:
+            raise _TooMany(declared)
         with zipfile.ZipFile(path) as z:
-            names = [i.filename for i in z.infolist() if not i.is_dir()]
+            infos = z.infolist()
+    except _TooMany as exc:
+        raise InputError(
+            f"{path} is a zip archive of {exc.args[0]} entries, more than an export holds "
+            f"({MAX_ZIP_MEMBERS}, MAX_ZIP_MEMBERS); give the export's own zip"
+        ) from None
     except FileNotFoundError as exc:
         raise InputError(f"{path}: no such file; check the path") from exc
+    except zipfile.BadZipFile as exc:
+        raise InputError(
+            f"{path} is a damaged or incomplete zip archive ({exc}: its table of contents "
+            f"at the end is missing or broken, as when a copy is cut off); copy or export "
+            f"it again"
+        ) from exc
     except _ZIP_ERRORS as exc:
         raise InputError(f"{path} is not a readable zip archive ({exc})") from exc
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise InputError(
+            f"{path} is a zip archive of {len(infos)} entries, more than an export holds "
+            f"({MAX_ZIP_MEMBERS}, MAX_ZIP_MEMBERS); give the export's own zip"
+        )
+    members: dict[str, str] = {}
+    names = [i.filename for i in infos if not i.is_dir()]
     for n in sorted(names, key=lambda n: (n.count("/"), n)):
         base = n.rsplit("/", 1)[-1]
         if base.lower().endswith(".csv") and not base.startswith("."):
@@ -127,19 +241,41 @@ def open_bundle(path: Path) -> Bundle:
     return Bundle(path, members, is_zip=True)
 
 
+class _TooMany(Exception):
+    """A zip archive declares more entries than `MAX_ZIP_MEMBERS`."""
+
+
 def bundle_headers(path: Path, head: bytes) -> dict[str, str] | None:
     """Lower-case member name -> its first line, for an importer's ``sniff``; None when
-    ``path`` is neither a folder nor a zip. Never raises (sniffing must not fail)."""
-    try:
-        if not (path.is_dir() or head.startswith(ZIP_MAGIC)):
-            return None
-        bundle = open_bundle(path)
-        out = {}
-        for name in bundle.csv_names():
-            out[name] = _first_line(bundle.head(name))
-        return out
-    except (InputError, OSError, ValueError):
+    ``path`` is neither a folder nor a zip, empty when it cannot be read. Never raises
+    (sniffing must not fail): a bundle that cannot be read is left to `export_problem`
+    to explain."""
+    if not (path.is_dir() or head.startswith(ZIP_MAGIC)):
         return None
+    try:
+        return {n: _first_line(h) for n, h in open_bundle(path).heads().items()}
+    except (InputError, OSError, ValueError):
+        return {}
+
+
+def export_problem(path: Path) -> InputError:
+    """Why the zip or folder ``path`` is not a phone-app export the importers read: the
+    archive's own damage, encryption or size, or what it holds instead."""
+    kind = "directory" if path.is_dir() else "zip archive"
+    try:
+        bundle = open_bundle(path)
+        bundle.heads()  # a damaged or encrypted table
+    except InputError as exc:
+        return exc
+    if not bundle.members:
+        return InputError(
+            f"{path} is a {kind} holding no CSV tables; give a recording file, or a "
+            f"Sensor Logger or phyphox export"
+        )
+    return InputError(
+        f"{path} is a {kind} but not a Sensor Logger or phyphox export (no table has their "
+        f"columns; {bundle.describe_contents()}); give a recording file or such an export"
+    )
 
 
 def _first_line(data: bytes) -> str:
@@ -203,9 +339,10 @@ def _decode(data: bytes, source: str) -> str:
         # Spreadsheet programs on Windows save CSV as cp1252; "°" or "²" in a header
         # is then one byte. Latin-1 decodes any byte and keeps ASCII headers intact.
         text = data.decode("latin-1")
-    if "\0" in text:
-        raise InputError(f"{source} holds binary data, not a CSV table")
     return text.lstrip("\ufeff")
+
+
+_VISIBLE = re.compile(rb"\S")
 
 
 def parse_table(data: bytes, source: str) -> Table:
@@ -221,43 +358,60 @@ def parse_table(data: bytes, source: str) -> Table:
 
 
 def _parse_table(data: bytes, source: str) -> Table:
-    text = _decode(data, source)
-    lines = text.splitlines()
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if not lines or not lines[0].strip():
+    # The body is parsed from the bytes as they are (numpy reads them in C): no decoded
+    # copy and no list of lines, which for a table of tens of MB cost several times
+    # its size. Only a table the fast path refuses is decoded, line by line.
+    if b"\0" in data:
+        raise InputError(f"{source} holds binary data, not a CSV table")
+    if b"\n" not in data and b"\r" in data:  # old Mac line ends
+        data = data.replace(b"\r", b"\n")
+    nl = data.find(b"\n")
+    header = _decode(data if nl < 0 else data[:nl], source).rstrip("\r")
+    if not header.strip():
         raise InputError(f"{source} is empty; expected a header row and one row per sample")
-    delimiter = sniff_delimiter(lines[0])
-    names = tuple(h.strip() for h in next(csv.reader([lines[0]], delimiter=delimiter)))
+    delimiter = sniff_delimiter(header)
+    names = tuple(h.strip() for h in next(csv.reader([header], delimiter=delimiter)))
     if len(set(n.lower() for n in names)) != len(names):
         raise InputError(f"{source} line 1: a column name appears twice in {names}")
-    body = lines[1:]
-    if not body:
+    body_at = len(data) if nl < 0 else nl + 1
+    if _VISIBLE.search(data, body_at) is None:
         raise InputError(f"{source} has a header but no samples")
     decimal_comma = delimiter != ","
-    values = _parse_fast(body, delimiter, decimal_comma, len(names))
+    values = _parse_fast(data, body_at, delimiter, decimal_comma, len(names))
     if values is None:
-        values = _parse_slow(body, delimiter, decimal_comma, len(names), source)
+        body = _decode(data[body_at:], source)
+        values = _parse_slow(_lines(body), delimiter, decimal_comma, len(names), source)
     return Table(source, names, values)
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text``, one at a time (a list of them would double the memory)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        yield text[start:end].rstrip("\r")
+        start = end + 1
+
+
 def _parse_fast(
-    body: list[str], delimiter: str, decimal_comma: bool, n_cols: int
+    data: bytes, body_at: int, delimiter: str, decimal_comma: bool, n_cols: int
 ) -> np.ndarray | None:
-    joined = "\n".join(body)
-    if '"' in joined:
+    if data.find(b'"', body_at) >= 0:
         return None  # quoted cells: let the csv module unquote them
     if decimal_comma:
-        joined = joined.replace(",", ".")
+        data = b"\n" + data[body_at:].replace(b",", b".")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             out = np.loadtxt(
-                io.StringIO(joined),
+                io.BytesIO(data),
                 delimiter=delimiter,
                 dtype=np.float64,
                 comments=None,
                 ndmin=2,
+                skiprows=1,  # the header (or the line end put in its place)
+                encoding="latin-1",
             )
     except (ValueError, UserWarning):
         return None
@@ -265,7 +419,7 @@ def _parse_fast(
 
 
 def _parse_slow(
-    body: list[str], delimiter: str, decimal_comma: bool, n_cols: int, source: str
+    body: Iterator[str], delimiter: str, decimal_comma: bool, n_cols: int, source: str
 ) -> np.ndarray:
     rows = []
     for lineno, fields in enumerate(csv.reader(body, delimiter=delimiter), start=2):

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from tracker.errors import InputError
+from tracker.recording.fileio import read_input_bytes, read_input_head
 from tracker.recording.model import DeviceInfo, Recording
 from tracker.recording.phone_files import (
     Table,
@@ -156,17 +157,13 @@ def _tables(path: Path, head: bytes) -> list[Table]:
     if path.is_dir() or head.startswith(b"PK"):
         bundle = open_bundle(path)
         out = []
-        for name in bundle.csv_names():
-            if _is_phyphox_header(first_line(bundle.head(name))):
+        for name, member_head in bundle.heads().items():
+            if _is_phyphox_header(first_line(member_head)):
                 out.append(parse_table(bundle.read(name), bundle.where(name)))
         if not out:
             raise InputError(f"{path} holds no phyphox sensor table ({bundle.describe_contents()})")
         return out
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    return [parse_table(data, str(path))]
+    return [parse_table(read_input_bytes(path), str(path))]
 
 
 def load(
@@ -179,10 +176,7 @@ def load(
     """Read a phyphox export (zip, folder or one table) as a one-sensor `Recording`."""
     path = Path(path)
     placement = check_placement(placement, path, APP)
-    head = b""
-    if path.is_file():
-        with open(path, "rb") as f:
-            head = f.read(4)
+    head = b"" if path.is_dir() else read_input_head(path, 4)
     blocks: dict[str, _Block] = {}
     for table in _tables(path, head):
         for b in _blocks(table):

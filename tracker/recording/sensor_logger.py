@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from tracker.errors import InputError
+from tracker.recording.fileio import read_input_head
 from tracker.recording.model import DeviceInfo, Recording
 from tracker.recording.phone_files import (
     ZIP_MAGIC,
@@ -71,8 +72,7 @@ def sniff(head: bytes, path: Path) -> bool:
 
 
 def _is_zip(path: Path) -> bool:
-    with open(path, "rb") as f:
-        return f.read(len(ZIP_MAGIC)) == ZIP_MAGIC
+    return read_input_head(path, len(ZIP_MAGIC)) == ZIP_MAGIC
 
 
 def _metadata(bundle: Bundle) -> dict[str, str]:
@@ -145,7 +145,7 @@ def load(
 ) -> Recording:
     """Read a Sensor Logger zip or folder as a one-sensor `Recording` at ``placement``."""
     path = Path(path)
-    if path.is_file() and not _is_zip(path):
+    if not path.is_dir() and not _is_zip(path):
         raise InputError(
             f"{path} is one file of a {APP} export; give the zip, or the folder holding "
             f"{GYROSCOPE} and {TOTAL} (Android) or {ACCELEROMETER} + {GRAVITY} (iOS)"

@@ -56,6 +56,8 @@ class ExportOptions:
     acc_unit: str = "mps2"
     gyro_unit: str = "rad_s"
     placement: str | None = None
+    #: Read the intact parts of a damaged native recording (``--recover``).
+    recover: bool = False
     history: bool = False
     history_db: Path | None = None
 
@@ -90,7 +92,11 @@ def export_recording(
     not touched (see `export_many`, or `tracker.history.record_session`).
     """
     rec = load_recording(
-        source, acc_unit=options.acc_unit, gyro_unit=options.gyro_unit, placement=options.placement
+        source,
+        recover=options.recover,
+        acc_unit=options.acc_unit,
+        gyro_unit=options.gyro_unit,
+        placement=options.placement,
     )
     result = analyse_recording(rec, with_noted_exercise(rec, options.settings))
     write_rep_csv(result.reps, output)

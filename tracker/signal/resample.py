@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tracker.errors import AnalysisError
+from tracker.limits import MAX_CLOCK_JUMP_S, MAX_SAMPLE_RATE_HZ
 
 #: The analysis needs no more than about this rate (the motion of a lift lies below
 #: 10 Hz); a faster stream is averaged in groups of a whole number of its samples
@@ -57,6 +58,10 @@ HERMITE_MIN_GAP_PERIODS = 2.5
 HERMITE_MAX_GAP_S = 0.6
 #: Input samples carried from one block to the next (the bracket and its neighbours).
 CARRY = 3
+#: Input-grid points interpolated in one pass at most: a long gap is bridged in passes,
+#: so the working arrays stay a few MB however long the gap (the output, at the analysis
+#: rate, is what grows with it).
+PASS_POINTS = 1 << 16
 
 
 class UniformResampler:
@@ -99,6 +104,12 @@ class UniformResampler:
         return self._interpolate(time_s, acc, gyro, final=False)
 
     def _set_period(self, input_period_s: float) -> None:
+        if 1.0 / input_period_s > MAX_SAMPLE_RATE_HZ:
+            raise AnalysisError(
+                f"the sample rate measured from the timestamps is {1.0 / input_period_s:.4g} "
+                f"Hz, above {MAX_SAMPLE_RATE_HZ:.0f} Hz (MAX_SAMPLE_RATE_HZ): are the times "
+                f"in seconds?"
+            )
         self.input_period_s = input_period_s
         self._step = max(1, round(1.0 / (input_period_s * ANALYSIS_RATE_HZ)))
         self.period_s = self._step * input_period_s
@@ -137,6 +148,7 @@ class UniformResampler:
         self._carry_t, self._carry_acc, self._carry_gyro = t[-keep:], acc[-keep:], gyro[-keep:]
         if len(t) < 2:
             return None
+        _check_jumps(t)
         assert self.input_period_s is not None and self._t0 is not None
         period, step = self.input_period_s, self._step
         # Input-grid points bracketed by samples that have a successor (or all, at the
@@ -148,8 +160,26 @@ class UniformResampler:
         k_last = (k_last + 1) // step * step - 1
         if k_last < self._next_k:
             return None
-        k = np.arange(self._next_k, k_last + 1)
+        # Whole groups per pass, so each pass averages exactly the groups one pass would.
+        per_pass = max(1, PASS_POINTS // step) * step
+        parts = [
+            self._grid(t, acc, gyro, k0, min(k0 + per_pass, k_last + 1))
+            for k0 in range(self._next_k, k_last + 1, per_pass)
+        ]
         self._next_k = k_last + 1
+        if len(parts) == 1:
+            return parts[0]
+        return UniformBlock(
+            *(np.concatenate(a) for a in zip(*(_fields(b) for b in parts), strict=True))
+        )
+
+    def _grid(
+        self, t: np.ndarray, acc: np.ndarray, gyro: np.ndarray, k0: int, k1: int
+    ) -> UniformBlock:
+        """The output for input-grid points ``k0 .. k1 - 1`` (whole groups)."""
+        assert self.input_period_s is not None and self._t0 is not None
+        period, step = self.input_period_s, self._step
+        k = np.arange(k0, k1)
         tg = self._t0 + k * period
         idx = np.clip(np.searchsorted(t, tg, side="right"), 1, len(t) - 1)
         span = t[idx] - t[idx - 1]
@@ -177,6 +207,23 @@ class UniformResampler:
             _group_mean(gyro_g, step),
             _group_max(span, step) > self.max_gap_s,
             _group_max(span, step),
+        )
+
+
+def _fields(b: UniformBlock) -> tuple[np.ndarray, ...]:
+    return (b.time_s, b.acc_mps2, b.gyro_rad_s, b.in_gap, b.span_s)
+
+
+def _check_jumps(t: np.ndarray) -> None:
+    """Refuse a forward step longer than `MAX_CLOCK_JUMP_S` (tracker.limits): bridging
+    it would fill the grid in proportion to a span one bad timestamp can claim."""
+    steps = np.diff(t)
+    k = int(np.argmax(steps))
+    if steps[k] > MAX_CLOCK_JUMP_S:
+        raise AnalysisError(
+            f"the sensor's time jumps from {t[k]:.3f} s to {t[k + 1]:.3f} s, more than "
+            f"{MAX_CLOCK_JUMP_S:.0f} s (MAX_CLOCK_JUMP_S): a clock fault; the samples "
+            f"after the jump cannot be analysed with those before it"
         )
 
 

@@ -27,7 +27,12 @@ import numpy as np
 from tracker.errors import CorruptRecordingError, InputError
 from tracker.recording import framing
 from tracker.recording.checks import all_finite, first_non_increasing
-from tracker.recording.fileio import OutputError, read_input_buffer, replace_atomically
+from tracker.recording.fileio import (
+    OutputError,
+    os_error_reason,
+    read_input_buffer,
+    replace_atomically,
+)
 from tracker.recording.model import DeviceInfo, Gap, Recording, SessionNotes
 from tracker.samples import SensorSamples
 from tracker.units import PLACEMENTS
@@ -201,10 +206,14 @@ def _gap_from(obj: dict[str, Any]) -> Gap:
 class RecordingWriter:
     """Appends a session to a new native recording while it streams.
 
-    Data is buffered and handed to the disk (flush + fsync) once at least
-    ``flush_interval_s`` of ``clock`` time has passed since the last flush, checked on
-    every write and by `flush_if_due`, and on `close`; so a crash or power loss loses at
-    most about that much. Call `flush_if_due` from a periodic task if writes can stall.
+    Data is buffered and handed to the disk (flush + fsync) as soon as either
+    ``flush_interval_s`` of ``clock`` (wall) time has passed since the last flush or a
+    placement's samples reach ``flush_interval_s`` of recording time past its last
+    sample on disk, and on `close`. So a crash loses less than that much recording at
+    any replay speed (emulated sensors at ``--speed`` 10 stream ten seconds of recording
+    per wall second), and a power loss at most about that much wall time. The wall-clock
+    check runs on every write and in `flush_if_due`: call that from a periodic task if
+    writes can stall (a sensor away, no samples arriving).
     The file is opened for exclusive creation and only ever appended to: earlier bytes
     are never rewritten. Use as a context manager: leaving the block, even by Ctrl-C,
     closes the file cleanly with an end record.
@@ -241,6 +250,9 @@ class RecordingWriter:
         self._samples: dict[str, list[SensorSamples]] = {}
         self._n_buffered: dict[str, int] = {}
         self._last_time_s: dict[str, float] = {}
+        # Per placement: the time of its newest sample handed to the OS by a flush (its
+        # first sample's until then).
+        self._saved_until_s: dict[str, float] = {}
         self._packets: dict[tuple[str, str], list[RawPacket]] = {}
         self._packet_bytes: dict[tuple[str, str], int] = {}
         self._events: list[bytes] = []
@@ -292,7 +304,13 @@ class RecordingWriter:
         self._n_buffered[p] = self._n_buffered.get(p, 0) + len(block)
         if self._n_buffered[p] >= MAX_SAMPLES_PER_RECORD:
             self._emit_samples(p, full_records_only=True)
-        self._after_write()
+        # What a crash now would lose of this placement, in recording time: everything
+        # after its newest sample on disk (before its first flush: from its first sample).
+        saved_until_s = self._saved_until_s.setdefault(p, float(block.time_s[0]))
+        if self._last_time_s[p] - saved_until_s >= self._flush_interval_s:
+            self.flush()
+        else:
+            self._after_write()
 
     def write_packet(
         self,
@@ -350,6 +368,7 @@ class RecordingWriter:
         self._out[1].extend(b"".join(events))
         self._write_pending()
         self._sync()
+        self._saved_until_s.update(self._last_time_s)
         self._last_flush = self._clock()
 
     def close(self) -> None:
@@ -422,7 +441,7 @@ class RecordingWriter:
 
     def _fail(self, exc: OSError) -> None:
         self._failed = OutputError(
-            f"writing recording {self.path} failed: {exc.strerror or exc}; "
+            f"writing recording {self.path} failed: {os_error_reason(exc)}; "
             f"what was written before stays readable"
         )
         raise self._failed from exc

@@ -10,6 +10,7 @@ raw payloads are stored beside them so a recording can be re-decoded after a dec
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
@@ -256,6 +257,10 @@ class RecordingWriter:
         self._packets: dict[tuple[str, str], list[RawPacket]] = {}
         self._packet_bytes: dict[tuple[str, str], int] = {}
         self._events: list[bytes] = []
+        # Samples records queued for the file, as (file offset of their end, placement,
+        # samples), and the samples of those that reached it (`samples_on_disk`).
+        self._queued: list[tuple[int, str, int]] = []
+        self._on_disk: dict[str, int] = {}
         self._failed: OutputError | None = None
         self._closed = False
         try:
@@ -385,6 +390,13 @@ class RecordingWriter:
             self._closed = True
             os.close(self._fd)
 
+    @property
+    def samples_on_disk(self) -> dict[str, int]:
+        """Samples per placement in whole records that reached the file (were handed to
+        the OS: a crash of this process keeps them). After a write error, exactly what
+        a reader finds in the file."""
+        return dict(self._on_disk)
+
     # -- internals
     def _check_open(self) -> None:
         if self._failed is not None:
@@ -403,10 +415,13 @@ class RecordingWriter:
         if full_records_only:
             n_emit -= n_emit % MAX_SAMPLES_PER_RECORD
         records = bytearray()
+        queued = []
+        end = self._out[0] + len(self._out[1])
         for i in range(0, n_emit, MAX_SAMPLES_PER_RECORD):
             part = joined.slice(i, min(i + MAX_SAMPLES_PER_RECORD, n_emit))
             payload = _encode_samples(p, part.time_s, part.acc_mps2, part.gyro_rad_s)
             records += framing.encode_record(framing.SAMPLES, payload)
+            queued.append((end + len(records), p, len(part)))
         rest = joined.slice(n_emit, len(joined))
         # Take the samples out of the buffer before queueing their records: Ctrl-C in
         # between loses them, whereas the other order could record them twice, and
@@ -414,6 +429,7 @@ class RecordingWriter:
         self._samples[p] = [rest] if len(rest) else []
         self._n_buffered[p] = len(rest)
         self._out[1].extend(records)
+        self._queued += queued
 
     def _emit_packets(self, key: tuple[str, str]) -> None:
         packets = self._packets.pop(key)
@@ -430,8 +446,22 @@ class RecordingWriter:
             while (done := os.fstat(self._fd).st_size - base) < len(pending):
                 os.write(self._fd, pending[done:])
         except OSError as exc:
+            # (a write can take part of a record before the disk fills up)
+            with contextlib.suppress(OSError):
+                self._count_on_disk(os.fstat(self._fd).st_size)
             self._fail(exc)
         self._out = (base + len(pending), bytearray())
+        self._count_on_disk(base + len(pending))
+
+    def _count_on_disk(self, file_size: int) -> None:
+        """Count the queued samples records that end within ``file_size`` as on disk."""
+        n_whole = 0
+        for end, p, n in self._queued:
+            if end > file_size:
+                break
+            self._on_disk[p] = self._on_disk.get(p, 0) + n
+            n_whole += 1
+        del self._queued[:n_whole]
 
     def _sync(self) -> None:
         try:

@@ -63,7 +63,7 @@ def os_error_reason(exc: OSError) -> str:
     return f"{reason} ({hint})" if hint else reason
 
 
-#: Plain words for the OS errors a full, limited or read-only disk gives.
+#: Plain words for the OS errors of a full, limited or read-only disk, or a missing folder.
 _OS_ERROR_HINTS = {
     getattr(errno, name): hint
     for name, hint in (
@@ -71,6 +71,7 @@ _OS_ERROR_HINTS = {
         ("EDQUOT", "your disk quota is used up"),
         ("EFBIG", "the file would exceed the largest file size allowed here"),
         ("EROFS", "the disk is mounted read-only"),
+        ("ENOENT", "the folder does not exist"),  # (when writing, the file's own is new)
     )
     if hasattr(errno, name)  # (not every system has a quota error)
 }

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from live_helpers import write_source
 
+from tracker import stop_signals
 from tracker.recording.native import read_native
 
 #: Longest a stopped session may take to close its recording and summarise.
@@ -217,3 +218,32 @@ def test_sigkill_at_ten_times_real_time_loses_less_than_a_second(
         assert len(on_disk) > 0
         lost_s = newest_s - float(on_disk.time_s[-1])
         assert lost_s < FLUSH_INTERVAL_S, (p, lost_s)
+
+
+# --- the signals held from the program's first line (in this process) -----------------
+
+
+def test_a_held_signal_is_only_noted_and_delivered_on_release() -> None:
+    before = {s: signal.getsignal(s) for s in stop_signals.STOP_SIGNALS}
+    stop_signals.hold()
+    try:
+        signal.raise_signal(signal.SIGINT)  # no KeyboardInterrupt in the middle of things
+        with pytest.raises(KeyboardInterrupt):
+            # What any command but `live` gets: Python's own Ctrl-C, delivered now.
+            stop_signals.release()
+    finally:
+        stop_signals.release()
+    assert {s: signal.getsignal(s) for s in stop_signals.STOP_SIGNALS} == before
+
+
+def test_stop_requests_pass_on_what_came_before_and_during() -> None:
+    before = {s: signal.getsignal(s) for s in stop_signals.STOP_SIGNALS}
+    got: list[int] = []
+    stop_signals.hold()
+    signal.raise_signal(signal.SIGTERM)  # noted, not the end of this process
+    with stop_signals.stop_requests(got.append):
+        assert got == [signal.SIGTERM]
+        signal.raise_signal(signal.SIGHUP)
+        signal.raise_signal(signal.SIGINT)
+    assert got == [signal.SIGTERM, signal.SIGHUP, signal.SIGINT]
+    assert {s: signal.getsignal(s) for s in stop_signals.STOP_SIGNALS} == before

@@ -57,7 +57,9 @@ class TrackerGroup(click.Group):
     ) -> tuple[str | None, click.Command | None, list[str]]:
         name, command, rest = super().resolve_command(ctx, args)
         if name not in TAKES_STOP_SIGNALS:
-            stop_signals.release()  # Python's own Ctrl-C handling (`tracker.__main__`)
+            # Held since the program's first line (`tracker.__main__`): back to Python's
+            # defaults (Ctrl-C raises KeyboardInterrupt: "Interrupted.", exit 130).
+            stop_signals.release()
         return name, command, rest
 
     def invoke(self, ctx: click.Context) -> object:

@@ -3,11 +3,15 @@ wall time, whichever comes first, so a crash loses less than a second at any spe
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from tracker.recording import framing
+from tracker.recording import framing, native
+from tracker.recording.fileio import OutputError
 from tracker.recording.model import SessionNotes
 from tracker.recording.native import RecordingWriter, read_native
 from tracker.samples import SensorSamples
@@ -104,3 +108,56 @@ def test_the_first_samples_count_from_the_first_sample(tmp_path: Path) -> None:
         assert sample_records(path) == 0
         w.write_samples(block("lumbar", n_blocks * BLOCK))  # reaches 1.04 s: due
         assert len(read_native(path).sensors["lumbar"]) == (n_blocks + 1) * BLOCK
+
+
+def test_a_disk_too_full_for_the_header_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "none.trk"
+
+    def full(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(native.os, "write", full)
+    with pytest.raises(OutputError) as caught:
+        RecordingWriter(path, devices={}, notes=SessionNotes())
+    monkeypatch.undo()
+    assert str(caught.value) == (
+        f"cannot create {path}: No space left on device (the disk is full); nothing was recorded"
+    )
+    assert not path.exists()
+
+
+def test_samples_on_disk_count_whole_records_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "cut.trk"
+    w = RecordingWriter(path, devices={}, notes=SessionNotes(), clock=FakeClock())
+    header_bytes = path.stat().st_size
+    w.write_samples(block("lumbar", 0))
+    w.write_samples(block("sacrum", 0))
+    w.flush()
+    assert w.samples_on_disk == {"lumbar": BLOCK, "sacrum": BLOCK}
+    record_bytes = (path.stat().st_size - header_bytes) // 2
+    real_write = os.write
+    # Bytes left: the next lumbar record fits, the sacrum one is cut short.
+    room = [record_bytes + record_bytes // 2]
+
+    def filling(fd: int, data: bytes) -> int:
+        if room[0] <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        n = real_write(fd, bytes(data)[: room[0]])
+        room[0] -= n
+        return n
+
+    w.write_samples(block("lumbar", BLOCK))
+    w.write_samples(block("sacrum", BLOCK))
+    monkeypatch.setattr(native.os, "write", filling)
+    with pytest.raises(OutputError, match="the disk is full"):
+        w.flush()
+    w.close()
+    monkeypatch.undo()
+    kept = read_native(path)
+    assert kept.report.truncated_tail_bytes > 0
+    assert w.samples_on_disk == {p: len(s) for p, s in kept.sensors.items()}
+    assert w.samples_on_disk == {"lumbar": 2 * BLOCK, "sacrum": BLOCK}

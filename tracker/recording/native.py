@@ -270,16 +270,25 @@ class RecordingWriter:
                 f"{self.path} already exists; a recording is never overwritten, choose a new name"
             ) from exc
         except OSError as exc:
-            raise OutputError(f"cannot create {self.path}: {exc.strerror or exc}") from exc
+            raise OutputError(f"cannot create {self.path}: {os_error_reason(exc)}") from exc
         self._out[1].extend(framing.encode_preamble())
         self._out[1].extend(framing.encode_record(framing.HEADER, header_bytes))
         self._last_flush = clock()
         try:
             self.flush()  # the header reaches the disk at once: even an early crash is readable
-        except BaseException:
+        except BaseException as exc:
             self._closed = True
             os.close(self._fd)
-            raise
+            if not isinstance(exc, OutputError):
+                raise
+            # Not even the header fits: the file would hold nothing, so it goes.
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+            cause = exc.__cause__
+            reason = os_error_reason(cause) if isinstance(cause, OSError) else str(exc)
+            raise OutputError(
+                f"cannot create {self.path}: {reason}; nothing was recorded"
+            ) from cause
 
     # -- context manager
     def __enter__(self) -> RecordingWriter:

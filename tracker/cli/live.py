@@ -138,12 +138,7 @@ def _report(result: LiveResult, limits_source: str, requests: _StopRequests) -> 
 
     out, err = _Terminal(sys.stdout), _Terminal(sys.stderr)
     recorded = ", ".join(f"{n} {p} samples" for p, n in result.samples_recorded.items())
-    ending = {
-        "end": "the streams ended",
-        "duration": "the duration was reached",
-        "interrupted": requests.why if requests.signals else "interrupted",
-        "disk_full": "the disk is full",
-    }[result.stopped_by]
+    ending = _ending(result, requests)
     if result.disk_error is None:
         err.echo(f"Stopped ({ending}). Saved {result.path} ({recorded}).")
     else:
@@ -163,6 +158,15 @@ def _report(result: LiveResult, limits_source: str, requests: _StopRequests) -> 
         return
     out.echo("")
     out.echo(format_summary(summary_dict(result.result), limits_source))
+
+
+def _ending(result: LiveResult, requests: _StopRequests) -> str:
+    return {
+        "end": "the streams ended",
+        "duration": "the duration was reached",
+        "interrupted": requests.why if requests.signals else "interrupted",
+        "disk_full": "the disk is full",
+    }[result.stopped_by]
 
 
 class _Terminal:
@@ -360,6 +364,14 @@ def live(
         ctx.exit(128 + requests.signals[0])
     finally:
         sink.close()
+    if result.nothing_recorded:
+        _Terminal(sys.stderr).echo(
+            f"Stopped ({_ending(result, requests)}) before any samples arrived; "
+            "nothing was recorded."
+        )
+        if requests.signals:
+            ctx.exit(128 + requests.signals[0])
+        return
     _report(result, source, requests)
     if history and not demo and result.result is not None:
         _add_to_history(db_path, result)

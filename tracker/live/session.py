@@ -135,8 +135,13 @@ class LiveResult:
     ``analysis_error`` says why, e.g. stopped before the sensors were calibrated).
     ``disk_error``: the one-line reason recording stopped early (what was written before
     stays readable); ``result`` then covers only what the file holds.
-    ``samples_recorded``: samples per sensor in the file.
+    ``samples_recorded``: samples per sensor in the file. When none arrived (and no
+    disk error) the file is removed again: nothing was recorded.
     """
+
+    @property
+    def nothing_recorded(self) -> bool:
+        return self.disk_error is None and not any(self.samples_recorded.values())
 
     path: Path
     stopped_by: str
@@ -300,6 +305,11 @@ class _Run:
             self._close_writer()
         if self.disk_error is not None:
             result, analysis_error = self._analyse_saved()
+        elif not any(self.samples_on_disk.values()):
+            # Stopped before any sample arrived: a file that no command can read would
+            # only claim that something was saved.
+            with contextlib.suppress(OSError):
+                config.output_path.unlink()
         self._publish_status()
         return LiveResult(
             path=config.output_path,

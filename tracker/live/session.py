@@ -139,10 +139,6 @@ class LiveResult:
     disk error) the file is removed again: nothing was recorded.
     """
 
-    @property
-    def nothing_recorded(self) -> bool:
-        return self.disk_error is None and not any(self.samples_recorded.values())
-
     path: Path
     stopped_by: str
     result: SessionResult | None
@@ -155,6 +151,10 @@ class LiveResult:
     cues_given: int
     cues_suppressed: int
     emulated_timeline: bool
+
+    @property
+    def nothing_recorded(self) -> bool:
+        return self.disk_error is None and not any(self.samples_recorded.values())
 
 
 class _SourceTimeline:

@@ -261,3 +261,41 @@ def test_a_stop_before_the_sensors_stream_records_nothing(source: Path, tmp_path
     with pytest.raises(StoppedBeforeRecording):
         asyncio.run(run_live(config, LiveSink(), stop))
     assert not out.exists()
+
+
+#: A file size limit that the recording passes within a few seconds of streaming.
+LIVE_FILE_SIZE_LIMIT_BYTES = 100_000
+
+
+def limit_file_size() -> None:
+    import resource
+
+    limit = LIVE_FILE_SIZE_LIMIT_BYTES
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def test_a_file_size_limit_stops_the_session_like_a_full_disk(source: Path, tmp_path: Path) -> None:
+    # No monkeypatch: the system refuses the write (and sends SIGXFSZ, which Python
+    # ignores, so that the write fails with EFBIG instead of the process ending).
+    out = tmp_path / "limited.trk"
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "tracker", "live", "--lumbar", f"emulator:{source}"),
+            *("--speed", "25", "-o", str(out), "--quiet", "--no-profile"),
+        ],
+        capture_output=True,
+        text=True,
+        preexec_fn=limit_file_size,
+        timeout=STOP_TIMEOUT_S,
+    )
+    assert_clean(done.stderr)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        f"Error: writing recording {out} failed: File too large (the file would exceed the "
+        "largest file size allowed here); what was written before stays readable"
+    )
+    kept = read_native(out)
+    assert out.stat().st_size <= LIVE_FILE_SIZE_LIMIT_BYTES
+    n = len(kept.sensors["lumbar"])
+    assert 0 < n < 2000
+    assert f"{out} holds {n} lumbar samples, all that reached the disk" in done.stderr

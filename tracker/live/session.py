@@ -210,10 +210,17 @@ async def run_live(
 
 
 async def _open_unless_stopped(session: LiveSession, stop: asyncio.Event) -> bool:
-    """Open ``session``; False if ``stop`` is set first (then the opening is cancelled:
-    a scan for a sensor that is not there can take many seconds)."""
+    """Open ``session``; False if ``stop`` is set first.
+
+    With a real sensor the opening is then cancelled: a scan for a sensor that is not
+    there takes up to the scan timeout. Emulated sensors open in well under a second,
+    and bumble's GATT client does not survive a cancel in the middle of a request (the
+    answer then lands on a cancelled future: InvalidStateError in a callback), so their
+    opening is let finish before the session closes.
+    """
     if stop.is_set():
         return False
+    cancellable = not all(spec.is_emulator for spec in session.specs.values())
     opening = asyncio.ensure_future(session.open())
     stopping = asyncio.ensure_future(stop.wait())
     try:
@@ -221,13 +228,14 @@ async def _open_unless_stopped(session: LiveSession, stop: asyncio.Event) -> boo
     finally:
         stopping.cancel()
         if not opening.done():
-            opening.cancel()
+            if cancellable:
+                opening.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await opening
+                await asyncio.wait((opening,))
     if opening.cancelled():
         return False
     opening.result()  # (raises what the opening raised: no adapter, sensor not found)
-    return True
+    return not stop.is_set()
 
 
 class _Run:

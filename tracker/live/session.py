@@ -10,8 +10,8 @@ the ``stop`` event is set (Ctrl-C, SIGTERM or SIGHUP in the CLI) or ``duration_s
 wall time passed:
 
 * writes every sample block, raw notification and gap to the recording as it arrives
-  (the writer flushes once a second of recording or of wall time has passed, whichever
-  comes first, so a crash loses less than a second of recording at any ``speed``);
+  (the writer hands it to the OS at every second of recording and fsyncs every second
+  of wall time, so a crash loses less than a second of recording at any ``speed``);
 * feeds the blocks to the analysis pipeline and hands its events, the cues that the
   `CuePolicy` releases and link changes to the `LiveSink`, and a `LiveStatus` every
   ``status_interval_s``;
@@ -90,8 +90,8 @@ class LiveConfig:
     duration_s: float | None = None
     cue_policy: CuePolicy = field(default_factory=CuePolicy)
     status_interval_s: float = 0.25
-    #: The recording is flushed to disk this often, in recording time and in wall time
-    #: (whichever comes first): a crash loses less than this much of the recording.
+    #: The recording is written this often in recording time, and flushed to disk
+    #: (fsync) this often in wall time: a crash loses less than this much recording.
     flush_interval_s: float = 1.0
     transport: BleTransport | None = None
     reconnect: ReconnectPolicy | None = None

@@ -207,14 +207,14 @@ def _gap_from(obj: dict[str, Any]) -> Gap:
 class RecordingWriter:
     """Appends a session to a new native recording while it streams.
 
-    Data is buffered and handed to the disk (flush + fsync) as soon as either
-    ``flush_interval_s`` of ``clock`` (wall) time has passed since the last flush or a
-    placement's samples reach ``flush_interval_s`` of recording time past its last
-    sample on disk, and on `close`. So a crash loses less than that much recording at
-    any replay speed (emulated sensors at ``--speed`` 10 stream ten seconds of recording
-    per wall second), and a power loss at most about that much wall time. The wall-clock
-    check runs on every write and in `flush_if_due`: call that from a periodic task if
-    writes can stall (a sensor away, no samples arriving).
+    Data is buffered and handed to the OS as soon as a placement's samples reach
+    ``flush_interval_s`` of recording time past its last sample written, and flushed to
+    the disk (written + fsync) once ``flush_interval_s`` of ``clock`` (wall) time has
+    passed since the last flush, and on `close`. So a crash of the process loses less
+    than that much recording at any replay speed (emulated sensors at ``--speed`` 10
+    stream ten seconds of recording per wall second), and a power loss about that much
+    wall time. The wall-clock check runs on every write and in `flush_if_due`: call that
+    from a periodic task if writes can stall (a sensor away, no samples arriving).
     The file is opened for exclusive creation and only ever appended to: earlier bytes
     are never rewritten. Use as a context manager: leaving the block, even by Ctrl-C,
     closes the file cleanly with an end record.
@@ -251,8 +251,8 @@ class RecordingWriter:
         self._samples: dict[str, list[SensorSamples]] = {}
         self._n_buffered: dict[str, int] = {}
         self._last_time_s: dict[str, float] = {}
-        # Per placement: the time of its newest sample handed to the OS by a flush (its
-        # first sample's until then).
+        # Per placement: the time of its newest sample handed to the OS (its first
+        # sample's until then).
         self._saved_until_s: dict[str, float] = {}
         self._packets: dict[tuple[str, str], list[RawPacket]] = {}
         self._packet_bytes: dict[tuple[str, str], int] = {}
@@ -322,9 +322,12 @@ class RecordingWriter:
         # after its newest sample on disk (before its first flush: from its first sample).
         saved_until_s = self._saved_until_s.setdefault(p, float(block.time_s[0]))
         if self._last_time_s[p] - saved_until_s >= self._flush_interval_s:
-            self.flush()
-        else:
-            self._after_write()
+            # Handed to the OS, not fsynced: a process crash is what loses recording
+            # time; a power loss happens in wall time, which the wall-clock flush bounds.
+            # (At --speed 25, an fsync per recording second would stall the event loop
+            # 25 times a second.)
+            self._hand_over()
+        self._after_write()
 
     def write_packet(
         self,
@@ -372,6 +375,13 @@ class RecordingWriter:
 
     def flush(self) -> None:
         """Write everything buffered and fsync it."""
+        self._hand_over()
+        self._sync()
+        self._last_flush = self._clock()
+
+    def _hand_over(self) -> None:
+        """Write everything buffered to the OS, without waiting for the disk: from then
+        on it survives a crash of this process, though not a power loss."""
         self._check_open()
         for p in PLACEMENTS:
             if self._samples.get(p):
@@ -381,9 +391,7 @@ class RecordingWriter:
         events, self._events = self._events, []
         self._out[1].extend(b"".join(events))
         self._write_pending()
-        self._sync()
         self._saved_until_s.update(self._last_time_s)
-        self._last_flush = self._clock()
 
     def close(self) -> None:
         """Flush, append the end record and close. Safe to call more than once."""

@@ -157,15 +157,72 @@ def test_ctrl_c_closes_the_recording_and_prints_the_summary(
     out = tmp_path / "c.trk"
     result = run("live", "--lumbar", f"emulator:{source}", "-o", out, "--no-profile", "--quiet")
     assert result.exit_code == 0, result.output
-    assert killed and "Stopped (interrupted)." in result.stderr
+    assert killed and "Stopped (Ctrl-C). Saved " in result.stderr
     recorded = read_native(out)
     assert recorded.report.clean_close and len(recorded.sensors["lumbar"]) > 0
 
 
-def test_disk_full_is_one_line_and_keeps_the_recording(
+def fill_disk_after(monkeypatch: pytest.MonkeyPatch, path: Path, free_bytes: int) -> None:
+    """Writes to ``path`` behave as on a disk with ``free_bytes`` free: the write that
+    crosses the limit is cut short, the next one fails with ENOSPC."""
+    real_write = os.write
+
+    def write(fd: int, data: bytes) -> int:
+        if path.exists() and os.fstat(fd).st_ino == path.stat().st_ino:
+            room = free_bytes - os.fstat(fd).st_size
+            if room <= 0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return real_write(fd, bytes(data[:room]))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(native.os, "write", write)
+
+
+def test_disk_full_says_what_is_on_disk_summarises_only_that_and_exits_1(
     source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "full.trk"
+    # One sensor (the emulators of two start a varying moment apart), and about half
+    # of its session fits (its raw packets take room too, the source holds two sensors'
+    # samples): the disk fills in the middle of the set.
+    fill_disk_after(monkeypatch, out, free_bytes=len(source.read_bytes()) * 2 // 5)
+    result = run(
+        "live",
+        "--lumbar",
+        f"emulator:{source}",
+        "--speed",
+        str(SPEED),
+        "--no-profile",
+        "-o",
+        out,
+        "--quiet",
+    )
+    monkeypatch.undo()
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: writing recording {out} failed: No space left on device (the disk is full); "
+        "what was written before stays readable"
+    )
+    kept = read_native(out)
+    assert not kept.report.clean_close
+    n_saved = len(kept.sensors["lumbar"])
+    assert 0 < n_saved < 2000
+    assert (
+        f"Stopped (the disk is full). {out} holds {n_saved} lumbar samples, all that "
+        "reached the disk; the summary covers only those."
+    ) in result.stderr
+    # The summary printed is that of the file: what `tracker summary` says of it.
+    summary = run("summary", out, "--no-profile")
+    assert summary.exit_code == 0, summary.output
+    assert "Total: 1 set, " in summary.stdout and "Total: 1 set, 6 reps" not in summary.stdout
+    assert result.stdout.endswith("\n" + summary.stdout)
+
+
+def test_disk_full_before_any_sample_is_saved(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "header_only.trk"
     real_write = os.write
     calls = []
 
@@ -179,11 +236,10 @@ def test_disk_full_is_one_line_and_keeps_the_recording(
     monkeypatch.setattr(native.os, "write", write)
     result = live(source, "-o", out, "--quiet")
     monkeypatch.undo()
-    assert result.exit_code == 0, result.output
-    stopped = [line for line in result.stderr.splitlines() if line.startswith("Recording stopped")]
-    assert len(stopped) == 1
-    assert "No space left on device; what was written before stays readable" in stopped[0]
-    assert "Stopped (the disk is full)." in result.stderr
+    assert result.exit_code == 1, result.output
+    assert f"{out} holds 0 lumbar samples, 0 sacrum samples" in result.stderr
+    assert "No summary: no samples reached the disk" in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("Error: writing recording ")
     # What reached the disk (here only the header) still reads.
     assert read_native_info(out).devices["lumbar"].protocol == "tracker_imu"
 

@@ -302,10 +302,14 @@ def test_disk_full_stops_cleanly_and_keeps_what_was_written(
     assert result.stopped_by == "disk_full"
     assert "No space left on device" in (result.disk_error or "")
     assert "\n" not in (result.disk_error or "")
-    # No end record could be written; what reached the disk reads back.
+    # No end record could be written; what reached the disk reads back, and the result
+    # counts exactly that.
     kept = read_native(out)
     assert not kept.report.clean_close
     assert 0 < len(kept.sensors["lumbar"]) < 2000
+    assert result.samples_recorded == {
+        p: len(kept.sensors.get(p, ())) for p in ("lumbar", "sacrum")
+    }
 
 
 # --- speech ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from report_testdata import Analysed, small_session
 
 from tracker.analysis.session import recording_start_s
 from tracker.cli import cli
-from tracker.errors import InputError
+from tracker.recording.fileio import OutputError
 from tracker.recording.load import save_recording
 from tracker.recording.model import SessionNotes
 from tracker.report.html_report import render_report_html, write_report
@@ -258,8 +258,11 @@ def test_unwritable_output_is_one_line_error(dual: Analysed, tmp_path: Path) -> 
     out = tmp_path / "missing" / "r.html"
     result = CliRunner().invoke(cli, ["report", str(rec), "-o", str(out), "--no-profile"])
     assert result.exit_code == 1
-    assert result.stderr == f"Error: cannot write {out}: No such file or directory\n"
-    with pytest.raises(InputError, match="cannot write"):
+    assert result.stderr == (
+        f"Error: cannot write {out}: No such file or directory (the folder does not exist); "
+        "nothing was written\n"
+    )
+    with pytest.raises(OutputError, match="cannot write"):
         write_report(dual.result, dual.recording, out, source_name="s", limits_source="d")
 
 

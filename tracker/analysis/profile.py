@@ -20,7 +20,7 @@ import numpy as np
 from tracker.analysis.session import SessionResult
 from tracker.analysis.settings import AnalysisSettings
 from tracker.errors import AnalysisError, InputError
-from tracker.recording.fileio import replace_atomically
+from tracker.recording.fileio import OutputError, os_error_reason, replace_atomically
 
 PROFILE_VERSION = 1
 FLAG_SHARE = 0.70
@@ -100,9 +100,16 @@ def profile_from_session(result: SessionResult, source: str) -> Profile:
 
 
 def save_profile(profile: Profile, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``profile`` to ``path`` (creating its folder), replacing it atomically: a
+    failed save keeps the earlier profile."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create the folder of {path}: {os_error_reason(exc)}; nothing was written"
+        ) from exc
     text = json.dumps({"version": PROFILE_VERSION, **asdict(profile)}, indent=2) + "\n"
-    replace_atomically(path, lambda p: p.write_text(text, encoding="utf-8"))
+    replace_atomically(path, text)
 
 
 def load_profile(path: Path) -> Profile:

@@ -17,7 +17,7 @@ import sys
 
 import click
 
-from tracker import __version__
+from tracker import __version__, stop_signals
 from tracker.errors import TrackerError
 
 #: Every command, and the module of this package that defines it (with ``@cli.command``).
@@ -36,6 +36,9 @@ COMMAND_MODULES = {
     "simulate": "simulate",
 }
 
+#: Commands that end cleanly on a stop signal themselves (`tracker.stop_signals`).
+TAKES_STOP_SIGNALS = {"live"}
+
 
 class TrackerGroup(click.Group):
     """Click group that loads each command's module on first use and turns library
@@ -49,6 +52,16 @@ class TrackerGroup(click.Group):
             # Importing the module registers its commands on this group.
             importlib.import_module(f"{__name__}.{COMMAND_MODULES[cmd_name]}")
         return super().get_command(ctx, cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if name not in TAKES_STOP_SIGNALS:
+            # Held since the program's first line (`tracker.__main__`): back to Python's
+            # defaults (Ctrl-C raises KeyboardInterrupt: "Interrupted.", exit 130).
+            stop_signals.release()
+        return name, command, rest
 
     def invoke(self, ctx: click.Context) -> object:
         try:

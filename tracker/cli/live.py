@@ -5,22 +5,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import signal
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 import click
 
+from tracker import stop_signals
 from tracker.analysis.events import Event, FlagRaised
 from tracker.analysis.profile import resolve_settings
-from tracker.cli import cli, terminal_safe
+from tracker.cli import cli, one_line, terminal_safe
 from tracker.cli.analyse import history_options, limit_options
 from tracker.devices.ble import BleTransport, LinkEvent
 from tracker.errors import InputError
 from tracker.live.cues import Cue, CuePolicy
 from tracker.live.display import LiveStatus, status_lines
-from tracker.live.session import LiveConfig, LiveResult, LiveSink, run_live
+from tracker.live.session import (
+    LiveConfig,
+    LiveResult,
+    LiveSink,
+    StoppedBeforeRecording,
+    run_live,
+)
 from tracker.live.speech import Speaker, find_speech_command
 from tracker.recording.model import DeviceInfo, SessionNotes
 from tracker.report.event_lines import clock_text, event_line
@@ -58,7 +64,7 @@ class _TerminalSink(LiveSink):
     """Renders a live session: event and cue lines, and (on a terminal, without --quiet)
     a status block redrawn in place below them."""
 
-    def __init__(self, *, quiet: bool, cue_mode: str, out: TextIO) -> None:
+    def __init__(self, *, quiet: bool, cue_mode: str, out: _Terminal) -> None:
         self.out = out
         self.redraw = not quiet and out.isatty()
         self._drawn = 0
@@ -77,7 +83,7 @@ class _TerminalSink(LiveSink):
 
     def _line(self, text: str) -> None:
         self._clear()
-        click.echo(text, file=self.out)
+        self.out.echo(text)
 
     def _clear(self) -> None:
         if self._drawn:
@@ -86,12 +92,13 @@ class _TerminalSink(LiveSink):
             self._drawn = 0
 
     def opened(self, path: Path, devices: dict[str, DeviceInfo]) -> None:
+        err = _Terminal(sys.stderr)
         for p, d in devices.items():
             rate = f"{d.sample_rate_hz:g} Hz" if d.sample_rate_hz else "rate unknown"
-            click.echo(f"{p}: {d.model} ({d.protocol}, {d.address}), {rate}", err=True)
-        click.echo(f"Recording to {path}", err=True)
+            err.echo(f"{p}: {d.model} ({d.protocol}, {d.address}), {rate}")
+        err.echo(f"Recording to {path}")
         for note in self.notes:
-            click.echo(f"Note: {note}", err=True)
+            err.echo(f"Note: {note}")
 
     def event(self, event: Event, at_s: float) -> None:
         if isinstance(event, FlagRaised):
@@ -126,53 +133,100 @@ class _TerminalSink(LiveSink):
             self.speaker.close()
 
 
-async def _run_with_sigint(config: LiveConfig, sink: LiveSink) -> LiveResult:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    installed = False
-    # Where signal handlers cannot be installed (Windows event loops, a thread other than
-    # the main one) Ctrl-C raises KeyboardInterrupt instead; the session's `finally` blocks
-    # still close the recording.
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        # Ctrl-C ends the session cleanly (the recording is closed, the summary printed).
-        loop.add_signal_handler(signal.SIGINT, stop.set)
-        installed = True
-    try:
-        return await run_live(config, sink, stop)
-    finally:
-        if installed:
-            loop.remove_signal_handler(signal.SIGINT)
-
-
-def _report(result: LiveResult, limits_source: str) -> None:
+def _report(result: LiveResult, limits_source: str, requests: _StopRequests) -> None:
     from tracker.report.summary import format_summary, summary_dict
 
+    out, err = _Terminal(sys.stdout), _Terminal(sys.stderr)
     recorded = ", ".join(f"{n} {p} samples" for p, n in result.samples_recorded.items())
-    if result.disk_error:
-        click.echo(f"Recording stopped: {result.disk_error}", err=True)
-    ending = {
-        "end": "the streams ended",
-        "duration": "the duration was reached",
-        "interrupted": "interrupted",
-        "disk_full": "the disk is full",
-    }[result.stopped_by]
-    click.echo(f"Stopped ({ending}). Saved {result.path} ({recorded}).", err=True)
+    ending = _ending(result, requests)
+    if result.disk_error is None:
+        err.echo(f"Stopped ({ending}). Saved {result.path} ({recorded}).")
+    else:
+        err.echo(
+            f"Stopped ({ending}). {result.path} holds {recorded}, all that reached the "
+            "disk; the summary covers only those."
+        )
     for p, s in result.stats.items():
-        click.echo(
+        err.echo(
             f"{p}: {s.packets} packets, {s.lost_packets} lost, {s.malformed} malformed, "
-            f"{s.disconnects} disconnects, {s.reconnects} reconnects",
-            err=True,
+            f"{s.disconnects} disconnects, {s.reconnects} reconnects"
         )
     if result.cues_suppressed:
-        click.echo(
-            f"{result.cues_given} cues given, {result.cues_suppressed} held back by the bound",
-            err=True,
-        )
+        err.echo(f"{result.cues_given} cues given, {result.cues_suppressed} held back by the bound")
     if result.result is None:
-        click.echo(f"No summary: {result.analysis_error}", err=True)
+        err.echo(f"No summary: {result.analysis_error}")
         return
-    click.echo("")
-    click.echo(format_summary(summary_dict(result.result), limits_source))
+    out.echo("")
+    out.echo(format_summary(summary_dict(result.result), limits_source))
+
+
+def _ending(result: LiveResult, requests: _StopRequests) -> str:
+    return {
+        "end": "the streams ended",
+        "duration": "the duration was reached",
+        "interrupted": requests.why if requests.signals else "interrupted",
+        "disk_full": "the disk is full",
+    }[result.stopped_by]
+
+
+class _Terminal:
+    """A text stream that goes quiet once writing to it fails: after SIGHUP the terminal
+    is gone (writes fail with EIO), and that must not end the session before its
+    recording is closed, nor keep its history entry from being added."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        self._try(self._stream.write, text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._try(self._stream.flush)
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def echo(self, text: str) -> None:
+        self.write(text + "\n")
+        self.flush()
+
+    def _try(self, call: Any, *args: Any) -> None:
+        if not self.gone:
+            try:
+                call(*args)
+            except OSError:
+                self.gone = True
+
+
+class _StopRequests:
+    """The stop signals of one `tracker live` (`tracker.stop_signals`), handed to its
+    event loop: each sets the session's stop event, however early it came."""
+
+    def __init__(self) -> None:
+        self.signals: list[int] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+
+    def __call__(self, signum: int) -> None:
+        # Called between two Python steps of whatever runs (`stop_signals.stop_requests`):
+        # only note the signal and wake the loop, which sets the event itself.
+        self.signals.append(signum)
+        if self._loop is not None and self._stop is not None:
+            with contextlib.suppress(RuntimeError):  # (the loop has closed meanwhile)
+                self._loop.call_soon_threadsafe(self._stop.set)
+
+    async def run(self, config: LiveConfig, sink: LiveSink) -> LiveResult:
+        self._stop = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        if self.signals:  # (came before the loop ran)
+            self._stop.set()
+        return await run_live(config, sink, self._stop)
+
+    @property
+    def why(self) -> str:
+        return stop_signals.STOP_SIGNALS.get(self.signals[0], f"signal {self.signals[0]}")
 
 
 @cli.command()
@@ -265,8 +319,10 @@ def live(
 
     DEVICE is a BLE address or advertised name (see `tracker scan`), or an emulated
     sensor replaying a recording: emulator:PATH (our firmware profile) or
-    emulator:KIND:PATH (KIND: tracker_imu, polar_pmd, movesense). Ctrl-C, the end of
-    emulated streams or --duration closes the recording and prints the session summary.
+    emulator:KIND:PATH (KIND: tracker_imu, polar_pmd, movesense). Ctrl-C (or SIGTERM,
+    SIGHUP), the end of emulated streams or --duration closes the recording and prints
+    the session summary. If the recording cannot be written (disk full), the session
+    stops, the summary covers what the file holds, and the exit code is 1.
     The session is added to your history (not for --demo).
     Flags are technique cues, not injury predictions.
     """
@@ -295,14 +351,32 @@ def live(
         scan_timeout_s=scan_timeout_s,
         meta={"limits_source": source},
     )
-    sink = _TerminalSink(quiet=quiet, cue_mode=cue_mode, out=sys.stdout)
+    sink = _TerminalSink(quiet=quiet, cue_mode=cue_mode, out=_Terminal(sys.stdout))
+    requests = _StopRequests()
     try:
-        result = asyncio.run(_run_with_sigint(config, sink))
+        with stop_signals.stop_requests(requests):
+            result = asyncio.run(requests.run(config, sink))
+    except StoppedBeforeRecording:
+        _Terminal(sys.stderr).echo(
+            f"Stopped ({requests.why}) before the sensors streamed; nothing was recorded."
+        )
+        # The shell's convention for a command ended by a signal: 128 + its number.
+        ctx.exit(128 + requests.signals[0])
     finally:
         sink.close()
-    _report(result, source)
+    if result.nothing_recorded:
+        _Terminal(sys.stderr).echo(
+            f"Stopped ({_ending(result, requests)}) before any samples arrived; "
+            "nothing was recorded."
+        )
+        if requests.signals:
+            ctx.exit(128 + requests.signals[0])
+        return
+    _report(result, source, requests)
     if history and not demo and result.result is not None:
         _add_to_history(db_path, result)
+    if result.disk_error is not None:
+        raise click.ClickException(one_line(result.disk_error))
 
 
 def _add_to_history(db_path: Path | None, result: LiveResult) -> None:

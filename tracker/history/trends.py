@@ -114,7 +114,7 @@ def format_trends_csv(trends: list[WeekTrend]) -> str:
 
 def write_trends_csv(trends: list[WeekTrend], path: str | os.PathLike[str]) -> None:
     text = format_trends_csv(trends)
-    replace_atomically(path, lambda p: p.write_text(text, encoding="utf-8"))
+    replace_atomically(path, text)
 
 
 def format_trends(trends: list[WeekTrend]) -> str:

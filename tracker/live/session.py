@@ -6,16 +6,22 @@
 
 `run_live` opens a `tracker.devices.ble.LiveSession`, then creates the native recording
 (so a session that cannot connect leaves no empty file) and, until the streams end,
-the ``stop`` event is set (Ctrl-C in the CLI) or ``duration_s`` of wall time passed:
+the ``stop`` event is set (Ctrl-C, SIGTERM or SIGHUP in the CLI) or ``duration_s`` of
+wall time passed:
 
 * writes every sample block, raw notification and gap to the recording as it arrives
-  (the writer flushes about once a second, so a crash loses at most that);
+  (the writer hands it to the OS at every second of recording and fsyncs every second
+  of wall time, so a crash loses less than a second of recording at any ``speed``);
 * feeds the blocks to the analysis pipeline and hands its events, the cues that the
   `CuePolicy` releases and link changes to the `LiveSink`, and a `LiveStatus` every
   ``status_interval_s``;
 * on a disk error (disk full) stops recording and the session, keeping what was written.
 
 It then finishes the pipeline and returns a `LiveResult` with the session summary data.
+After a disk error the summary is that of what the file holds (read back and analysed
+like `tracker summary` would), never of samples that did not reach the disk. ``stop``
+set while the sensors are still being opened abandons the opening: nothing is recorded
+and `StoppedBeforeRecording` is raised.
 
 Timelines (docs/frames.md): real sensors keep the BLE session's mapping (each device
 clock shifted onto the session clock). When every sensor is an ``emulator:`` device, each
@@ -36,7 +42,7 @@ from typing import Any
 
 from tracker.analysis.events import Event, Notice
 from tracker.analysis.pipeline import Pipeline
-from tracker.analysis.session import SessionResult
+from tracker.analysis.session import SessionResult, analyse_recording
 from tracker.analysis.settings import AnalysisSettings
 from tracker.devices.ble import (
     BleTransport,
@@ -47,17 +53,21 @@ from tracker.devices.ble import (
     StreamItem,
 )
 from tracker.devices.stream_tracking import StreamStats
-from tracker.errors import AnalysisError
+from tracker.errors import AnalysisError, TrackerError
 from tracker.live.cues import Cue, CuePolicy
 from tracker.live.display import LiveStatus
 from tracker.recording.fileio import OutputError
 from tracker.recording.model import DeviceInfo, Gap, SessionNotes
-from tracker.recording.native import RecordingWriter
+from tracker.recording.native import RecordingWriter, read_native
 from tracker.samples import SensorSamples
 from tracker.units import LUMBAR
 
 #: Why a session stopped.
 STOP_REASONS = ("end", "duration", "interrupted", "disk_full")
+
+
+class StoppedBeforeRecording(Exception):
+    """``stop`` was set before every sensor streamed: nothing was recorded."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +90,8 @@ class LiveConfig:
     duration_s: float | None = None
     cue_policy: CuePolicy = field(default_factory=CuePolicy)
     status_interval_s: float = 0.25
-    #: The recording is flushed to disk this often: a crash loses at most about this much.
+    #: The recording is written this often in recording time, and flushed to disk
+    #: (fsync) this often in wall time: a crash loses less than this much recording.
     flush_interval_s: float = 1.0
     transport: BleTransport | None = None
     reconnect: ReconnectPolicy | None = None
@@ -123,7 +134,9 @@ class LiveResult:
     ``result`` is None when the pipeline could not analyse the session (then
     ``analysis_error`` says why, e.g. stopped before the sensors were calibrated).
     ``disk_error``: the one-line reason recording stopped early (what was written before
-    stays readable).
+    stays readable); ``result`` then covers only what the file holds.
+    ``samples_recorded``: samples per sensor in the file. When none arrived (and no
+    disk error) the file is removed again: nothing was recorded.
     """
 
     path: Path
@@ -138,6 +151,10 @@ class LiveResult:
     cues_given: int
     cues_suppressed: int
     emulated_timeline: bool
+
+    @property
+    def nothing_recorded(self) -> bool:
+        return self.disk_error is None and not any(self.samples_recorded.values())
 
 
 class _SourceTimeline:
@@ -180,14 +197,45 @@ async def run_live(
         scan_timeout_s=config.scan_timeout_s,
         faults=config.faults,
     )
+    stop = stop or asyncio.Event()
     # LiveSession's clock starts when `open` begins: the same origin to well under 1 ms.
     origin_s = loop.time()
-    await session.open()
     try:
-        run = _Run(config, session, sink or LiveSink(), stop or asyncio.Event(), origin_s)
+        if not await _open_unless_stopped(session, stop):
+            raise StoppedBeforeRecording("stopped while the sensors were being opened")
+        run = _Run(config, session, sink or LiveSink(), stop, origin_s)
         return await run.run()
     finally:
         await session.close()
+
+
+async def _open_unless_stopped(session: LiveSession, stop: asyncio.Event) -> bool:
+    """Open ``session``; False if ``stop`` is set first.
+
+    With a real sensor the opening is then cancelled: a scan for a sensor that is not
+    there takes up to the scan timeout. Emulated sensors open in well under a second,
+    and bumble's GATT client does not survive a cancel in the middle of a request (the
+    answer then lands on a cancelled future: InvalidStateError in a callback), so their
+    opening is let finish before the session closes.
+    """
+    if stop.is_set():
+        return False
+    cancellable = not all(spec.is_emulator for spec in session.specs.values())
+    opening = asyncio.ensure_future(session.open())
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((opening, stopping), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not opening.done():
+            if cancellable:
+                opening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait((opening,))
+    if opening.cancelled():
+        return False
+    opening.result()  # (raises what the opening raised: no adapter, sensor not found)
+    return not stop.is_set()
 
 
 class _Run:
@@ -217,10 +265,10 @@ class _Run:
         )
         self.status = LiveStatus(recording_path=str(config.output_path))
         self.writer: RecordingWriter | None = None
+        self.samples_on_disk: dict[str, int] = {}
         self.stopped_by = "end"
         self.disk_error: str | None = None
         self.last_arrival_s: dict[str, float] = {}
-        self.samples_recorded: dict[str, int] = dict.fromkeys(session.specs, 0)
         self.first_time_s: dict[str, float] = {}
         self.last_time_s: dict[str, float] = {}
         self.gaps: list[Gap] = []
@@ -259,9 +307,17 @@ class _Run:
                 for task in tasks:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-            result, analysis_error = self._finish()
+            if self.disk_error is None:
+                result, analysis_error = self._finish()
         finally:
             self._close_writer()
+        if self.disk_error is not None:
+            result, analysis_error = self._analyse_saved()
+        elif not any(self.samples_on_disk.values()):
+            # Stopped before any sample arrived: a file that no command can read would
+            # only claim that something was saved.
+            with contextlib.suppress(OSError):
+                config.output_path.unlink()
         self._publish_status()
         return LiveResult(
             path=config.output_path,
@@ -271,7 +327,7 @@ class _Run:
             disk_error=self.disk_error,
             stats=dict(session.stats),
             battery_percent=dict(session.battery_percent),
-            samples_recorded=self.samples_recorded,
+            samples_recorded={p: self.samples_on_disk.get(p, 0) for p in session.specs},
             gaps=self.gaps,
             cues_given=self.policy.given,
             cues_suppressed=self.policy.suppressed,
@@ -329,6 +385,24 @@ class _Run:
             self.disk_error = self.disk_error or str(exc)
             if self.stopped_by == "end":
                 self.stopped_by = "disk_full"
+        finally:
+            self.samples_on_disk = writer.samples_on_disk
+
+    def _analyse_saved(self) -> tuple[SessionResult | None, str | None]:
+        """After a disk error: the analysis of what the file holds, and nothing more.
+
+        The live pipeline has seen samples that never reached the disk (up to a flush
+        interval of them); the file is read back and analysed as `tracker summary`
+        would, which gives what the live pipeline would have given for just those
+        samples (streaming equals batch).
+        """
+        if not any(self.samples_on_disk.values()):
+            return None, "no samples reached the disk"
+        try:
+            saved = read_native(self.config.output_path, recover=True)
+            return analyse_recording(saved, self.config.settings), None
+        except TrackerError as exc:
+            return None, f"the saved part could not be analysed: {exc}"
 
     # -- items ------------------------------------------------------------------------------
     def _handle(self, item: StreamItem) -> None:
@@ -364,8 +438,6 @@ class _Run:
         p = block.placement
         if self.writer is not None:
             self._record(self.writer.write_samples, block)
-            if self.writer is not None:
-                self.samples_recorded[p] += len(block)
         self.first_time_s.setdefault(p, float(block.time_s[0]))
         self.last_time_s[p] = float(block.time_s[-1])
         self.sink.samples(block, self.last_arrival_s.get(p, self.now_s()), self.now_s())

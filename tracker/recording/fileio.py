@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import mmap
 import os
 import select
@@ -214,30 +215,96 @@ def _refuse_read_only(p: Path) -> None:
         )
 
 
-def replace_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]) -> None:
-    """Have ``write(tmp)`` create and fill a new file ``tmp``, then rename it to ``path``.
+def os_error_reason(exc: OSError) -> str:
+    """What went wrong in ``exc``, in words a user can act on: the system's message, and
+    for the failures of a full or limited disk what that means."""
+    reason = exc.strerror or str(exc)
+    hint = _OS_ERROR_HINTS.get(exc.errno) if exc.errno is not None else None
+    return f"{reason} ({hint})" if hint else reason
 
-    ``write`` must create ``tmp`` exclusively and fsync it. The rename is atomic, so an
-    interrupted or failed write never leaves a half file at ``path``: an existing file
-    there stays untouched until the new one is complete. An existing read-only file is
-    refused (`OutputError`) for every output alike.
+
+#: Plain words for the OS errors of a full, limited or read-only disk, or a missing folder.
+_OS_ERROR_HINTS = {
+    getattr(errno, name): hint
+    for name, hint in (
+        ("ENOSPC", "the disk is full"),
+        ("EDQUOT", "your disk quota is used up"),
+        ("EFBIG", "the file would exceed the largest file size allowed here"),
+        ("EROFS", "the disk is mounted read-only"),
+        ("ENOENT", "the folder does not exist"),  # (when writing, the file's own is new)
+    )
+    if hasattr(errno, name)  # (not every system has a quota error)
+}
+
+
+def replace_atomically(
+    path: str | os.PathLike[str], content: bytes | str | Callable[[Path], None]
+) -> None:
+    """Replace (or create) the file ``path`` so that it is never seen half written.
+
+    ``content`` is the new file's bytes, its text (written as UTF-8), or a function
+    ``write(tmp)`` that creates and fills the new file ``tmp`` (a fresh name in the same
+    folder, so the rename below stays on one file system). The new file is fsynced and
+    renamed over ``path``, an atomic step; the folder is then fsynced so the rename itself
+    survives a power loss. On any failure the temporary file is removed and ``path`` is
+    left as it was (an existing file untouched, or still absent): a full disk never
+    leaves half a report or an empty image. An existing read-only file is refused
+    (`OutputError`) for every output alike. OS errors, and `OutputError` from ``write``,
+    become one `OutputError` naming ``path`` and the cause.
     """
     p = Path(path)
     _refuse_read_only(p)
-    tmp = p.with_name(f".{p.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    existed = p.exists()
+    # (a long name is cut so that the temporary name stays within the 255-byte limit)
+    tmp = p.with_name(f".{p.name[:200]}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
     try:
-        write(tmp)
+        if callable(content):
+            content(tmp)
+        else:
+            _write_new(tmp, content.encode("utf-8") if isinstance(content, str) else content)
+        _fsync(tmp)
         os.replace(tmp, p)
     except (OSError, OutputError) as exc:
-        # An OutputError from ``write`` names ``tmp``, which is deleted here: say what
-        # became of ``path`` instead.
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         cause = exc if isinstance(exc, OSError) else exc.__cause__
-        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else exc
-        kept = "the existing file is unchanged" if p.exists() else "no file was written"
+        reason = os_error_reason(cause) if isinstance(cause, OSError) else str(exc)
+        kept = f"{p} is unchanged" if existed else "nothing was written"
         raise OutputError(f"cannot write {p}: {reason}; {kept}") from exc
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    _fsync_folder(p.parent)
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Create ``path`` (it must not exist) holding ``data``."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def _fsync(path: Path) -> None:
+    # Write access: fsync of a read-only descriptor fails on some systems (Windows).
+    fd = os.open(path, os.O_WRONLY | getattr(os, "O_BINARY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_folder(folder: Path) -> None:
+    # The file is complete and in place; this only makes the rename durable. Folders
+    # cannot be opened (Windows) or fsynced (some network file systems) everywhere, and
+    # the result is then what it was before this step, so failures are not errors.
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -10,6 +10,7 @@ raw payloads are stored beside them so a recording can be re-decoded after a dec
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
@@ -27,7 +28,12 @@ import numpy as np
 from tracker.errors import CorruptRecordingError, InputError
 from tracker.recording import framing
 from tracker.recording.checks import all_finite, first_non_increasing
-from tracker.recording.fileio import OutputError, read_input_buffer, replace_atomically
+from tracker.recording.fileio import (
+    OutputError,
+    os_error_reason,
+    read_input_buffer,
+    replace_atomically,
+)
 from tracker.recording.model import DeviceInfo, Gap, Recording, SessionNotes
 from tracker.samples import SensorSamples
 from tracker.units import PLACEMENTS
@@ -320,10 +326,14 @@ def _time(obj: dict[str, Any], key: str) -> float:
 class RecordingWriter:
     """Appends a session to a new native recording while it streams.
 
-    Data is buffered and handed to the disk (flush + fsync) once at least
-    ``flush_interval_s`` of ``clock`` time has passed since the last flush, checked on
-    every write and by `flush_if_due`, and on `close`; so a crash or power loss loses at
-    most about that much. Call `flush_if_due` from a periodic task if writes can stall.
+    Data is buffered and handed to the OS as soon as a placement's samples reach
+    ``flush_interval_s`` of recording time past its last sample written, and flushed to
+    the disk (written + fsync) once ``flush_interval_s`` of ``clock`` (wall) time has
+    passed since the last flush, and on `close`. So a crash of the process loses less
+    than that much recording at any replay speed (emulated sensors at ``--speed`` 10
+    stream ten seconds of recording per wall second), and a power loss about that much
+    wall time. The wall-clock check runs on every write and in `flush_if_due`: call that
+    from a periodic task if writes can stall (a sensor away, no samples arriving).
     The file is opened for exclusive creation and only ever appended to: earlier bytes
     are never rewritten. Use as a context manager: leaving the block, even by Ctrl-C,
     closes the file cleanly with an end record.
@@ -360,9 +370,16 @@ class RecordingWriter:
         self._samples: dict[str, list[SensorSamples]] = {}
         self._n_buffered: dict[str, int] = {}
         self._last_time_s: dict[str, float] = {}
+        # Per placement: the time of its newest sample handed to the OS (its first
+        # sample's until then).
+        self._saved_until_s: dict[str, float] = {}
         self._packets: dict[tuple[str, str], list[RawPacket]] = {}
         self._packet_bytes: dict[tuple[str, str], int] = {}
         self._events: list[bytes] = []
+        # Samples records queued for the file, as (file offset of their end, placement,
+        # samples), and the samples of those that reached it (`samples_on_disk`).
+        self._queued: list[tuple[int, str, int]] = []
+        self._on_disk: dict[str, int] = {}
         self._failed: OutputError | None = None
         self._closed = False
         try:
@@ -372,16 +389,25 @@ class RecordingWriter:
                 f"{self.path} already exists; a recording is never overwritten, choose a new name"
             ) from exc
         except OSError as exc:
-            raise OutputError(f"cannot create {self.path}: {exc.strerror or exc}") from exc
+            raise OutputError(f"cannot create {self.path}: {os_error_reason(exc)}") from exc
         self._out[1].extend(framing.encode_preamble())
         self._out[1].extend(framing.encode_record(framing.HEADER, header_bytes))
         self._last_flush = clock()
         try:
             self.flush()  # the header reaches the disk at once: even an early crash is readable
-        except BaseException:
+        except BaseException as exc:
             self._closed = True
             os.close(self._fd)
-            raise
+            if not isinstance(exc, OutputError):
+                raise
+            # Not even the header fits: the file would hold nothing, so it goes.
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+            cause = exc.__cause__
+            reason = os_error_reason(cause) if isinstance(cause, OSError) else str(exc)
+            raise OutputError(
+                f"cannot create {self.path}: {reason}; nothing was recorded"
+            ) from cause
 
     # -- context manager
     def __enter__(self) -> RecordingWriter:
@@ -411,6 +437,15 @@ class RecordingWriter:
         self._n_buffered[p] = self._n_buffered.get(p, 0) + len(block)
         if self._n_buffered[p] >= MAX_SAMPLES_PER_RECORD:
             self._emit_samples(p, full_records_only=True)
+        # What a crash now would lose of this placement, in recording time: everything
+        # after its newest sample on disk (before its first flush: from its first sample).
+        saved_until_s = self._saved_until_s.setdefault(p, float(block.time_s[0]))
+        if self._last_time_s[p] - saved_until_s >= self._flush_interval_s:
+            # Handed to the OS, not fsynced: a process crash is what loses recording
+            # time; a power loss happens in wall time, which the wall-clock flush bounds.
+            # (At --speed 25, an fsync per recording second would stall the event loop
+            # 25 times a second.)
+            self._hand_over()
         self._after_write()
 
     def write_packet(
@@ -459,6 +494,13 @@ class RecordingWriter:
 
     def flush(self) -> None:
         """Write everything buffered and fsync it."""
+        self._hand_over()
+        self._sync()
+        self._last_flush = self._clock()
+
+    def _hand_over(self) -> None:
+        """Write everything buffered to the OS, without waiting for the disk: from then
+        on it survives a crash of this process, though not a power loss."""
         self._check_open()
         for p in PLACEMENTS:
             if self._samples.get(p):
@@ -468,8 +510,7 @@ class RecordingWriter:
         events, self._events = self._events, []
         self._out[1].extend(b"".join(events))
         self._write_pending()
-        self._sync()
-        self._last_flush = self._clock()
+        self._saved_until_s.update(self._last_time_s)
 
     def close(self) -> None:
         """Flush, append the end record and close. Safe to call more than once."""
@@ -484,6 +525,13 @@ class RecordingWriter:
         finally:
             self._closed = True
             os.close(self._fd)
+
+    @property
+    def samples_on_disk(self) -> dict[str, int]:
+        """Samples per placement in whole records that reached the file (were handed to
+        the OS: a crash of this process keeps them). After a write error, exactly what
+        a reader finds in the file."""
+        return dict(self._on_disk)
 
     # -- internals
     def _check_open(self) -> None:
@@ -503,10 +551,13 @@ class RecordingWriter:
         if full_records_only:
             n_emit -= n_emit % MAX_SAMPLES_PER_RECORD
         records = bytearray()
+        queued = []
+        end = self._out[0] + len(self._out[1])
         for i in range(0, n_emit, MAX_SAMPLES_PER_RECORD):
             part = joined.slice(i, min(i + MAX_SAMPLES_PER_RECORD, n_emit))
             payload = _encode_samples(p, part.time_s, part.acc_mps2, part.gyro_rad_s)
             records += framing.encode_record(framing.SAMPLES, payload)
+            queued.append((end + len(records), p, len(part)))
         rest = joined.slice(n_emit, len(joined))
         # Take the samples out of the buffer before queueing their records: Ctrl-C in
         # between loses them, whereas the other order could record them twice, and
@@ -514,6 +565,7 @@ class RecordingWriter:
         self._samples[p] = [rest] if len(rest) else []
         self._n_buffered[p] = len(rest)
         self._out[1].extend(records)
+        self._queued += queued
 
     def _emit_packets(self, key: tuple[str, str]) -> None:
         packets = self._packets.pop(key)
@@ -530,8 +582,22 @@ class RecordingWriter:
             while (done := os.fstat(self._fd).st_size - base) < len(pending):
                 os.write(self._fd, pending[done:])
         except OSError as exc:
+            # (a write can take part of a record before the disk fills up)
+            with contextlib.suppress(OSError):
+                self._count_on_disk(os.fstat(self._fd).st_size)
             self._fail(exc)
         self._out = (base + len(pending), bytearray())
+        self._count_on_disk(base + len(pending))
+
+    def _count_on_disk(self, file_size: int) -> None:
+        """Count the queued samples records that end within ``file_size`` as on disk."""
+        n_whole = 0
+        for end, p, n in self._queued:
+            if end > file_size:
+                break
+            self._on_disk[p] = self._on_disk.get(p, 0) + n
+            n_whole += 1
+        del self._queued[:n_whole]
 
     def _sync(self) -> None:
         try:
@@ -541,7 +607,7 @@ class RecordingWriter:
 
     def _fail(self, exc: OSError) -> None:
         self._failed = OutputError(
-            f"writing recording {self.path} failed: {exc.strerror or exc}; "
+            f"writing recording {self.path} failed: {os_error_reason(exc)}; "
             f"what was written before stays readable"
         )
         raise self._failed from exc

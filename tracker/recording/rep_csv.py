@@ -73,4 +73,4 @@ def format_rep_csv(reps: list[RepMetrics]) -> str:
 
 def write_rep_csv(reps: list[RepMetrics], path: str | os.PathLike[str]) -> None:
     text = format_rep_csv(reps)
-    replace_atomically(path, lambda p: p.write_text(text, encoding="utf-8"))
+    replace_atomically(path, text)

@@ -19,7 +19,7 @@ from typing import Any
 
 from tracker import __version__
 from tracker.analysis.session import SessionResult, recording_start_s
-from tracker.errors import InputError
+from tracker.recording.fileio import replace_atomically
 from tracker.recording.model import Recording
 from tracker.report.plot import (
     clock_text,
@@ -313,12 +313,9 @@ def write_report(
     source_name: str,
     limits_source: str,
 ) -> None:
-    """Write `render_report_html` to ``path`` (UTF-8)."""
+    """Write `render_report_html` to ``path`` (UTF-8), replacing it atomically."""
     p = Path(path)
     page = render_report_html(
         result, recording, source_name=source_name, limits_source=limits_source
     )
-    try:
-        p.write_text(page, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write {p}: {exc.strerror or exc}") from exc
+    replace_atomically(p, page)

@@ -33,6 +33,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from tracker.analysis.events import RepMetrics, SetSummary
 from tracker.analysis.session import SessionResult
 from tracker.errors import InputError
+from tracker.recording.fileio import replace_atomically
 from tracker.report.words import plural, sets_and_reps
 
 #: File formats `write_plot` can write, by file suffix.
@@ -464,10 +465,8 @@ def plot_format(path: str | Path) -> str:
 def write_plot(
     result: SessionResult, path: str | Path, dpi: float = 100.0, start_s: float | None = None
 ) -> None:
-    """Write `session_figure` to ``path``; the format follows the suffix (.png, .svg, .pdf)."""
+    """Write `session_figure` to ``path``, replacing it atomically; the format follows the
+    suffix (.png, .svg, .pdf)."""
     p = Path(path)
     data = figure_bytes(session_figure(result, start_s=start_s), plot_format(p), dpi)
-    try:
-        p.write_bytes(data)
-    except OSError as exc:
-        raise InputError(f"cannot write {p}: {exc.strerror or exc}") from exc
+    replace_atomically(p, data)

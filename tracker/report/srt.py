@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from tracker.analysis.events import RepMetrics, SetSummary
 from tracker.analysis.session import SessionResult
@@ -102,5 +101,5 @@ def write_srt(
     """Write the subtitles of ``result`` to ``path`` (UTF-8); returns the number of cues."""
     cues = srt_cues(result, start_s=start_s, offset_s=offset_s)
     text = format_srt(cues)
-    replace_atomically(Path(path), lambda p: p.write_text(text, encoding="utf-8"))
+    replace_atomically(path, text)
     return len(cues)

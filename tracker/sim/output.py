@@ -26,13 +26,4 @@ def save_result(
     save_recording(result.recording, recording_path)
     if truth_path is None:
         return
-    text = result.truth.to_json().encode("utf-8")
-
-    def write(tmp: Path) -> None:
-        # OSError here becomes an OutputError naming the file (replace_atomically).
-        with open(tmp, "xb") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-
-    replace_atomically(truth_path, write)
+    replace_atomically(truth_path, result.truth.to_json())

@@ -25,6 +25,7 @@ import mmap
 import os
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,12 +126,9 @@ MAX_ABS_GYRO_RAD_S = 1e3
 #: resolves 2 microseconds here, beyond it times lose the precision of a sample period.
 MAX_ABS_TIME_S = 1e10
 
+# A search stops at the first visible byte, in place; strip() would copy the whole file.
+_VISIBLE = re.compile(rb"\S")
 _OTHER_DELIMITERS = {";": "';'", "\t": "tabs", "|": "'|'"}
-
-
-def _blank(data: bytes) -> bool:
-    # A search stops at the first visible byte; strip() would copy the whole file.
-    return re.search(rb"\S", data) is None
 
 
 def _expected() -> str:
@@ -216,12 +214,13 @@ def _header_columns(line: str, path: object) -> list[str]:
 
 @dataclass
 class _Rows:
-    """One sensor's rows as read: file line numbers and values in `COLUMNS` order."""
+    """One sensor's rows as read: values in `COLUMNS` order, and ``line_of(i)``, the file
+    line of row ``i`` (asked only for a message)."""
 
-    line: np.ndarray
     time_s: np.ndarray
     acc: np.ndarray
     gyro: np.ndarray
+    line_of: Callable[[int], int]
 
 
 def read_samples_csv(
@@ -248,7 +247,7 @@ def read_samples_csv(
     head = data[:MAX_HEADER_BYTES]
     _check_encoding(head, path)
     start = 3 if head.startswith(b"\xef\xbb\xbf") else 0  # a BOM, as spreadsheets write
-    if _blank(head[start:]) and _blank(data[start:]):
+    if _VISIBLE.search(data, start) is None:
         raise InputError(f"{path} is empty; {_expected()}, then one row per sample")
     nl = head.find(b"\n", start)
     if nl < 0 and len(data) > MAX_HEADER_BYTES:
@@ -259,7 +258,7 @@ def read_samples_csv(
         )
     header_bytes = head[start:] if nl < 0 else head[start:nl]
     cols = _header_columns(_decode_text(header_bytes, path).rstrip("\r"), path)
-    if nl < 0 or _blank(data[nl + 1 :]):
+    if nl < 0 or _VISIBLE.search(data, nl + 1) is None:
         raise InputError(f"{path} has a header but no samples; add one row per sample")
 
     # A regular file is handed to the parser by name (it maps the file itself); a pipe's
@@ -279,33 +278,33 @@ def read_samples_csv(
 def _sensor(
     p: str, r: _Rows, path: object, acc_unit: str, gyro_unit: str, min_samples: int
 ) -> tuple[SensorSamples, MendedTimes]:
-    acc = r.acc * G_MPS2 if acc_unit == "g" else r.acc
-    gyro = r.gyro * RAD_PER_DEG if gyro_unit == "dps" else r.gyro
-
     def line(i: int) -> str:
-        return f"line {int(r.line[i])}"
+        return f"line {r.line_of(i)}"
 
-    def where(i: int) -> str:
-        return f"{path} {line(i)}"
-
-    # Each column as read (for the message) and in SI units (for the bound).
-    columns = [(r.time_s, r.time_s, MAX_ABS_TIME_S, "s")]
-    columns += [(r.acc[:, j], acc[:, j], MAX_ABS_ACC_MPS2, "m/s^2") for j in range(3)]
-    columns += [(r.gyro[:, j], gyro[:, j], MAX_ABS_GYRO_RAD_S, "rad/s") for j in range(3)]
-    for (raw, si, limit, unit), name in zip(columns, _NUMERIC, strict=True):
-        bad = np.flatnonzero(~(np.abs(si) <= limit))  # NaN fails <= as well
-        if len(bad) == 0:
-            continue
-        i = int(bad[0])
-        if not np.isfinite(raw[i]):
+    acc_scale = G_MPS2 if acc_unit == "g" else 1.0
+    gyro_scale = RAD_PER_DEG if gyro_unit == "dps" else 1.0
+    # The bounds in the file's units, so the common case is one pass and no conversion.
+    bounds = [
+        (r.time_s[:, None], MAX_ABS_TIME_S, 1.0, "s", _NUMERIC[:1]),
+        (r.acc, MAX_ABS_ACC_MPS2, acc_scale, "m/s^2", _NUMERIC[1:4]),
+        (r.gyro, MAX_ABS_GYRO_RAD_S, gyro_scale, "rad/s", _NUMERIC[4:]),
+    ]
+    for values, limit, scale, unit, names in bounds:
+        if values.min() >= -limit / scale and values.max() <= limit / scale:
+            continue  # (NaN fails both)
+        row, col = (int(k[0]) for k in np.nonzero(~(np.abs(values) <= limit / scale)))
+        value = float(values[row, col])
+        if not np.isfinite(value):
             raise InputError(
-                f"{where(i)}, column {name}: '{float(raw[i])!r}' is not a finite number; "
-                f"remove the row or fill in a value"
+                f"{path} {line(row)}, column {names[col]}: '{value!r}' is not a finite "
+                f"number; remove the row or fill in a value"
             )
         raise InputError(
-            f"{where(i)}, column {name}: {float(raw[i]):g} is beyond what a sensor records "
-            f"(at most {limit:g} {unit} in size); check the file and its units"
+            f"{path} {line(row)}, column {names[col]}: {value:g} is beyond what a sensor "
+            f"records (at most {limit:g} {unit} in size); check the file and its units"
         )
+    acc = r.acc * acc_scale if acc_scale != 1.0 else r.acc
+    gyro = r.gyro * gyro_scale if gyro_scale != 1.0 else r.gyro
     m = mend_timestamps(r.time_s, (acc, gyro), name=p, source=str(path), where=line)
     if len(m.time_s) < min_samples:
         n = len(m.time_s)
@@ -321,9 +320,11 @@ def _sensor(
 def _parse_fast(source: object, cols: list[str]) -> dict[str, _Rows] | None:
     """Each sensor's rows, parsed in bulk; None when anything is off (the slow parser
     then names the first bad line)."""
+    # The parser names columns by position; a file may order them any way.
     schema = {
         f"column_{i + 1}": pl.Float64 if c in _NUMERIC else pl.String for i, c in enumerate(cols)
     }
+    name = {c: f"column_{cols.index(c) + 1}" for c in COLUMNS}
     try:
         table = pl.read_csv(
             source,  # type: ignore[arg-type]
@@ -334,32 +335,37 @@ def _parse_fast(source: object, cols: list[str]) -> dict[str, _Rows] | None:
             null_values=None,
             encoding="utf8",
         )
+        line = np.arange(2, table.height + 2)  # the header is line 1
+        if sum(table.null_count().row(0)):
+            # Blank lines read as rows of nulls and are fine; a row with some nulls is short.
+            nulls = table.select(pl.all().is_null()).to_numpy()
+            blank = nulls.all(axis=1)
+            if not np.array_equal(blank, nulls.any(axis=1)):
+                return None
+            table = table.filter(pl.Series(~blank))
+            line = line[~blank]
+        sensor = table.get_column(name["sensor"])
+        names = sensor.unique().to_list()
+        if len(names) > 2 * len(PLACEMENTS) or any(n.strip() not in PLACEMENTS for n in names):
+            return None
     except (pl.exceptions.PolarsError, ValueError, OSError):
         return None
-    line = np.arange(2, table.height + 2)
-    if sum(table.null_count().row(0)):
-        # Blank lines read as rows of nulls and are fine; a row with some nulls is short.
-        nulls = table.select(pl.all().is_null()).to_numpy()
-        blank = nulls.all(axis=1)
-        if not np.array_equal(blank, nulls.any(axis=1)):
-            return None
-        table = table.filter(pl.Series(~blank))
-        line = line[~blank]
-    sensor = table.get_column(table.columns[1])
-    names = sensor.unique().to_list()
-    if len(names) > 2 * len(PLACEMENTS) or any(n.strip() not in PLACEMENTS for n in names):
-        return None
-    values = [table.get_column(table.columns[j]).to_numpy() for j in range(len(COLUMNS))]
     rows = {}
     for p in PLACEMENTS:
-        mask = sensor.is_in([n for n in names if n.strip() == p]).to_numpy()
-        if not mask.any():
+        own = [n for n in names if n.strip() == p]
+        if not own:
             continue
+        part, mask = table, None  # one sensor: every row is its own
+        if len(own) < len(names):
+            # Splitting in the parser's own columns, then handing numpy one array per
+            # quantity, copies each value once.
+            mask = (sensor == own[0] if len(own) == 1 else sensor.is_in(own)).to_numpy()
+            part = table.filter(pl.Series(mask))
         rows[p] = _Rows(
-            line[mask],
-            values[0][mask],
-            np.column_stack([values[j][mask] for j in (2, 3, 4)]),
-            np.column_stack([values[j][mask] for j in (5, 6, 7)]),
+            part.get_column(name["time_s"]).to_numpy(writable=True),
+            part.select(name[c] for c in _NUMERIC[1:4]).to_numpy(order="c", writable=True),
+            part.select(name[c] for c in _NUMERIC[4:7]).to_numpy(order="c", writable=True),
+            lambda i, mask=mask: int(line[i if mask is None else np.flatnonzero(mask)[i]]),
         )
     return rows
 
@@ -413,5 +419,5 @@ def _parse_slow(text: str, cols: list[str], path: object) -> dict[str, _Rows]:
         if p in found:
             lines, values = found[p]
             table = np.array(values, dtype=np.float64).reshape(-1, len(_NUMERIC))
-            rows[p] = _Rows(np.array(lines), table[:, 0], table[:, 1:4], table[:, 4:7])
+            rows[p] = _Rows(table[:, 0], table[:, 1:4], table[:, 4:7], lines.__getitem__)
     return rows

@@ -186,7 +186,11 @@ def _header_columns(line: str, path: object) -> list[str]:
                     f"{path} line 1: fields are separated by {name}; the format uses ','; "
                     f"save the file with ',' between fields ({_expected()})"
                 )
-    cols = [c.strip() for c in next(csv.reader([line]), [""])] or [""]
+    try:
+        names = next(csv.reader([line]), [""])
+    except csv.Error:  # a stray quote or carriage return: read the names as they stand
+        names = line.split(",")
+    cols = [c.strip() for c in names] or [""]
     try:
         float(cols[0])
         looks_like_data = True
@@ -377,7 +381,16 @@ def _parse_slow(text: str, cols: list[str], path: object) -> dict[str, _Rows]:
     reader = csv.reader(io.StringIO(text, newline=""))
     next(reader, None)  # the header, checked already
     lineno = reader.line_num
-    for fields in reader:
+    while True:
+        try:
+            fields = next(reader, None)
+        except csv.Error as exc:
+            raise InputError(
+                f"{path} line {lineno + 1}: {exc}; write one row per line, values "
+                f"separated by ',' (quotes only around whole values)"
+            ) from None
+        if fields is None:
+            break
         first, lineno = lineno + 1, reader.line_num
         if not any(f.strip() for f in fields):
             continue  # a blank line

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tracker.errors import InputError
+from tracker.samples import SensorSamples
 
 #: Backward steps shorter than this many sample periods are arrival jitter: a sample
 #: stamped late by up to about one period, next to one stamped early, steps back by
@@ -74,10 +75,11 @@ def mend_timestamps(
 
     ``values`` are the rows' other columns (arrays with one row per sample), compared to
     find exact duplicates. ``name`` is the sensor as the messages call it, ``source`` the
-    file; ``where(i)`` names input row ``i`` in it for an error (``"line 12"``). ``sort``: the rows are
-    first put in time order (phone apps stamp samples with the sensor's own event time
-    and flush buffered batches late, so their file order is not the sample order); no
-    reversal can then remain. Times must be finite. Pure: the inputs are not changed.
+    file; ``where(i)`` names input row ``i`` in it for an error (``"line 12"``).
+    ``sort``: the rows are first put in time order (phone apps stamp samples with the
+    sensor's own event time and flush buffered batches late, so their file order is not
+    the sample order); no reversal can then remain. Times must be finite. Pure: the
+    inputs are not changed.
     """
     t = np.asarray(time_s, dtype=np.float64)
     n = len(t)
@@ -199,3 +201,20 @@ def mend_notes(mended: Mapping[str, MendedTimes]) -> list[str]:
         each = ", ".join(f"{name} {c}" for name, c in counts.items())
         lines.append(f"timestamps: {text.format(n=total, s='' if total == 1 else 's')} ({each})")
     return lines
+
+
+def mend_samples(
+    samples: SensorSamples, *, source: str, where: Callable[[int], str]
+) -> tuple[SensorSamples, MendedTimes]:
+    """`mend_timestamps` for samples already in a `SensorSamples` (file order)."""
+    m = mend_timestamps(
+        samples.time_s,
+        (samples.acc_mps2, samples.gyro_rad_s),
+        name=samples.placement,
+        source=source,
+        where=where,
+    )
+    if not m.changed:
+        return samples, m
+    acc, gyro = m.take(samples.acc_mps2), m.take(samples.gyro_rad_s)
+    return SensorSamples(samples.placement, m.time_s, acc, gyro), m

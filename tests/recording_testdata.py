@@ -123,8 +123,8 @@ BAD_CSV_CASES = [
     ),
     pytest.param(
         EXAMPLE_CSV + "0.010,lumbar,0.1,0.2,9.8,0,0,0\n-1.0,lumbar,0.1,0.2,9.8,0,0,0\n",
-        "line 7: lumbar time goes back 1.01 s (202.0 sample periods), to -1.0 s after "
-        "0.01 s (line 6); a clock that jumps back or restarts cannot be mended",
+        "line 7: lumbar time goes back 1.01 s (202.0 sample periods), to -1.000000 s after "
+        "0.010000 s (line 6); a clock that jumps back or restarts cannot be mended",
         id="clock-restart",
     ),
     pytest.param(

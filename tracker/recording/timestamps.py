@@ -109,7 +109,7 @@ def mend_timestamps(
     if len(starts) < 2:
         raise InputError(
             f"{source} {where(int(index[1]))}: every {name} timestamp from here on is the "
-            f"same as or earlier than the first ({float(t[0])!r} s); the times carry no "
+            f"same as or earlier than the first ({t[0]:.6f} s); the times carry no "
             f"sample period"
         )
     per_sample_s = (t[starts[1:]] - t[starts[:-1]]) / sizes[:-1]
@@ -122,8 +122,8 @@ def mend_timestamps(
         anchor = int(starts[np.searchsorted(starts, i, side="right") - 1])
         raise InputError(
             f"{source} {where(int(index[i]))}: {name} time goes back {back_s[i]:.6g} s "
-            f"({back_s[i] / period_s:.1f} sample periods), to {float(t[i])!r} s after "
-            f"{float(t[anchor])!r} s ({where(int(index[anchor]))}); a clock that jumps back "
+            f"({back_s[i] / period_s:.1f} sample periods), to {t[i]:.6f} s after "
+            f"{t[anchor]:.6f} s ({where(int(index[anchor]))}); a clock that jumps back "
             f"or restarts cannot be mended: split the recording there or fix its times"
         )
     ties = int(np.count_nonzero(~ahead & (back_s == 0)))
@@ -139,7 +139,7 @@ def mend_timestamps(
     if len(bad):
         i = int(bad[0]) + 1
         raise InputError(
-            f"{source} {where(int(index[i]))}: {name} timestamps near {float(t[i])!r} s are "
+            f"{source} {where(int(index[i]))}: {name} timestamps near {t[i]:.6f} s are "
             f"too close together to be told apart; write times with more digits"
         )
     return MendedTimes(

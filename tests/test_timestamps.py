@@ -194,6 +194,9 @@ def inject(rec: Recording, faults: list[tuple[int, str]]) -> tuple[Recording, di
     t, acc, gyro = s.time_s.copy(), s.acc_mps2, s.gyro_rad_s
     period_s = float(np.median(np.diff(t)))
     rows = sorted({(i % (len(t) // 8)) * 8 for i, _ in faults} - {0})  # 8 rows apart
+    # Not next to a packet loss: a tie there says nothing about how long the gap was.
+    step = np.diff(t, append=np.inf)
+    rows = [i for i in rows if max(step[i - 1], step[i]) < 1.5 * period_s]
     kinds = dict(zip(rows, (k for _, k in faults), strict=False))
     dup = [i for i in rows if kinds[i] == "duplicate"]
     for i in rows:

@@ -136,3 +136,24 @@ def test_a_pipe_is_read_whole(tmp_path: Path) -> None:
         os.close(read_end)
     assert rec.placements == ("lumbar", "sacrum")
     assert len(rec.sensors["lumbar"]) == 2
+
+
+def test_a_line_of_spaces_is_a_blank_line(tmp_path: Path) -> None:
+    lines = EXAMPLE_CSV.splitlines()
+    spaced = "\n".join([*lines[:3], "   ", *lines[3:]]) + "\n"
+    rec = read_samples_csv(write(tmp_path, spaced))
+    plain = read_samples_csv(write(tmp_path, EXAMPLE_CSV))
+    for p in plain.placements:
+        assert rec.sensors[p].equals(plain.sensors[p])
+
+
+def test_the_first_bad_line_is_named_deep_in_a_long_file(tmp_path: Path) -> None:
+    rows = [f"{i * 0.01:.6f},lumbar,0.1,0.2,9.8,0,0,0" for i in range(20_000)]
+    rows[15_000] = rows[15_000].replace("0.2", "O.2")
+    rows[17_000] = "1,lumbar"
+    p = write(tmp_path, HEADER + "\n" + "\n".join(rows) + "\n")
+    result = run("info", p)
+    assert (
+        result.stderr
+        == f"Error: {p} line 15002, column acc_y: 'O.2' is not a number; fix or remove the row\n"
+    )

@@ -24,6 +24,7 @@ import io
 import mmap
 import os
 import re
+from array import array
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -270,6 +271,14 @@ def read_samples_csv(
     source = path if isinstance(data, mmap.mmap) else data[start:]
     rows = _parse_fast(source, cols)
     if rows is None:
+        if data.find(b"\0") >= 0:
+            _decode_text(data[start:], path)  # binary content: says so
+        suspect = _first_suspect_row(source, cols)
+        if suspect is not None:
+            # That line alone, with its number, names what is wrong without walking the
+            # whole file; if it passes after all, the whole file is walked below.
+            line = _line_text(data, start, suspect + 2)
+            _parse_slow(header_bytes.decode() + "\n" + line, cols, path, start_line=suspect + 2)
         rows = _parse_slow(_decode_text(data[start:], path), cols, path)
 
     sensors: dict[str, SensorSamples] = {}
@@ -374,13 +383,52 @@ def _parse_fast(source: object, cols: list[str]) -> dict[str, _Rows] | None:
     return rows
 
 
-def _parse_slow(text: str, cols: list[str], path: object) -> dict[str, _Rows]:
-    """Parse row by row, raising on the first bad line with its number."""
+def _line_text(data: bytes | mmap.mmap, start: int, lineno: int) -> str:
+    """Line ``lineno`` (1-based) of ``data[start:]``, found without splitting the file."""
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8)[start:] == ord("\n")) + start
+    first = start if lineno == 1 else int(ends[lineno - 2]) + 1
+    last = int(ends[lineno - 1]) if lineno - 1 < len(ends) else len(data)
+    return bytes(data[first:last]).decode("utf-8", errors="replace")
+
+
+def _first_suspect_row(source: object, cols: list[str]) -> int | None:
+    """The first data row (0-based) that has a missing field, an unknown sensor or a
+    value that is not a number, found in bulk; None when the file cannot be parsed even
+    as text (the row-by-row parser then walks it all)."""
+    schema = {f"column_{i + 1}": pl.String for i in range(len(cols))}
+    try:
+        table = pl.read_csv(
+            source,  # type: ignore[arg-type]
+            has_header=False,
+            skip_lines=1,
+            schema=schema,
+            columns=[cols.index(c) for c in COLUMNS],
+            null_values=None,
+            encoding="utf8",
+        )
+        checks = [~pl.col(f"column_{cols.index('sensor') + 1}").str.strip_chars().is_in(PLACEMENTS)]
+        for c in _NUMERIC:
+            value = pl.col(f"column_{cols.index(c) + 1}").str.strip_chars()
+            checks.append(value.cast(pl.Float64, strict=False).is_null())
+        blank = pl.all_horizontal(pl.all().is_null())  # a blank line is no suspect
+        suspect = pl.any_horizontal(checks).fill_null(True) & ~blank
+        bad = table.select(suspect).to_series().to_numpy()
+    except (pl.exceptions.PolarsError, ValueError, OSError):
+        return None
+    suspects = np.flatnonzero(bad)
+    return int(suspects[0]) if len(suspects) else None
+
+
+def _parse_slow(
+    text: str, cols: list[str], path: object, *, start_line: int = 2
+) -> dict[str, _Rows]:
+    """Parse row by row from line ``start_line`` on, raising on the first bad line with
+    its number."""
     index = [cols.index(c) for c in COLUMNS]
-    found: dict[str, tuple[list[int], list[list[float]]]] = {}
+    found: dict[str, tuple[array[int], array[float]]] = {}
     reader = csv.reader(io.StringIO(text, newline=""))
-    next(reader, None)  # the header, checked already
-    lineno = reader.line_num
+    next(reader, None)  # the header, checked already (or the lines before start_line)
+    lineno = start_line - 1
     while True:
         try:
             fields = next(reader, None)
@@ -391,7 +439,7 @@ def _parse_slow(text: str, cols: list[str], path: object) -> dict[str, _Rows]:
             ) from None
         if fields is None:
             break
-        first, lineno = lineno + 1, reader.line_num
+        first, lineno = lineno + 1, reader.line_num + start_line - 2
         if not any(f.strip() for f in fields):
             continue  # a blank line
         where = f"{path} line {first}"
@@ -405,7 +453,7 @@ def _parse_slow(text: str, cols: list[str], path: object) -> dict[str, _Rows]:
             raise InputError(
                 f"{where}: unknown sensor {sensor!r}; valid sensors: {', '.join(PLACEMENTS)}"
             )
-        row = []
+        lines, values = found.setdefault(sensor, (array("q"), array("d")))
         for c, k in zip(COLUMNS, index, strict=True):
             if c == "sensor":
                 continue
@@ -423,14 +471,14 @@ def _parse_slow(text: str, cols: list[str], path: object) -> dict[str, _Rows]:
                     f"{where}, column {c}: {raw!r} is not a finite number; "
                     f"remove the row or fill in a value"
                 )
-            row.append(value)
-        lines, values = found.setdefault(sensor, ([], []))
+            values.append(value)
         lines.append(first)
-        values.append(row)
     rows = {}
     for p in PLACEMENTS:
         if p in found:
             lines, values = found[p]
-            table = np.array(values, dtype=np.float64).reshape(-1, len(_NUMERIC))
-            rows[p] = _Rows(table[:, 0], table[:, 1:4], table[:, 4:7], lines.__getitem__)
+            table = np.frombuffer(values, dtype=np.float64).reshape(-1, len(_NUMERIC))
+            rows[p] = _Rows(
+                table[:, 0].copy(), table[:, 1:4].copy(), table[:, 4:7].copy(), lines.__getitem__
+            )
     return rows

@@ -122,14 +122,10 @@ BAD_CSV_CASES = [
         id="inf",
     ),
     pytest.param(
-        EXAMPLE_CSV + "0.004,lumbar,0.1,0.2,9.8,0,0,0\n",
-        "line 6: lumbar time goes backwards (0.004 s after 0.005 s on line 4)",
-        id="backwards",
-    ),
-    pytest.param(
-        EXAMPLE_CSV + "0.007,sacrum,0.1,0.2,9.8,0,0,0\n",
-        "line 6: duplicate sacrum timestamp 0.007 s (also on line 5)",
-        id="duplicate-time",
+        EXAMPLE_CSV + "0.010,lumbar,0.1,0.2,9.8,0,0,0\n-1.0,lumbar,0.1,0.2,9.8,0,0,0\n",
+        "line 7: lumbar time goes back 1.01 s (202.0 sample periods), to -1.000000 s after "
+        "0.010000 s (line 6); a clock that jumps back or restarts cannot be mended",
+        id="clock-restart",
     ),
     pytest.param(
         EXAMPLE_CSV + "0.01,thorax,0.1,0.2,9.8,0,0,0\n",
@@ -164,4 +160,40 @@ BAD_CSV_CASES = [
     ),
     pytest.param(b"time_s\xff\xfe,sensor\n", "byte 6 is not UTF-8", id="not-utf8"),
     pytest.param(HEADER.encode() + b"\n0.0,lumbar\x00,0", "a NUL byte at byte", id="nul"),
+    pytest.param(HEADER + "\n225", "line 2 has 1 field, the header has 8", id="cut-first-row"),
+    pytest.param(
+        HEADER + "\n" + "0.0,lumbar,0,0,9.8,0,0\n" * 3,
+        "line 2 has 7 fields, the header has 8",
+        id="every-row-short",
+    ),
+    pytest.param(
+        HEADER.replace(",", ";") + "\n0.0;lumbar;0;0;9.8;0;0;0\n",
+        "line 1: fields are separated by ';'; the format uses ','",
+        id="semicolons",
+    ),
+    pytest.param(
+        (HEADER + "\n0.0,lumbar,0,0,9.8,0,0,0\n").encode("utf-16"),
+        "is UTF-16 text; save it as UTF-8",
+        id="utf-16-bom",
+    ),
+    pytest.param(
+        (HEADER + "\n0.0,lumbar,0,0,9.8,0,0,0\n").encode("utf-16-le"),
+        "is UTF-16 text; save it as UTF-8",
+        id="utf-16-no-bom",
+    ),
+    pytest.param(
+        HEADER + ",x" * 80_000 + "\n",
+        "fields; a samples CSV header has at most 1000; the first line must be",
+        id="wide-header",
+    ),
+    pytest.param(
+        EXAMPLE_CSV + "0.01,lumbar,1e308,0.2,9.8,0,0,0\n",
+        "line 6, column acc_x: 1e+308 is beyond what a sensor records (at most 10000 m/s^2",
+        id="huge-value",
+    ),
+    pytest.param(
+        EXAMPLE_CSV + "1e308,lumbar,0.1,0.2,9.8,0,0,0\n",
+        "line 6, column time_s: 1e+308 is beyond what a sensor records (at most 1e+10 s",
+        id="huge-time",
+    ),
 ]

@@ -40,6 +40,24 @@ def all_finite(samples: SensorSamples) -> bool:
     )
 
 
+#: The unit checks look at up to this many evenly spaced samples: their median and 99th
+#: percentile are the whole recording's within a fraction of a percent, far inside the
+#: factor-of-two margins above, and an hour's recording is judged in a millisecond.
+_UNIT_CHECK_SAMPLES = 1 << 16
+
+
+def _norm_quantile(xyz: np.ndarray, q: float) -> float:
+    """The ``q`` quantile of the rows' lengths (the sample at that rank, no interpolation).
+
+    Squared lengths have the same order as lengths, so one partition of them does
+    without the square roots and the copies of `np.percentile`.
+    """
+    xyz = xyz[:: max(1, len(xyz) // _UNIT_CHECK_SAMPLES)]
+    squared = np.einsum("ij,ij->i", xyz, xyz)
+    k = min(len(squared) - 1, int(q * len(squared)))
+    return float(np.sqrt(np.partition(squared, k)[k]))
+
+
 def check_units(samples: SensorSamples, *, acc_unit: str, gyro_unit: str, source: str) -> None:
     """Raise `UnitError` when ``samples`` (already converted) are evidently in other units.
 
@@ -49,7 +67,7 @@ def check_units(samples: SensorSamples, *, acc_unit: str, gyro_unit: str, source
     if len(samples) == 0:
         return
     p = samples.placement
-    acc_norm = float(np.median(np.linalg.norm(samples.acc_mps2, axis=1)))
+    acc_norm = _norm_quantile(samples.acc_mps2, 0.5)
     lo, hi = _G_MEDIAN_NORM_RANGE
     if acc_unit == "mps2" and lo <= acc_norm <= hi:
         raise UnitError(
@@ -62,7 +80,7 @@ def check_units(samples: SensorSamples, *, acc_unit: str, gyro_unit: str, source
             f"{source}: {p} acceleration looks like it is already in m/s^2 (median magnitude "
             f"{acc_norm / G_MPS2:.1f} in the file, expected about 1 g); drop --acc-unit g"
         )
-    gyro_p99 = float(np.percentile(np.linalg.norm(samples.gyro_rad_s, axis=1), 99))
+    gyro_p99 = _norm_quantile(samples.gyro_rad_s, 0.99)
     if gyro_unit == "rad_s" and gyro_p99 > _DPS_P99_NORM_RAD_S:
         raise UnitError(
             f"{source}: {p} angular velocity looks like it is in deg/s, not rad/s (99th "

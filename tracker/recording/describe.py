@@ -47,7 +47,8 @@ def _notes(n: SessionNotes) -> str:
 
 
 def describe(recording: Recording) -> list[str]:
-    """Lines describing placements, samples, rates, devices, notes, gaps and file state."""
+    """Lines describing placements, samples, rates, devices, notes, gaps, file state, and
+    what the reader mended (``input_notes``)."""
     lines = []
     if isinstance(recording, NativeRecording):
         r = recording.report
@@ -80,4 +81,5 @@ def describe(recording: Recording) -> list[str]:
         lines.append(f"  {g.placement} {g.start_s:.3f} to {g.end_s:.3f} s{reason}")
     if len(recording.gaps) > _MAX_GAPS_LISTED:
         lines.append(f"  ... and {len(recording.gaps) - _MAX_GAPS_LISTED} more")
+    lines.extend(f"input: {note}" for note in recording.input_notes)
     return lines

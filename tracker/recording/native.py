@@ -35,6 +35,7 @@ from tracker.recording.fileio import (
     replace_atomically,
 )
 from tracker.recording.model import DeviceInfo, Gap, Recording, SessionNotes
+from tracker.recording.timestamps import MendedTimes, mend_notes, mend_samples
 from tracker.samples import SensorSamples
 from tracker.units import PLACEMENTS
 
@@ -807,6 +808,7 @@ def read_native(path: str | os.PathLike[str], *, recover: bool = False) -> Nativ
             raise _malformed(path, rec, exc) from exc
 
     sensors: dict[str, SensorSamples] = {}
+    mended: dict[str, MendedTimes] = {}
     for p in PLACEMENTS:
         if p not in blocks:
             continue
@@ -817,14 +819,14 @@ def read_native(path: str | os.PathLike[str], *, recover: bool = False) -> Nativ
             np.concatenate([b[1] for b in parts]),
             np.concatenate([b[2] for b in parts]),
         )
-        bad = first_non_increasing(samples.time_s)
-        if bad is not None or not all_finite(samples):
+        if not all_finite(samples):
             raise InputError(
-                f"{path}: {p} samples are not finite and in increasing time order"
-                + (f" (at {samples.time_s[bad]:.6f} s)" if bad is not None else "")
-                + "; the file was not written by a compatible tracker"
+                f"{path}: {p} samples are not finite; "
+                f"the file was not written by a compatible tracker"
             )
-        sensors[p] = samples
+        sensors[p], mended[p] = mend_samples(
+            samples, source=str(path), where=lambda i, p=p: f"{p} sample {i + 1}"
+        )
 
     report = ReadReport(version, scan.clean_close, trailing_bytes=scan.trailing_bytes)
     for d in scan.damage:
@@ -840,6 +842,7 @@ def read_native(path: str | os.PathLike[str], *, recover: bool = False) -> Nativ
         created_utc=created_utc,
         report=report,
         meta=meta,
+        input_notes=mend_notes(mended),
     )
     for region in report.damaged:
         for lost in region.lost:

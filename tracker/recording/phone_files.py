@@ -34,6 +34,7 @@ from tracker.errors import InputError
 from tracker.recording.checks import check_units
 from tracker.recording.fileio import read_input_bytes, read_input_head
 from tracker.recording.model import DeviceInfo, Recording
+from tracker.recording.timestamps import MendedTimes, mend_notes, mend_timestamps
 from tracker.samples import SensorSamples
 from tracker.units import PLACEMENTS
 
@@ -452,30 +453,34 @@ def _parse_slow(
 
 @dataclass(frozen=True)
 class Stream:
-    """One sensor stream: strictly increasing ``time_s`` and ``values`` (n, 3)."""
+    """One sensor stream: strictly increasing ``time_s`` and ``values`` (n, 3); ``mended``
+    says what `mend_timestamps` did to the times in ``source``."""
 
     time_s: np.ndarray
     values: np.ndarray
+    source: str = ""
+    mended: MendedTimes | None = None
 
 
 def make_stream(time_s: np.ndarray, values: np.ndarray, source: str) -> Stream:
-    """Drop rows with missing values, sort by time and keep the first of repeated
-    timestamps: phone apps write both (buffered sensor batches are flushed late, and
-    Sensor Logger's own docs describe duplicated rows)."""
+    """Drop rows with missing values, then mend the times with ``sort``: phone apps write
+    out-of-order rows (buffered sensor batches are flushed late) and repeated ones
+    (Sensor Logger's own docs describe duplicated rows)."""
     t = np.asarray(time_s, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64).reshape(-1, 3)
     ok = np.isfinite(t) & np.isfinite(v).all(axis=1)
+    row = np.flatnonzero(ok)
     t, v = t[ok], v[ok]
-    order = np.argsort(t, kind="stable")
-    t, v = t[order], v[order]
-    keep = np.concatenate([[True], np.diff(t) > 0]) if len(t) else np.zeros(0, bool)
-    t, v = t[keep], v[keep]
+    m = mend_timestamps(
+        t, (v,), name=source, source=source, where=lambda i: f"row {row[i] + 1}", sort=True
+    )
+    t, v = m.time_s, m.take(v)
     if len(t) < MIN_SAMPLES:
         raise InputError(
             f"{source} has {len(t)} complete sample{'s' if len(t) != 1 else ''}; "
             f"a recording needs at least {MIN_SAMPLES}"
         )
-    return Stream(t, v)
+    return Stream(t, v, source, m)
 
 
 def resample_onto(target_s: np.ndarray, src: Stream) -> tuple[np.ndarray, np.ndarray]:
@@ -522,8 +527,10 @@ def phone_recording(
     source: str,
     acc_unit: str = "mps2",
     gyro_unit: str = "rad_s",
+    streams: tuple[Stream, ...] = (),
 ) -> Recording:
-    """A single-sensor `Recording`; raises when the data are evidently in other units."""
+    """A single-sensor `Recording`; raises when the data are evidently in other units.
+    ``streams``: the streams it was made of, whose timestamp mends become its notes."""
     if len(time_s) < MIN_SAMPLES:
         raise InputError(
             f"{source}: the accelerometer and gyroscope overlap in only {len(time_s)} "
@@ -532,6 +539,10 @@ def phone_recording(
     samples = SensorSamples(placement, time_s, acc_mps2, gyro_rad_s)
     check_units(samples, acc_unit=acc_unit, gyro_unit=gyro_unit, source=source)
     device.sample_rate_hz = round(1.0 / float(np.median(np.diff(time_s))), 3)
+    notes = mend_notes({s.source: s.mended for s in streams if s.mended is not None})
     return Recording(
-        sensors={placement: samples}, devices={placement: device}, created_utc=created_utc
+        sensors={placement: samples},
+        devices={placement: device},
+        created_utc=created_utc,
+        input_notes=notes,
     )

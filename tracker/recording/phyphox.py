@@ -216,4 +216,5 @@ def load(
         source=str(path),
         acc_unit=units[ACC],
         gyro_unit=units[GYRO],
+        streams=tuple(streams.values()),
     )

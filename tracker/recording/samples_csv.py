@@ -10,28 +10,35 @@ interleave; each sensor's rows are in time order. Time in seconds on that sensor
 acceleration (specific force) in m/s^2 and angular velocity in rad/s, both in the sensor
 frame of docs/frames.md. Details and validation rules: docs/samples-csv.md.
 
-Reading is fast because the common case never loops in Python: the sensor names are
-replaced by numbers as bytes and `np.loadtxt` parses the rest in C. Only when that
-fails or a vectorised check finds a problem does a line-by-line parser run, whose job is
-to name the first bad line.
+Reading is fast because the common case never loops in Python: polars parses the file
+in bulk (in native code, on every core) and the checks are vectorised. Only when the
+bulk parse fails or finds something odd does a row-by-row parser run, whose job is to
+name the first bad line.
 """
 
 from __future__ import annotations
 
+import csv
 import difflib
 import io
+import mmap
 import os
 import re
-import warnings
+from array import array
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 
 from tracker.errors import InputError
 from tracker.recording import framing
 from tracker.recording.checks import ACC_UNITS, GYRO_UNITS, check_units, first_non_increasing
-from tracker.recording.fileio import read_input_bytes, replace_atomically
+from tracker.recording.fileio import read_input_buffer, replace_atomically
 from tracker.recording.model import Recording
+from tracker.recording.timestamps import MendedTimes, mend_notes, mend_timestamps
 from tracker.samples import SensorSamples
 from tracker.units import G_MPS2, PLACEMENTS, RAD_PER_DEG
 
@@ -49,11 +56,6 @@ HEADER = ",".join(COLUMNS)
 _NUMERIC = tuple(c for c in COLUMNS if c != "sensor")
 #: Fewer than two samples give no sample period; the analysis needs far more and says so.
 MIN_SAMPLES_PER_SENSOR = 2
-# Numbers that stand in for the sensor names in the fast path. A file that already holds
-# them anywhere takes the slow path, so numbers in its sensor column are never mistaken
-# for names.
-_SENSOR_CODES = {p: 1e300 * (i + 1) for i, p in enumerate(PLACEMENTS)}
-_CODE_MARK = b"e+300"
 _ROWS_PER_CHUNK = 20000
 
 
@@ -111,25 +113,49 @@ def write_samples_csv(recording: Recording, path: str | os.PathLike[str]) -> Non
 
 # ----------------------------------------------------------------------------- reading
 
+#: A samples CSV has 8 columns and exporters add a few; a first line wider than this is
+#: not a samples CSV header, and refusing it at once keeps the column check bounded.
+MAX_HEADER_FIELDS = 1000
+#: 1000 column names of 60 characters; a longer first line is not a header either.
+MAX_HEADER_BYTES = 64 * 1024
+#: No IMU measures beyond about ±400 g (±3900 m/s^2) or ±70 rad/s (4000 deg/s); values
+#: past these bounds are not measurements (a damaged file or a column mix-up), and
+#: keeping every value this small keeps all later arithmetic free of overflow.
+MAX_ABS_ACC_MPS2 = 1e4
+MAX_ABS_GYRO_RAD_S = 1e3
+#: A sensor's clock in seconds (Unix time is 1.8e9 s) stays below this; float64 still
+#: resolves 2 microseconds here, beyond it times lose the precision of a sample period.
+MAX_ABS_TIME_S = 1e10
 
-def _blank(data: bytes) -> bool:
-    # A search stops at the first visible byte; strip() would copy the whole file.
-    return re.search(rb"\S", data) is None
+# A search stops at the first visible byte, in place; strip() would copy the whole file.
+_VISIBLE = re.compile(rb"\S")
+_OTHER_DELIMITERS = {";": "';'", "\t": "tabs", "|": "'|'"}
 
 
 def _expected() -> str:
     return f"the first line must be: {HEADER}"
 
 
-def _decode_text(data: bytes, path: object) -> None:
-    if data.startswith(framing.MAGIC):
+def _check_encoding(head: bytes, path: object) -> None:
+    """Name the encodings a spreadsheet may save in, before anything reads text."""
+    if head.startswith(framing.MAGIC):
         raise InputError(
             f"{path} is a native tracker recording, not a samples CSV; "
             f"read it with load_recording / tracker convert"
         )
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        raise InputError(f"{path} is UTF-32 text; save it as UTF-8 (the format is UTF-8)")
+    even, odd = head[0:64:2], head[1:64:2]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (
+        len(head) >= 4 and (set(even) == {0} or set(odd) == {0})
+    ):
+        raise InputError(f"{path} is UTF-16 text; save it as UTF-8 (the format is UTF-8)")
+
+
+def _decode_text(data: bytes, path: object) -> str:
     nul = data.find(b"\0")
     try:
-        data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{path} is not a samples CSV (nor a tracker recording): it holds binary data "
@@ -140,10 +166,32 @@ def _decode_text(data: bytes, path: object) -> None:
             f"{path} is not a samples CSV (nor a tracker recording): it holds binary data "
             f"(a NUL byte at byte {nul}); give a CSV file whose first line is {HEADER}"
         )
+    return text
+
+
+def _too_wide(path: object, n_fields: str) -> InputError:
+    return InputError(
+        f"{path} line 1 has {n_fields} fields; a samples CSV header has at most "
+        f"{MAX_HEADER_FIELDS}; {_expected()}"
+    )
 
 
 def _header_columns(line: str, path: object) -> list[str]:
-    cols = [c.strip() for c in line.split(",")]
+    n_fields = line.count(",") + 1
+    if n_fields > MAX_HEADER_FIELDS:
+        raise _too_wide(path, str(n_fields))
+    if n_fields == 1:
+        for delimiter, name in _OTHER_DELIMITERS.items():
+            if line.count(delimiter) >= 2:
+                raise InputError(
+                    f"{path} line 1: fields are separated by {name}; the format uses ','; "
+                    f"save the file with ',' between fields ({_expected()})"
+                )
+    try:
+        names = next(csv.reader([line]), [""])
+    except csv.Error:  # a stray quote or carriage return: read the names as they stand
+        names = line.split(",")
+    cols = [c.strip() for c in names] or [""]
     try:
         float(cols[0])
         looks_like_data = True
@@ -151,12 +199,13 @@ def _header_columns(line: str, path: object) -> list[str]:
         looks_like_data = False
     if looks_like_data:
         raise InputError(f"{path} line 1 is data, not a header; {_expected()}")
-    dupes = sorted({c for c in cols if c and cols.count(c) > 1})
+    dupes = sorted(c for c, k in Counter(cols).items() if c and k > 1)
     if dupes:
         raise InputError(f"{path} line 1: column {dupes[0]!r} appears twice; {_expected()}")
-    missing = [c for c in COLUMNS if c not in cols]
+    present = set(cols)
+    missing = [c for c in COLUMNS if c not in present]
     if missing:
-        unknown = [c for c in cols if c not in COLUMNS]
+        unknown = [c for c in cols if c not in COLUMNS][:MAX_HEADER_FIELDS]
         hints = []
         for m in missing:
             close = difflib.get_close_matches(m, unknown, n=1, cutoff=0.6)
@@ -166,6 +215,17 @@ def _header_columns(line: str, path: object) -> list[str]:
             f"{', '.join(hints)}; {_expected()} (extra columns are ignored)"
         )
     return cols
+
+
+@dataclass
+class _Rows:
+    """One sensor's rows as read: values in `COLUMNS` order, and ``line_of(i)``, the file
+    line of row ``i`` (asked only for a message)."""
+
+    time_s: np.ndarray
+    acc: np.ndarray
+    gyro: np.ndarray
+    line_of: Callable[[int], int]
 
 
 def read_samples_csv(
@@ -178,116 +238,229 @@ def read_samples_csv(
     """Read a samples CSV into a `Recording` (m/s^2 and rad/s, sensor frame).
 
     ``acc_unit="g"`` / ``gyro_unit="dps"`` convert a file written in g or deg/s. Extra
-    columns are ignored when every required column is present. Every problem raises
-    `InputError` (`UnitError` for evident unit mistakes) with one line naming the
-    problem, where it is (line number) and the fix.
+    columns are ignored when every required column is present. Repeated timestamps and
+    small backward steps are mended (`tracker.recording.timestamps`) and noted in
+    ``input_notes``. Every problem raises `InputError` (`UnitError` for evident unit
+    mistakes) with one line naming the problem, where it is (line number) and the fix.
+    Works on pipes and other streams that can be read only once.
     """
     if acc_unit not in ACC_UNITS:
         raise InputError(f"unknown acc unit {acc_unit!r}; choose one of {', '.join(ACC_UNITS)}")
     if gyro_unit not in GYRO_UNITS:
         raise InputError(f"unknown gyro unit {gyro_unit!r}; choose one of {', '.join(GYRO_UNITS)}")
-    data = read_input_bytes(path)
-    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark, as spreadsheets write
-        data = data[3:]
-    if _blank(data):
+    data = read_input_buffer(path)
+    head = data[:MAX_HEADER_BYTES]
+    _check_encoding(head, path)
+    start = 3 if head.startswith(b"\xef\xbb\xbf") else 0  # a BOM, as spreadsheets write
+    if _VISIBLE.search(data, start) is None:
         raise InputError(f"{path} is empty; {_expected()}, then one row per sample")
-    _decode_text(data, path)
-    if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n")
-    nl = data.find(b"\n")
-    header_line = data.decode("utf-8") if nl < 0 else data[:nl].decode("utf-8")
-    cols = _header_columns(header_line, path)
-    body = b"" if nl < 0 else data[nl + 1 :]
-    if _blank(body):
+    nl = head.find(b"\n", start)
+    if nl < 0 and len(data) > MAX_HEADER_BYTES:
+        if head.count(b",") >= MAX_HEADER_FIELDS:
+            raise _too_wide(path, f"more than {head.count(b',')}")
+        raise InputError(
+            f"{path} line 1 is longer than {MAX_HEADER_BYTES} bytes: not a header; {_expected()}"
+        )
+    header_bytes = head[start:] if nl < 0 else head[start:nl]
+    cols = _header_columns(_decode_text(header_bytes, path).rstrip("\r"), path)
+    if nl < 0 or _VISIBLE.search(data, nl + 1) is None:
         raise InputError(f"{path} has a header but no samples; add one row per sample")
 
-    table = _parse_fast(body, cols)
-    if table is None:
-        table = _parse_slow(body.decode("utf-8"), cols, path)
+    # A regular file is handed to the parser by name (it maps the file itself); a pipe's
+    # bytes, which cannot be read twice, are handed over as they are.
+    source = path if isinstance(data, mmap.mmap) else data[start:]
+    rows = _parse_fast(source, cols)
+    if rows is None:
+        if data.find(b"\0") >= 0:
+            _decode_text(data[start:], path)  # binary content: says so
+        suspect = _first_suspect_row(source, cols)
+        if suspect is not None:
+            # That line alone, with its number, names what is wrong without walking the
+            # whole file; if it passes after all, the whole file is walked below.
+            line = _line_text(data, start, suspect + 2)
+            _parse_slow(header_bytes.decode() + "\n" + line, cols, path, start_line=suspect + 2)
+        rows = _parse_slow(_decode_text(data[start:], path), cols, path)
+
     sensors: dict[str, SensorSamples] = {}
-    for p in PLACEMENTS:
-        rows = table[table[:, 1] == _SENSOR_CODES[p]]
-        if len(rows) == 0:
-            continue
-        if len(rows) < min_samples:
+    mended: dict[str, MendedTimes] = {}
+    for p, r in rows.items():
+        sensors[p], mended[p] = _sensor(p, r, path, acc_unit, gyro_unit, min_samples)
+    return Recording(sensors=sensors, input_notes=mend_notes(mended))
+
+
+def _sensor(
+    p: str, r: _Rows, path: object, acc_unit: str, gyro_unit: str, min_samples: int
+) -> tuple[SensorSamples, MendedTimes]:
+    def line(i: int) -> str:
+        return f"line {r.line_of(i)}"
+
+    acc_scale = G_MPS2 if acc_unit == "g" else 1.0
+    gyro_scale = RAD_PER_DEG if gyro_unit == "dps" else 1.0
+    # The bounds in the file's units, so the common case is one pass and no conversion.
+    bounds = [
+        (r.time_s[:, None], MAX_ABS_TIME_S, 1.0, "s", _NUMERIC[:1]),
+        (r.acc, MAX_ABS_ACC_MPS2, acc_scale, "m/s^2", _NUMERIC[1:4]),
+        (r.gyro, MAX_ABS_GYRO_RAD_S, gyro_scale, "rad/s", _NUMERIC[4:]),
+    ]
+    for values, limit, scale, unit, names in bounds:
+        if values.min() >= -limit / scale and values.max() <= limit / scale:
+            continue  # (NaN fails both)
+        row, col = (int(k[0]) for k in np.nonzero(~(np.abs(values) <= limit / scale)))
+        value = float(values[row, col])
+        if not np.isfinite(value):
             raise InputError(
-                f"{path} has only {len(rows)} {p} sample{'s' if len(rows) > 1 else ''}; "
-                f"a sensor needs at least {min_samples}; record longer or remove its rows"
+                f"{path} {line(row)}, column {names[col]}: '{value!r}' is not a finite "
+                f"number; remove the row or fill in a value"
             )
-        acc = rows[:, 2:5] * G_MPS2 if acc_unit == "g" else rows[:, 2:5]
-        gyro = rows[:, 5:8] * RAD_PER_DEG if gyro_unit == "dps" else rows[:, 5:8]
-        samples = SensorSamples(p, rows[:, 0], acc, gyro)
-        check_units(samples, acc_unit=acc_unit, gyro_unit=gyro_unit, source=str(path))
-        sensors[p] = samples
-    return Recording(sensors=sensors)
+        raise InputError(
+            f"{path} {line(row)}, column {names[col]}: {value:g} is beyond what a sensor "
+            f"records (at most {limit:g} {unit} in size); check the file and its units"
+        )
+    acc = r.acc * acc_scale if acc_scale != 1.0 else r.acc
+    gyro = r.gyro * gyro_scale if gyro_scale != 1.0 else r.gyro
+    m = mend_timestamps(r.time_s, (acc, gyro), name=p, source=str(path), where=line)
+    if len(m.time_s) < min_samples:
+        n = len(m.time_s)
+        raise InputError(
+            f"{path} has only {n} {p} sample{'s' if n > 1 else ''}; "
+            f"a sensor needs at least {min_samples}; record longer or remove its rows"
+        )
+    samples = SensorSamples(p, m.time_s, m.take(acc), m.take(gyro))
+    check_units(samples, acc_unit=acc_unit, gyro_unit=gyro_unit, source=str(path))
+    return samples, m
 
 
-def _parse_fast(body: bytes, cols: list[str]) -> np.ndarray | None:
-    """Rows as floats in `COLUMNS` order (sensor as its code), or None to go the slow way."""
-    k = cols.index("sensor")
-    last = len(cols) - 1
-    # Bound the replacement by the delimiters around the sensor column so that names
-    # never match inside other fields; anything it misses fails below and goes slow.
-    prefix = b"\n" if k == 0 else b","
-    suffix = b"\n" if k == last else b","
-    if _CODE_MARK in body:
-        return None  # the stand-in numbers already occur: they could pass for names
-    text = b"\n" + body + (b"" if body.endswith(b"\n") else b"\n")
-    for p, code in _SENSOR_CODES.items():
-        text = text.replace(prefix + p.encode() + suffix, prefix + repr(code).encode() + suffix)
-    usecols = [cols.index(c) for c in COLUMNS]
+def _parse_fast(source: object, cols: list[str]) -> dict[str, _Rows] | None:
+    """Each sensor's rows, parsed in bulk; None when anything is off (the slow parser
+    then names the first bad line)."""
+    # The parser names columns by position; a file may order them any way.
+    schema = {
+        f"column_{i + 1}": pl.Float64 if c in _NUMERIC else pl.String for i, c in enumerate(cols)
+    }
+    name = {c: f"column_{cols.index(c) + 1}" for c in COLUMNS}
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            table = np.loadtxt(
-                io.BytesIO(text),
-                delimiter=",",
-                dtype=np.float64,
-                comments=None,
-                ndmin=2,
-                # Without extra columns loadtxt checks that every row has all fields.
-                usecols=None if len(cols) == len(COLUMNS) else usecols,
-            )
-    except (ValueError, UserWarning):
-        return None
-    if len(cols) == len(COLUMNS):
-        table = table[:, usecols]
-    known = np.isin(table[:, 1], list(_SENSOR_CODES.values()))
-    if not known.all() or not np.isfinite(table).all():
-        return None
-    for code in _SENSOR_CODES.values():
-        if first_non_increasing(table[table[:, 1] == code, 0]) is not None:
+        table = pl.read_csv(
+            source,  # type: ignore[arg-type]
+            has_header=False,
+            skip_lines=1,
+            schema=schema,
+            columns=[cols.index(c) for c in COLUMNS],
+            null_values=None,
+            encoding="utf8",
+        )
+        line = np.arange(2, table.height + 2)  # the header is line 1
+        if sum(table.null_count().row(0)):
+            # Blank lines read as rows of nulls and are fine; a row with some nulls is short.
+            nulls = table.select(pl.all().is_null()).to_numpy()
+            blank = nulls.all(axis=1)
+            if not np.array_equal(blank, nulls.any(axis=1)):
+                return None
+            table = table.filter(pl.Series(~blank))
+            line = line[~blank]
+        sensor = table.get_column(name["sensor"])
+        names = sensor.unique().to_list()
+        if len(names) > 2 * len(PLACEMENTS) or any(n.strip() not in PLACEMENTS for n in names):
             return None
-    return table
-
-
-def _parse_slow(text: str, cols: list[str], path: object) -> np.ndarray:
-    """Parse line by line, raising on the first bad line with its number."""
-    index = {c: cols.index(c) for c in COLUMNS}
-    rows: list[list[float]] = []
-    last: dict[str, tuple[float, int]] = {}
-    for lineno, line in enumerate(text.split("\n"), start=2):
-        if not line.strip():
+    except (pl.exceptions.PolarsError, ValueError, OSError):
+        return None
+    rows = {}
+    for p in PLACEMENTS:
+        own = [n for n in names if n.strip() == p]
+        if not own:
             continue
-        fields = line.split(",")
-        where = f"{path} line {lineno}"
+        part, mask = table, None  # one sensor: every row is its own
+        if len(own) < len(names):
+            # Splitting in the parser's own columns, then handing numpy one array per
+            # quantity, copies each value once.
+            mask = (sensor == own[0] if len(own) == 1 else sensor.is_in(own)).to_numpy()
+            part = table.filter(pl.Series(mask))
+        rows[p] = _Rows(
+            part.get_column(name["time_s"]).to_numpy(writable=True),
+            part.select(name[c] for c in _NUMERIC[1:4]).to_numpy(order="c", writable=True),
+            part.select(name[c] for c in _NUMERIC[4:7]).to_numpy(order="c", writable=True),
+            lambda i, mask=mask: int(line[i if mask is None else np.flatnonzero(mask)[i]]),
+        )
+    return rows
+
+
+def _line_text(data: bytes | mmap.mmap, start: int, lineno: int) -> str:
+    """Line ``lineno`` (1-based) of ``data[start:]``, found without splitting the file."""
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8)[start:] == ord("\n")) + start
+    first = start if lineno == 1 else int(ends[lineno - 2]) + 1
+    last = int(ends[lineno - 1]) if lineno - 1 < len(ends) else len(data)
+    return bytes(data[first:last]).decode("utf-8", errors="replace")
+
+
+def _first_suspect_row(source: object, cols: list[str]) -> int | None:
+    """The first data row (0-based) that has a missing field, an unknown sensor or a
+    value that is not a number, found in bulk; None when the file cannot be parsed even
+    as text (the row-by-row parser then walks it all)."""
+    schema = {f"column_{i + 1}": pl.String for i in range(len(cols))}
+    try:
+        table = pl.read_csv(
+            source,  # type: ignore[arg-type]
+            has_header=False,
+            skip_lines=1,
+            schema=schema,
+            columns=[cols.index(c) for c in COLUMNS],
+            null_values=None,
+            encoding="utf8",
+        )
+        checks = [~pl.col(f"column_{cols.index('sensor') + 1}").str.strip_chars().is_in(PLACEMENTS)]
+        for c in _NUMERIC:
+            value = pl.col(f"column_{cols.index(c) + 1}").str.strip_chars()
+            checks.append(value.cast(pl.Float64, strict=False).is_null())
+        blank = pl.all_horizontal(pl.all().is_null())  # a blank line is no suspect
+        suspect = pl.any_horizontal(checks).fill_null(True) & ~blank
+        bad = table.select(suspect).to_series().to_numpy()
+    except (pl.exceptions.PolarsError, ValueError, OSError):
+        return None
+    suspects = np.flatnonzero(bad)
+    return int(suspects[0]) if len(suspects) else None
+
+
+def _parse_slow(
+    text: str, cols: list[str], path: object, *, start_line: int = 2
+) -> dict[str, _Rows]:
+    """Parse row by row from line ``start_line`` on, raising on the first bad line with
+    its number."""
+    index = [cols.index(c) for c in COLUMNS]
+    found: dict[str, tuple[array[int], array[float]]] = {}
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next(reader, None)  # the header, checked already (or the lines before start_line)
+    lineno = start_line - 1
+    while True:
+        try:
+            fields = next(reader, None)
+        except csv.Error as exc:
+            raise InputError(
+                f"{path} line {lineno + 1}: {exc}; write one row per line, values "
+                f"separated by ',' (quotes only around whole values)"
+            ) from None
+        if fields is None:
+            break
+        first, lineno = lineno + 1, reader.line_num + start_line - 2
+        if not any(f.strip() for f in fields):
+            continue  # a blank line
+        where = f"{path} line {first}"
         if len(fields) != len(cols):
             raise InputError(
-                f"{where} has {len(fields)} fields, the header has {len(cols)}; "
-                f"every row needs one value per column"
+                f"{where} has {len(fields)} field{'s' if len(fields) != 1 else ''}, the header "
+                f"has {len(cols)}; every row needs one value per column"
             )
-        sensor = fields[index["sensor"]].strip()
+        sensor = fields[index[1]].strip()
         if sensor not in PLACEMENTS:
             raise InputError(
                 f"{where}: unknown sensor {sensor!r}; valid sensors: {', '.join(PLACEMENTS)}"
             )
-        row = [0.0] * len(COLUMNS)
-        row[1] = _SENSOR_CODES[sensor]
-        for j, c in enumerate(COLUMNS):
+        lines, values = found.setdefault(sensor, (array("q"), array("d")))
+        for c, k in zip(COLUMNS, index, strict=True):
             if c == "sensor":
                 continue
-            raw = fields[index[c]].strip()
+            raw = fields[k].strip()
             try:
+                if "_" in raw:  # Python reads 1_000 as a number; no CSV writer means it
+                    raise ValueError(raw)
                 value = float(raw)
             except ValueError:
                 raise InputError(
@@ -298,26 +471,14 @@ def _parse_slow(text: str, cols: list[str], path: object) -> np.ndarray:
                     f"{where}, column {c}: {raw!r} is not a finite number; "
                     f"remove the row or fill in a value"
                 )
-            row[j] = value
-        t = row[0]
-        if sensor in last:
-            prev_t, prev_line = last[sensor]
-            if t == prev_t:
-                raise InputError(
-                    f"{where}: duplicate {sensor} timestamp {_raw_time(fields, index)} s "
-                    f"(also on line {prev_line}); remove the repeated row"
-                )
-            if t < prev_t:
-                raise InputError(
-                    f"{where}: {sensor} time goes backwards ({_raw_time(fields, index)} s after "
-                    f"{prev_t!r} s on line {prev_line}); sort each sensor's rows by time_s"
-                )
-        last[sensor] = (t, lineno)
-        rows.append(row)
-    # The fast path refused this file; if nothing here did, its quirks were harmless
-    # (say, a sensor name it could not substitute) and this parse is the result.
-    return np.array(rows, dtype=np.float64).reshape(-1, len(COLUMNS))
-
-
-def _raw_time(fields: list[str], index: dict[str, int]) -> str:
-    return fields[index["time_s"]].strip()
+            values.append(value)
+        lines.append(first)
+    rows = {}
+    for p in PLACEMENTS:
+        if p in found:
+            lines, values = found[p]
+            table = np.frombuffer(values, dtype=np.float64).reshape(-1, len(_NUMERIC))
+            rows[p] = _Rows(
+                table[:, 0].copy(), table[:, 1:4].copy(), table[:, 4:7].copy(), lines.__getitem__
+            )
+    return rows

@@ -164,12 +164,15 @@ def load(
         )
     meta = _metadata(bundle)
     platform = _platform(meta)
+    read: list[Stream] = []  # every stream read, for the notes on mended timestamps
     if bundle.has(TOTAL):
         acc, start_ns = _read_xyz(bundle, TOTAL, None)
+        read.append(acc)
         convention = "total acceleration"
     elif bundle.has(ACCELEROMETER) and bundle.has(GRAVITY):
         lin, start_ns = _read_xyz(bundle, ACCELEROMETER, None)
         grav, _ = _read_xyz(bundle, GRAVITY, start_ns)
+        read += [lin, grav]
         if platform is None:
             raise InputError(
                 f"{path}: cannot tell whether it was recorded on iOS or Android (their "
@@ -191,6 +194,7 @@ def load(
             f"({bundle.describe_contents()})"
         )
     gyro, _ = _read_xyz(bundle, GYROSCOPE, start_ns)
+    read.append(gyro)
     gyro_at, covered = resample_onto(acc.time_s, gyro)
     device = DeviceInfo(
         model=meta.get("device name") or meta.get("devicename") or f"phone ({APP})",
@@ -206,4 +210,5 @@ def load(
         device=device,
         created_utc=created,
         source=str(path),
+        streams=tuple(read),
     )

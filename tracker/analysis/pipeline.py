@@ -13,6 +13,7 @@ Frames and angles: docs/frames.md.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterable, Iterator
 
@@ -116,13 +117,9 @@ class Pipeline:
                 events.append(self._calibrated(chain))
         for p, chain in self.chains.items():
             if chain.calibrated_at is None:
-                if chain.n_input < 2 or chain.period_s is None:
-                    raise AnalysisError(f"{p} sensor: too few samples to analyse")
-                raise AnalysisError(
-                    f"{p} sensor: the recording never showed a standing phase followed by a "
-                    "hinge, so the sensor's mounting could not be calibrated; start each "
-                    "recording standing still for about 3 s, then hinge"
-                )
+                # Every recording with motion is calibrated by now (from an estimated
+                # standing posture if need be); only one without samples is not.
+                raise AnalysisError(f"{p} sensor: too few samples to analyse")
         events.extend(self._advance(final=True))
         if self._seg is not None:
             events.extend(self._close_set(len(self.timeline) - 1))
@@ -134,6 +131,11 @@ class Pipeline:
         return events
 
     # -- internals -------------------------------------------------------------------
+    @property
+    def _approximate(self) -> bool:
+        """Any sensor's zero is an estimate (no still standing moment)."""
+        return any(c.mounting is not None and c.mounting.approximate for c in self.chains.values())
+
     def _calibrated(self, chain: SensorChain) -> CalibrationDone:
         m = chain.mounting
         assert m is not None
@@ -309,6 +311,8 @@ class Pipeline:
                     else f"set {m.set} rep {m.rep}: a sensor lost data near standing in this rep; "
                     "its peak flexion is measured, its extension not reported"
                 )
+            if self._approximate:
+                m = dataclasses.replace(m, angles_approximate=True)
             self.set_reps.append(m)
             self.all_reps.append(m)
             events.append(RepCompleted(float(t[i]), m))

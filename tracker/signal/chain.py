@@ -132,7 +132,23 @@ class SensorChain:
         return self._consume(self._resampler.push(block.time_s, block.acc_mps2, block.gyro_rad_s))
 
     def finish(self) -> bool:
-        return self._consume(self._resampler.flush(), final=True)
+        """End of the stream; True when calibration completed during this call (from
+        the whole recording when no standing moment was confirmed on the way)."""
+        if self._consume(self._resampler.flush(), final=True):
+            return True
+        if self.calibrated_at is not None or self._calibrator is None:
+            return False
+        if not self._calibrator.finish():
+            return False
+        self._calibrated_now()
+        return True
+
+    def _calibrated_now(self) -> None:
+        """Angles of everything buffered so far, now that the mounting is known."""
+        self.calibrated_at = len(self.unreliable)
+        assert self._raw is not None
+        self._angles(*self._raw.rows(0, len(self.unreliable)))
+        self._drop_raw_history_if_done()
 
     def _consume(self, ub: UniformBlock | None, final: bool = False) -> bool:
         parts = []
@@ -160,7 +176,6 @@ class SensorChain:
         else:
             up, lost = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
         # The orientation of these rows is final (held back only after long holes).
-        start = len(self.unreliable)  # rows oriented before these
         self.unreliable.extend(lost)
         time_s, acc, gyro, in_gap = self._waiting.take(len(up))
         up = at_sample_times(up, gyro, self._orientation.period_s)
@@ -173,11 +188,7 @@ class SensorChain:
         done = self._calibrator.update(time_s, acc, gyro, up, in_gap)
         if done is None:
             return False
-        self.calibrated_at = start + done
-        # Angles of everything buffered so far.
-        assert self._raw is not None
-        self._angles(*self._raw.rows(0, len(self.unreliable)))
-        self._drop_raw_history_if_done()
+        self._calibrated_now()
         return True
 
     def _angles(self, up_s: np.ndarray, gyro_rad_s: np.ndarray, acc_mps2: np.ndarray) -> None:

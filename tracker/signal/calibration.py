@@ -62,6 +62,14 @@ class CalibrationSettings:
     #: deep hinge lifts a sacrum sensor (which sits behind the hip joints) by about 0.1 m;
     #: rising from the bottom of a squat or a deadlift lifts it 0.3-0.5 m.
     max_rise_m: float = 0.20
+    #: A still moment after the start of the recording is taken as standing only when
+    #: the excursion next to it clearly *lowers* the sensor, by at least this (m): the
+    #: bottom of a hinge (the bell parked, a bar on the floor) is as still, and rising
+    #: from it lifts a lumbar sensor only about 0.1 m and a sacrum sensor hardly at all,
+    #: so only a drop tells standing apart there (a squat drops 0.3-0.5 m, a 45-degree
+    #: hinge a lumbar sensor 0.07 m). At the start, with nothing before it, a still
+    #: moment is standing unless the excursion after it rises (``max_rise_m``).
+    min_drop_m: float = 0.05
     #: The rise is measured only when the far end of the excursion is at most this far
     #: (s) from the still moment: a residual accelerometer error of 0.05 m/s^2 makes
     #: 0.06 m of height in 1.5 s, 0.22 m in 3 s.
@@ -161,6 +169,7 @@ class MountingCalibrator:
         self._run_start: int | None = None
         #: A still moment waiting for the excursion after it.
         self._cand: _Still | None = None
+        self._cand_first = False
         #: Next history index to scan for that excursion.
         self._fwd_pos = 0
         #: Start of the excursion being collected after ``_cand``.
@@ -169,7 +178,8 @@ class MountingCalibrator:
         self._await_return = False
         self._rejected_twisted = 0
         self._not_standing = 0
-        #: Still moments no excursion contradicts (fallbacks at the end of the stream).
+        #: Still moments no excursion contradicts nor clearly confirms (fallbacks at the
+        #: end of the stream: the longest is used).
         self._unopposed: list[_Still] = []
         self._max_n = max(1, round(settings.max_hinge_window_s / period_s))
         self._min_run = max(1, round(settings.min_still_s / period_s))
@@ -236,26 +246,28 @@ class MountingCalibrator:
             if still is None:
                 return None
             ax = self._excursion_before(still)
-            if ax is None:
-                # Nothing before it to judge by (the start of the recording): the
-                # excursion after it decides.
-                self._cand = still
-                self._fwd_pos = still.b
-                self._hinge_start = None
-                self._await_return = False
-                continue
-            if ax.rise_m > self.s.max_rise_m:
+            if ax is not None and ax.rise_m > self.s.max_rise_m:
                 self._not_standing += 1
+                continue
+            if ax is None or ax.rise_m > -self.s.min_drop_m:
+                # Nothing before it to judge by (the start of the recording), or the
+                # excursion before it does not tell: the excursion after it decides.
+                self._start_forward(still, first=ax is None)
                 continue
             if ax.off_axis_share > self.s.reject_off_axis_share:
                 self._rejected_twisted += 1
-                self._cand = still
-                self._fwd_pos = still.b
-                self._hinge_start = None
-                self._await_return = False
+                self._start_forward(still, first=False)
                 continue
             self._calibrate(still, ax, done_at=still.b)
             return min(still.b + 1, n)
+
+    def _start_forward(self, still: _Still, first: bool) -> None:
+        self._cand = still
+        #: Whether nothing before the candidate could judge it (see ``min_drop_m``).
+        self._cand_first = first
+        self._fwd_pos = still.b
+        self._hinge_start = None
+        self._await_return = False
 
     def _next_still(self, n: int, final: bool) -> _Still | None:
         """The next complete still run of ``min_still_s`` from ``_pos``, or None."""
@@ -340,11 +352,17 @@ class MountingCalibrator:
             j1 = j + int(k[0]) + 1 if len(k) else n
             ax = self._axis(c, self._hinge_start, j1)
             self._hinge_start = None
-            if ax.rise_m > self.s.max_rise_m:
-                # The bottom of a squat or a deadlift, not standing: search on from the
-                # end of this still moment (a still moment at the top of the excursion
-                # is judged by the excursion before it, this one).
-                self._not_standing += 1
+            if ax.rise_m > self.s.max_rise_m or (
+                not self._cand_first and ax.rise_m > -self.s.min_drop_m
+            ):
+                # The bottom of a squat or a deadlift, not standing (or, later in the
+                # recording, not clearly standing): search on from the end of this
+                # still moment (a still moment at the top of the excursion is judged by
+                # the excursion before it, this one).
+                if ax.rise_m > self.s.max_rise_m:
+                    self._not_standing += 1
+                else:
+                    self._unopposed.append(c)
                 self._cand = None
                 return None
             if ax.off_axis_share > self.s.reject_off_axis_share:

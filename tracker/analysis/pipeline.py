@@ -43,7 +43,7 @@ from tracker.errors import AnalysisError
 from tracker.samples import SensorSamples
 from tracker.signal.chain import SensorChain
 from tracker.signal.timeline import Timeline
-from tracker.units import LUMBAR, PLACEMENTS
+from tracker.units import LUMBAR, PLACEMENTS, SACRUM
 
 #: Re-arm a crossing cue once the angle is back this far inside the limit.
 CUE_REARM_DEG = 3.0
@@ -77,6 +77,8 @@ class Pipeline:
         }
         self.timeline = Timeline(self.chains, settings.align_window_s, settings.max_clock_lag_s)
         self.dual = self.timeline.dual
+        if self.dual:
+            self.chains[SACRUM].follower = True
         self._seg: RepSegmenter | None = None
         self._turns: TurningPointTracker | None = None
         self._decim = 1
@@ -106,7 +108,7 @@ class Pipeline:
                 # Map what the previous piece completed (events come after the block).
                 self.timeline.advance(final=False)
             if chain.push(piece):
-                events.append(self._calibrated(chain))
+                events.extend(self._calibrated(chain))
         events.extend(self._advance(final=False))
         return events
 
@@ -114,7 +116,7 @@ class Pipeline:
         events: list[Event] = []
         for chain in self.chains.values():
             if chain.finish():
-                events.append(self._calibrated(chain))
+                events.extend(self._calibrated(chain))
         for p, chain in self.chains.items():
             if chain.calibrated_at is None:
                 # Every recording with motion is calibrated by now (from an estimated
@@ -136,11 +138,20 @@ class Pipeline:
         """Any sensor's zero is an estimate (no still standing moment)."""
         return any(c.mounting is not None and c.mounting.approximate for c in self.chains.values())
 
-    def _calibrated(self, chain: SensorChain) -> CalibrationDone:
+    def _calibrated(self, chain: SensorChain) -> list[Event]:
         m = chain.mounting
         assert m is not None
         self.notices.extend(m.warnings)
-        return CalibrationDone(m.standing_end_s, chain.placement, m.standing_s, m.warnings)
+        events: list[Event] = [
+            CalibrationDone(m.standing_end_s, chain.placement, m.standing_s, m.warnings)
+        ]
+        if self.dual and chain.placement == LUMBAR and not m.approximate:
+            # Standing is a posture of the whole trunk: the pelvis sensor takes it where
+            # the lumbar sensor found it (`MountingCalibrator.follower`).
+            sac = self.chains[SACRUM]
+            if sac.hint(m.standing_start_s, m.standing_end_s):
+                events.extend(self._calibrated(sac))
+        return events
 
     def _advance(self, final: bool) -> list[Event]:
         self.timeline.advance(final)

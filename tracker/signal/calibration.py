@@ -105,6 +105,8 @@ class Mounting:
     excursion_s: tuple[float, float] = (0.0, 0.0)
     #: True when no still standing moment was found and the zero is an estimate.
     approximate: bool = False
+    #: Sensor-clock time at which the standing reference starts.
+    standing_start_s: float = 0.0
 
     def flipped(self) -> Mounting:
         """The same mounting facing the other way (forward and backward swapped)."""
@@ -170,6 +172,17 @@ class MountingCalibrator:
         #: A still moment waiting for the excursion after it.
         self._cand: _Still | None = None
         self._cand_first = False
+        self._cand_before: _Axis | None = None
+        #: In a two-sensor session the sacrum sensor follows the lumbar sensor's
+        #: standing moment (`hint`): a sacrum sensor sits behind the hip joints, so a
+        #: hinge lifts it and the height cannot tell a hinge's bottom from standing.
+        self.follower = False
+        self._hint: tuple[float, float] | None = None
+        #: The candidate in hand came from the hint (no height test).
+        self._cand_hint = False
+        #: A still moment from the very first sample may still be judged by the
+        #: follower's own start rule (the hint waits for it).
+        self._start_open = True
         #: Next history index to scan for that excursion.
         self._fwd_pos = 0
         #: Start of the excursion being collected after ``_cand``.
@@ -207,8 +220,45 @@ class MountingCalibrator:
             (np.linalg.norm(gyro, axis=1) < self.s.still_gyro_rad_s)
             & (np.abs(np.linalg.norm(acc, axis=1) - G_MPS2) < self.s.still_acc_dev_mps2)
         )
+        if self._start_open and not self._still.view[0]:
+            self._start_open = False  # the recording does not start still
         done = self._scan(final=False)
+        if done is None:
+            done = self._try_hint(final=False)
         return None if done is None else max(1, done - n0)
+
+    def hint(self, start_s: float, end_s: float) -> bool:
+        """The other sensor of the pair stood still and upright over ``[start_s,
+        end_s]`` (its clock; the pair's clocks differ by tens of ms): a follower takes
+        its standing reference there. True if that completed the calibration now."""
+        if self.result is not None or not self.follower or self._hint is not None:
+            return False
+        self._hint = (start_s, end_s)
+        return self._try_hint(final=False) is not None
+
+    def _try_hint(self, final: bool) -> int | None:
+        """Calibrate at the hinted standing moment once the data covers it and the
+        start rule has had its say (so the result does not depend on when the hint came)."""
+        if self._hint is None or self.result is not None or self._start_open:
+            return None
+        if self._cand is not None:
+            return self._scan(final) if self._cand_hint else None
+        t = self._t.view
+        a = int(np.searchsorted(t, self._hint[0]))
+        b = int(np.searchsorted(t, self._hint[1], side="right"))
+        if b >= len(t) and not final:
+            return None
+        self._hint = (np.inf, np.inf)  # used: not again
+        if b - a < 2:
+            return None
+        c = self._still_moment(a, b)
+        ax = self._excursion_before(c)
+        if ax is not None and ax.off_axis_share <= self.s.reject_off_axis_share:
+            self._calibrate(c, ax, done_at=b - 1)
+            return b
+        self._start_forward(c, first=False, before=None)
+        self._cand_hint = True
+        return self._scan(final)
 
     def finish(self) -> bool:
         """End of the stream: calibrate from what there is. True if it calibrated now.
@@ -218,7 +268,7 @@ class MountingCalibrator:
             return False
         if len(self._t) < 2:
             return False
-        if self._scan(final=True) is not None:
+        if self._scan(final=True) is not None or self._try_hint(final=True) is not None:
             return True
         if bool(np.all(self._still.view)):
             raise AnalysisError(
@@ -245,26 +295,42 @@ class MountingCalibrator:
             still = self._next_still(n, final)
             if still is None:
                 return None
-            ax = self._excursion_before(still)
-            if ax is not None and ax.rise_m > self.s.max_rise_m:
-                self._not_standing += 1
+            if self.follower:
+                # Only the start rule, for a still moment from the first sample; any
+                # other is judged by the other sensor's reference (`hint`).
+                if still.a == 0 and self._start_open:
+                    self._start_forward(still, first=True, before=None)
+                else:
+                    self._start_open = False
                 continue
-            if ax is None or ax.rise_m > -self.s.min_drop_m:
-                # Nothing before it to judge by (the start of the recording), or the
-                # excursion before it does not tell: the excursion after it decides.
-                self._start_forward(still, first=ax is None)
+            ax = self._excursion_before(still)
+            if ax is None:
+                # Nothing before it to judge by (the start of the recording): it is
+                # standing unless the excursion after it rises.
+                self._start_forward(still, first=True, before=None)
+                continue
+            if ax.rise_m > self.s.max_rise_m:
+                self._not_standing += 1
                 continue
             if ax.off_axis_share > self.s.reject_off_axis_share:
                 self._rejected_twisted += 1
-                self._start_forward(still, first=False)
+                ax = None
+            elif ax.rise_m > -self.s.min_drop_m:
+                # Later in the recording the sensor must drop on both sides (the
+                # bottom of a hinge looks like standing from one side in a swing,
+                # whose accelerations blur the integration).
+                self._unopposed.append(still)
                 continue
-            self._calibrate(still, ax, done_at=still.b)
-            return min(still.b + 1, n)
+            # The excursion after it decides too (or, if the stream ends first, the
+            # one before it alone).
+            self._start_forward(still, first=False, before=ax)
 
-    def _start_forward(self, still: _Still, first: bool) -> None:
+    def _start_forward(self, still: _Still, first: bool, before: _Axis | None) -> None:
         self._cand = still
         #: Whether nothing before the candidate could judge it (see ``min_drop_m``).
         self._cand_first = first
+        #: The excursion before it, when that one showed the sensor dropping.
+        self._cand_before = before
         self._fwd_pos = still.b
         self._hinge_start = None
         self._await_return = False
@@ -291,6 +357,8 @@ class MountingCalibrator:
             self._pos = end
             if end - a >= self._min_run:
                 return self._still_moment(a, end)
+            if a == 0:
+                self._start_open = False  # too short to be the start rule's
         if final and self._run_start is not None and n - self._run_start >= self._min_run:
             a, self._run_start = self._run_start, None
             return self._still_moment(a, n)
@@ -352,7 +420,9 @@ class MountingCalibrator:
             j1 = j + int(k[0]) + 1 if len(k) else n
             ax = self._axis(c, self._hinge_start, j1)
             self._hinge_start = None
-            if ax.rise_m > self.s.max_rise_m or (
+            if self._cand_hint:
+                pass  # the other sensor judged this moment
+            elif ax.rise_m > self.s.max_rise_m or (
                 not self._cand_first and ax.rise_m > -self.s.min_drop_m
             ):
                 # The bottom of a squat or a deadlift, not standing (or, later in the
@@ -364,20 +434,28 @@ class MountingCalibrator:
                 else:
                     self._unopposed.append(c)
                 self._cand = None
+                self._start_open = False
                 return None
             if ax.off_axis_share > self.s.reject_off_axis_share:
                 self._rejected_twisted += 1
                 self._await_return = True
                 j = j1
                 continue
-            self._calibrate(c, ax, done_at=j1 - 1)
+            self._calibrate(c, self._cand_before or ax, done_at=j1 - 1)
             self._cand = None
+            self._start_open = False
             return j1
         self._fwd_pos = n
         if final:
+            self._cand = None
+            self._start_open = False
+            if self._cand_before is not None:
+                # Standing at the end of the recording, confirmed by the excursion
+                # before it.
+                self._calibrate(c, self._cand_before, done_at=n - 1)
+                return n
             # The stream ended without an excursion after it: nothing contradicts it.
             self._unopposed.append(c)
-            self._cand = None
         return None
 
     # -- judging an excursion --------------------------------------------------------
@@ -469,6 +547,7 @@ class MountingCalibrator:
                 float(t[max(0, min(ax.stop, last + 1) - 1)]),
             ),
             approximate=approximate,
+            standing_start_s=float(t[min(c.a, last)]),
         )
         self._drop_history()
 

@@ -92,6 +92,11 @@ class SensorChain:
         self._waiting = _Waiting()
         self._mounting: Mounting | None = None
         self.n_input = 0
+        #: The sacrum sensor of a pair takes its standing moment from the lumbar
+        #: sensor's (`MountingCalibrator.hint`); a hint that came before the first
+        #: sample waits here.
+        self.follower = False
+        self._pending_hint: tuple[float, float] | None = None
 
     @property
     def mounting(self) -> Mounting | None:
@@ -143,6 +148,19 @@ class SensorChain:
         self._calibrated_now()
         return True
 
+    def hint(self, start_s: float, end_s: float) -> bool:
+        """The other sensor stood still and upright over ``[start_s, end_s]``; True
+        when that completed this sensor's calibration now."""
+        if self.calibrated_at is not None:
+            return False
+        if self._calibrator is None:
+            self._pending_hint = (start_s, end_s)
+            return False
+        if not self._calibrator.hint(start_s, end_s):
+            return False
+        self._calibrated_now()
+        return True
+
     def _calibrated_now(self) -> None:
         """Angles of everything buffered so far, now that the mounting is known."""
         self.calibrated_at = len(self.unreliable)
@@ -160,6 +178,9 @@ class SensorChain:
                 self._calibrator = MountingCalibrator(
                     self.placement, period, self._calibration_settings
                 )
+                self._calibrator.follower = self.follower
+                if self._pending_hint is not None:
+                    self._calibrator.hint(*self._pending_hint)
             self.time_s.extend(ub.time_s)
             self._waiting.append(ub)
             clipped = self.clipping.in_clipped_hole(ub.time_s, ub.span_s)

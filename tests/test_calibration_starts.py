@@ -121,3 +121,26 @@ def test_no_still_moment_before_the_last_set():
     _assert_same_reps(got.reps, [r for r in clean.reps if r.start_s >= t0])
     assert any("standing reference taken at" in n for n in got.notices)
     _stream_equals_batch(rec, got)
+
+
+@pytest.mark.parametrize(
+    ("exercise", "setup"), [("squat", "lumbar"), ("romanian_deadlift", "dual")]
+)
+def test_sensor_reclipped_between_sets(exercise, setup):
+    from scipy.spatial.transform import Rotation
+
+    from tracker.sim.edits import reclip
+
+    res = _session(exercise, setup)
+    clean = analyse_recording(res.recording, AnalysisSettings())
+    set1_end = max(r.end_s for r in res.truth.reps if r.set == 1)
+    axis = np.array([0.3, 0.9, 0.3]) / np.linalg.norm([0.3, 0.9, 0.3])
+    turn = Rotation.from_rotvec(np.radians(35.0) * axis).as_matrix()
+    rec = reclip(res.recording, "lumbar", set1_end + 6.0, turn)
+    got = analyse_recording(rec, AnalysisSettings())
+    _assert_same_reps(got.reps, clean.reps)
+    for a, b in zip(got.reps, clean.reps, strict=True):
+        assert a.hinge_depth_deg == pytest.approx(b.hinge_depth_deg, abs=3.0)
+    assert any("re-clipped" in n for n in got.notices)
+    assert not any("re-clipped" in n for n in clean.notices)
+    _stream_equals_batch(rec, got)

@@ -126,6 +126,7 @@ class Pipeline:
         if self._seg is not None:
             events.extend(self._close_set(len(self.timeline) - 1))
         for p, chain in self.chains.items():
+            self.notices.extend(chain.reclip_notices)
             if (line := chain.clipping.notice(p)) is not None:
                 self.notices.append(line)
         if self.timeline.pair_notice is not None:

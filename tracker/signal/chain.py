@@ -12,13 +12,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from tracker.errors import AnalysisError
 from tracker.samples import SensorSamples
 from tracker.signal.buffer import Growable
 from tracker.signal.calibration import CalibrationSettings, Mounting, MountingCalibrator
 from tracker.signal.clipping import ClipFilter
 from tracker.signal.orientation import OrientationTracker, at_sample_times
 from tracker.signal.resample import UniformBlock, UniformResampler
-from tracker.units import G_MPS2
+from tracker.units import DEG_PER_RAD, G_MPS2
+
+#: A still moment this long (s) after calibration is checked for a re-clipped sensor:
+#: a rest, not the pause at a rep's turn.
+RECLIP_STILL_S = 1.0
+#: The sensor was re-clipped when gravity in a still moment lies more than this (deg)
+#: off the calibrated sagittal plane: standing, hinging, squatting, sitting or lying
+#: back all keep it in that plane (a sideways lean of a few degrees at most), while a
+#: sensor turned on its clip moves it out.
+RECLIP_DEG = 10.0
 
 
 class _RawHistory:
@@ -97,6 +107,17 @@ class SensorChain:
         #: sample waits here.
         self.follower = False
         self._pending_hint: tuple[float, float] | None = None
+        #: Re-clip watch (`_watch`): the still run in progress (its first rows).
+        self._run_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._run_len = 0
+        self._run_checked = False
+        #: While re-calibrating after a re-clip: the calibrator and the rows held back.
+        self._recal: MountingCalibrator | None = None
+        self._held: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._reclip_at_s = 0.0
+        self._reclip_deg = 0.0
+        #: One line per re-calibration after a re-clip.
+        self.reclip_notices: list[str] = []
 
     @property
     def mounting(self) -> Mounting | None:
@@ -139,7 +160,9 @@ class SensorChain:
     def finish(self) -> bool:
         """End of the stream; True when calibration completed during this call (from
         the whole recording when no standing moment was confirmed on the way)."""
-        if self._consume(self._resampler.flush(), final=True):
+        calibrated = self._consume(self._resampler.flush(), final=True)
+        self._finish_recal()
+        if calibrated:
             return True
         if self.calibrated_at is not None or self._calibrator is None:
             return False
@@ -147,6 +170,24 @@ class SensorChain:
             return False
         self._calibrated_now()
         return True
+
+    def _finish_recal(self) -> None:
+        """A re-calibration still open at the end: finish it from what there is (if
+        the sensor did not move again, the old mounting stays)."""
+        if self._recal is None:
+            return
+        try:
+            self._recal.finish()
+        except AnalysisError:
+            pass
+        if self._recal.result is None:
+            self._recal = None
+            if self._held:
+                up, gyro, acc = (np.concatenate(c) for c in zip(*self._held, strict=True))
+                self._held = []
+                self._angles(up, gyro, acc)
+            return
+        self._reclipped()
 
     def hint(self, start_s: float, end_s: float) -> bool:
         """The other sensor stood still and upright over ``[start_s, end_s]``; True
@@ -161,12 +202,117 @@ class SensorChain:
         self._calibrated_now()
         return True
 
-    def _calibrated_now(self) -> None:
-        """Angles of everything buffered so far, now that the mounting is known."""
-        self.calibrated_at = len(self.unreliable)
+    def _calibrated_now(self, done: int | None = None) -> None:
+        """Angles of everything buffered so far, now that the mounting is known; the
+        rows from ``done`` on (after the sample that completed the calibration) are
+        watched for a re-clip like every later row."""
+        n = len(self.unreliable)
+        done = n if done is None else min(done, n)
+        self.calibrated_at = done
         assert self._raw is not None
-        self._angles(*self._raw.rows(0, len(self.unreliable)))
+        self._angles(*self._raw.rows(0, done))
+        if done < n:
+            up, gyro, acc = self._raw.rows(done, n)
+            self._post(self.time_s.view[done:n].copy(), up.copy(), gyro.copy(), acc.copy())
         self._drop_raw_history_if_done()
+
+    @property
+    def _watching(self) -> bool:
+        # The sacrum sensor of a pair may still be flipped (`flip` recomputes every
+        # angle with one mounting), so only a sensor whose forward is fixed from the
+        # start is watched.
+        return not self.follower
+
+    def _post(self, t: np.ndarray, up: np.ndarray, gyro: np.ndarray, acc: np.ndarray) -> None:
+        """Rows after calibration: angles, unless a re-clip holds them back."""
+        i, n = 0, len(t)
+        while i < n:
+            if self._recal is not None:
+                done = self._recal.update(t[i:], acc[i:], gyro[i:], up[i:])
+                k = n if done is None else i + done
+                self._held.append((up[i:k], gyro[i:k], acc[i:k]))
+                if done is None:
+                    return
+                self._reclipped()
+                i = k
+                continue
+            k = self._watch(t, up, gyro, acc, i) if self._watching else None
+            stop = n if k is None else k + 1
+            self._angles(up[i:stop], gyro[i:stop], acc[i:stop])
+            i = stop
+
+    def _watch(self, t, up, gyro, acc, i: int) -> int | None:
+        """Index (from ``i`` on) of the row at which a still moment of
+        `RECLIP_STILL_S` shows the sensor re-clipped, after which a re-calibration
+        starts; None if none does."""
+        m = self.mounting
+        assert m is not None and self._calibrator is not None
+        s = self._calibrator.s
+        still = (np.linalg.norm(gyro[i:], axis=1) < s.still_gyro_rad_s) & (
+            np.abs(np.linalg.norm(acc[i:], axis=1) - G_MPS2) < s.still_acc_dev_mps2
+        )
+        need = max(1, round(RECLIP_STILL_S / self._calibrator.period_s))
+        j = 0
+        while j < len(still):
+            if not still[j]:
+                off = np.flatnonzero(still[j:])
+                self._run_rows, self._run_len, self._run_checked = [], 0, False
+                if not len(off):
+                    return None
+                j += int(off[0])
+                continue
+            brk = np.flatnonzero(~still[j:])
+            end = j + int(brk[0]) if len(brk) else len(still)
+            if not self._run_checked and self._run_len + (end - j) >= need:
+                k = j + (need - self._run_len) - 1  # the row completing the check
+                a, b = i + j, i + k + 1
+                self._run_rows.append((t[a:b], up[a:b], gyro[a:b], acc[a:b]))
+                self._run_checked = True
+                rows = [np.concatenate(c) for c in zip(*self._run_rows, strict=True)]
+                self._run_rows = []
+                mean_up = np.sum(rows[1], axis=0)
+                mean_up = mean_up / np.linalg.norm(mean_up)
+                out_deg = DEG_PER_RAD * float(np.arcsin(min(1.0, abs(np.dot(mean_up, m.left)))))
+                if out_deg > RECLIP_DEG:
+                    self._start_recal(rows, out_deg)
+                    return i + k
+            elif not self._run_checked:
+                a, b = i + j, i + end
+                self._run_rows.append((t[a:b], up[a:b], gyro[a:b], acc[a:b]))
+            self._run_len += end - j
+            if end < len(still):
+                self._run_rows, self._run_len, self._run_checked = [], 0, False
+            j = end
+        return None
+
+    def _start_recal(self, rows: list[np.ndarray], out_deg: float) -> None:
+        """Re-calibrate from the still moment in ``rows`` (time, up, gyro, acc) on: it
+        is the new standing moment unless the movement after it says otherwise."""
+        assert self._calibrator is not None
+        self._recal = MountingCalibrator(
+            self.placement, self._calibrator.period_s, self._calibrator.s
+        )
+        self._reclip_at_s = float(rows[0][0])
+        self._reclip_deg = out_deg
+        done = self._recal.update(rows[0], rows[3], rows[2], rows[1])
+        assert done is None  # a still run alone completes nothing
+
+    def _reclipped(self) -> None:
+        """The re-calibration is done: the held rows get the new mounting's angles."""
+        assert self._recal is not None and self._recal.result is not None
+        self._mounting = self._recal.result
+        self.reclip_notices.append(
+            f"{self.placement} sensor: re-clipped before {self._reclip_at_s:.0f} s (gravity "
+            f"moved {self._reclip_deg:.0f} degrees off the body's sagittal plane); "
+            "re-calibrated from the still moment there"
+            + ("; angles after it are approximate" if self._mounting.approximate else "")
+        )
+        self._recal = None
+        self._run_rows, self._run_len, self._run_checked = [], 0, False
+        if self._held:
+            up, gyro, acc = (np.concatenate(c) for c in zip(*self._held, strict=True))
+            self._held = []
+            self._angles(up, gyro, acc)
 
     def _consume(self, ub: UniformBlock | None, final: bool = False) -> bool:
         parts = []
@@ -203,13 +349,14 @@ class SensorChain:
         if self._raw is not None:
             self._raw.extend(up, gyro, acc)
         if self.calibrated_at is not None:
-            self._angles(up, gyro, acc)
+            self._post(time_s, up, gyro, acc)
             return False
         assert self._calibrator is not None
+        first = len(self.unreliable) - len(up)
         done = self._calibrator.update(time_s, acc, gyro, up, in_gap)
         if done is None:
             return False
-        self._calibrated_now()
+        self._calibrated_now(first + done)
         return True
 
     def _angles(self, up_s: np.ndarray, gyro_rad_s: np.ndarray, acc_mps2: np.ndarray) -> None:

@@ -144,3 +144,47 @@ def test_sensor_reclipped_between_sets(exercise, setup):
     assert any("re-clipped" in n for n in got.notices)
     assert not any("re-clipped" in n for n in clean.notices)
     _stream_equals_batch(rec, got)
+
+
+def test_a_walk_without_a_hinge_has_no_reps_and_no_error():
+    res = _session("squat", "dual", lead_in_walk_s=30.0)
+    walk = res.truth.events[0]
+    assert walk.kind == "walk"
+    rec = crop(res.recording, walk.start_s, walk.end_s)
+    got = analyse_recording(rec, AnalysisSettings())
+    assert got.reps == []
+    _stream_equals_batch(rec, got)
+
+
+def _still_like(s):
+    """The same timestamps, the sensor lying still on a table."""
+    from tracker.samples import SensorSamples
+
+    acc = np.zeros((len(s), 3))
+    acc[:, 2] = 9.81
+    return SensorSamples(s.placement, s.time_s, acc, np.zeros((len(s), 3)))
+
+
+def test_a_sensor_that_never_moved_leaves_the_other_one_analysed():
+    import dataclasses
+
+    res = _session("romanian_deadlift", "dual")
+    rec = res.recording
+    off = dataclasses.replace(
+        rec, sensors={**rec.sensors, "sacrum": _still_like(rec.sensors["sacrum"])}
+    )
+    got = analyse_recording(off, AnalysisSettings())
+    alone = analyse_recording(
+        dataclasses.replace(rec, sensors={"lumbar": rec.sensors["lumbar"]}), AnalysisSettings()
+    )
+    assert got.reps == alone.reps and len(got.reps) == len(res.truth.reps)
+    assert any("never moved" in n and "other sensor alone" in n for n in got.notices)
+
+
+def test_no_motion_at_all_is_a_clear_error():
+    from tracker.errors import AnalysisError
+
+    rec = _session("squat", "lumbar").recording
+    still = Recording({"lumbar": _still_like(rec.sensors["lumbar"])})
+    with pytest.raises(AnalysisError, match="never moved"):
+        analyse_recording(still, AnalysisSettings())

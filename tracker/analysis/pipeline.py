@@ -41,6 +41,7 @@ from tracker.analysis.stats import median
 from tracker.analysis.turning import TurningPointTracker
 from tracker.errors import AnalysisError
 from tracker.samples import SensorSamples
+from tracker.signal.calibration import UnusableSensorError
 from tracker.signal.chain import SensorChain
 from tracker.signal.timeline import Timeline
 from tracker.units import LUMBAR, PLACEMENTS, SACRUM
@@ -121,7 +122,7 @@ class Pipeline:
             if chain.calibrated_at is None:
                 # Every recording with motion is calibrated by now (from an estimated
                 # standing posture if need be); only one without samples is not.
-                raise AnalysisError(f"{p} sensor: too few samples to analyse")
+                raise UnusableSensorError(f"{p} sensor: too few samples to analyse", p)
         events.extend(self._advance(final=True))
         if self._seg is not None:
             events.extend(self._close_set(len(self.timeline) - 1))

@@ -121,6 +121,15 @@ class Mounting:
         return DEG_PER_RAD * dot3(gyro_rad_s, self.left)
 
 
+class UnusableSensorError(AnalysisError):
+    """One sensor's data cannot be analysed at all (too few samples, never moved);
+    with two sensors the other one may still be (`tracker.analysis.session`)."""
+
+    def __init__(self, message: str, placement: str) -> None:
+        super().__init__(message)
+        self.placement = placement
+
+
 def dot3(rows: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Row-wise dot product with a 3-vector, written out so that every row's result is
     bit-identical however many rows are passed (BLAS kernels change summation order with
@@ -271,9 +280,10 @@ class MountingCalibrator:
         if self._scan(final=True) is not None or self._try_hint(final=True) is not None:
             return True
         if bool(np.all(self._still.view)):
-            raise AnalysisError(
+            raise UnusableSensorError(
                 f"{self.placement} sensor: the sensor never moved in this recording; "
-                "nothing to analyse (was it worn?)"
+                "nothing to analyse (was it worn?)",
+                self.placement,
             )
         if self._unopposed:
             self._from_unopposed(max(self._unopposed, key=lambda c: c.b - c.a))

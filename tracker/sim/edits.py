@@ -11,13 +11,14 @@ from tracker.recording.model import Recording
 from tracker.samples import SensorSamples
 
 
-def crop(recording: Recording, start_s: float) -> Recording:
-    """The recording from ``start_s`` on (seconds on each sensor's own clock: the clocks
-    of a simulated pair differ by tens of ms at most, under a sample of a rep)."""
+def crop(recording: Recording, start_s: float, end_s: float = np.inf) -> Recording:
+    """The recording from ``start_s`` to ``end_s`` (seconds on each sensor's own clock:
+    the clocks of a simulated pair differ by tens of ms at most, under a sample of a
+    rep)."""
     sensors = {}
     for p, s in recording.sensors.items():
-        i = int(np.searchsorted(s.time_s, start_s))
-        sensors[p] = s.slice(i, len(s))
+        i, j = np.searchsorted(s.time_s, [start_s, end_s])
+        sensors[p] = s.slice(int(i), int(j))
     return dataclasses.replace(recording, sensors=sensors, gaps=[])
 
 

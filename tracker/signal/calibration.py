@@ -282,7 +282,7 @@ class MountingCalibrator:
         if bool(np.all(self._still.view)):
             raise UnusableSensorError(
                 f"{self.placement} sensor: the sensor never moved in this recording; "
-                "nothing to analyse (was it worn?)",
+                "nothing to calibrate or analyse (was it worn?)",
                 self.placement,
             )
         if self._unopposed:

@@ -495,20 +495,32 @@ class MountingCalibrator:
         of the excursion ``[start, stop)`` (its sample most tilted from ``c``): the
         vertical acceleration integrated twice from rest at ``c``, backwards in time for
         an excursion before it (the second derivative does not care), less its mean
-        over ``c`` (accelerometer bias: the sensor is at rest there). 0 when the far end
-        is more than ``max_integration_s`` away: drift would decide."""
+        over ``c`` (accelerometer bias: the sensor is at rest there). The movement
+        turns at the far end, so the vertical velocity is zero there too: that fixes
+        an error growing in proportion to the tilt from ``c`` (an accelerometer's
+        per-axis scale and bias errors change its reading of gravity with the
+        posture, by 0.1-0.3 m/s^2 over 40 degrees in a consumer part: 0.2-0.6 m of
+        height in 2 s if left). 0 when the far end is more than ``max_integration_s``
+        away: drift would decide."""
         if stop - start < 2:
             return 0.0
         far = start + int(np.argmax(self._tilt_deg(c.up, start, stop)))
         vert = self._vert.view
         bias = float(np.mean(vert[c.a : c.b]))
         if far >= c.b:
-            seg = vert[c.b : far + 1]
+            a, b, rev = c.b, far + 1, False
         else:
-            seg = vert[far : c.a][::-1]
-        if len(seg) * self.period_s > self.s.max_integration_s:
+            a, b, rev = far, c.a, True
+        if (b - a) * self.period_s > self.s.max_integration_s or b - a < 2:
             return 0.0
-        v = np.cumsum(seg - bias) * self.period_s
+        seg = vert[a:b] - bias
+        tilt = self._tilt_deg(c.up, a, b)
+        if rev:
+            seg, tilt = seg[::-1], tilt[::-1]
+        total_tilt = float(np.sum(tilt))
+        if total_tilt > 0:
+            seg = seg - (float(np.sum(seg)) / total_tilt) * tilt
+        v = np.cumsum(seg) * self.period_s
         return float(np.sum(v) * self.period_s)
 
     # -- results ---------------------------------------------------------------------

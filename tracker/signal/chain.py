@@ -29,6 +29,10 @@ RECLIP_STILL_S = 1.0
 #: back all keep it in that plane (a sideways lean of a few degrees at most), while a
 #: sensor turned on its clip moves it out.
 RECLIP_DEG = 10.0
+#: ...plus this times the sine of the still moment's inclination: bent forward, a twist
+#: of the trunk (up to about 20 degrees, putting a weight down to one side) turns
+#: gravity out of the plane by the twist times the sine of the hinge.
+RECLIP_TWIST_DEG = 20.0
 
 
 class _RawHistory:
@@ -273,7 +277,8 @@ class SensorChain:
                 mean_up = np.sum(rows[1], axis=0)
                 mean_up = mean_up / np.linalg.norm(mean_up)
                 out_deg = DEG_PER_RAD * float(np.arcsin(min(1.0, abs(np.dot(mean_up, m.left)))))
-                if out_deg > RECLIP_DEG:
+                incl = float(m.inclination_deg(mean_up[None, :])[0])
+                if out_deg > RECLIP_DEG + RECLIP_TWIST_DEG * abs(np.sin(np.radians(incl))):
                     self._start_recal(rows, out_deg)
                     return i + k
             elif not self._run_checked:

@@ -179,7 +179,7 @@ def test_mounting_does_not_change_the_result_beyond_noise():
         assert ra.hinge_depth_deg == pytest.approx(rb.hinge_depth_deg, abs=0.5)
 
 
-def test_no_standing_phase_is_a_clear_error():
+def test_a_recording_cut_mid_set_is_analysed_with_approximate_angles():
     rec = load_recording(RECORDINGS / "swing_dual.trk")
     # Cut the recording to the middle of a set: never still.
     t0 = _truth(RECORDINGS / "swing_dual.trk")["sets"][0]["start_s"] + 2.0
@@ -188,8 +188,12 @@ def test_no_standing_phase_is_a_clear_error():
         i = int(np.searchsorted(s.time_s, t0))
         j = int(np.searchsorted(s.time_s, t0 + 8.0))
         cut[p] = s.slice(i, j)
-    with pytest.raises(AnalysisError, match="standing"):
-        analyse_recording(Recording(cut), AnalysisSettings())
+    full = analyse_recording(rec, AnalysisSettings())
+    res = analyse_recording(Recording(cut), AnalysisSettings())
+    inside = [r for r in full.reps if r.start_s >= t0 + 1.0 and r.end_s <= t0 + 7.0]
+    assert len(res.reps) >= len(inside) >= 3
+    assert any("approximate" in n for n in res.notices)
+    assert all(r.angles_approximate for r in res.reps)
 
 
 def test_too_short_recording_is_a_clear_error():

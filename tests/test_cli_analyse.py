@@ -135,7 +135,7 @@ def test_export_usage_errors_exit_2(tmp_path):
     assert _run("export", rec, "-o", tmp_path / "x.csv", "--flexion-limit", "-3").exit_code == 2
 
 
-def test_export_without_standing_phase_says_so(tmp_path):
+def test_export_without_standing_phase_counts_reps_with_approximate_angles(tmp_path):
     rec = load_recording(RECORDINGS / "swing_dual.trk")
     truth = json.loads((RECORDINGS / "swing_dual.truth.json").read_text())
     t0 = truth["sets"][0]["start_s"] + 1.0
@@ -147,8 +147,13 @@ def test_export_without_standing_phase_says_so(tmp_path):
     path = tmp_path / "moving.trk"
     save_recording(Recording(cut), path)
     r = _run("export", path, "-o", tmp_path / "out.csv", "--no-history")
-    assert r.exit_code == 1
-    assert "standing" in _error_line(r)
+    assert r.exit_code == 0
+    assert "approximate" in r.output
+    rows = (tmp_path / "out.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    assert len(rows) > 3
+    col = header.index("angles_approximate")
+    assert all(row.split(",")[col] == "true" for row in rows[1:])
 
 
 def test_summary_json(tmp_path):

@@ -109,15 +109,27 @@ def test_calibration_recovers_any_mounting_and_forward_sign(mount):
     assert m.off_axis_share < 0.01
 
 
-def test_calibration_without_standing_phase_is_a_clear_error():
+def test_calibration_without_standing_phase_is_estimated_and_marked_approximate():
     fs = 50.0
     t = np.arange(0, 40, 1 / fs)
     rng = np.random.default_rng(0)
     gyro = rng.normal(0, 1.0, (len(t), 3))  # never still
     acc = np.tile([0, 0, G_MPS2], (len(t), 1))
     cal = MountingCalibrator("lumbar", 1 / fs, CalibrationSettings())
-    with pytest.raises(AnalysisError, match="no standing phase"):
-        cal.update(t, acc, gyro, acc / G_MPS2)
+    assert cal.update(t, acc, gyro, acc / G_MPS2) is None
+    assert cal.finish()
+    assert cal.result is not None and cal.result.approximate
+    assert any("approximate" in w for w in cal.result.warnings)
+
+
+def test_calibration_of_a_sensor_that_never_moved_is_a_clear_error():
+    fs = 50.0
+    t = np.arange(0, 10, 1 / fs)
+    acc = np.tile([0, 0, G_MPS2], (len(t), 1))
+    cal = MountingCalibrator("lumbar", 1 / fs, CalibrationSettings())
+    assert cal.update(t, acc, np.zeros((len(t), 3)), acc / G_MPS2) is None
+    with pytest.raises(AnalysisError, match="never moved"):
+        cal.finish()
 
 
 @pytest.mark.parametrize("true_lag_s", [-0.05, -0.013, 0.0, 0.021, 0.05])

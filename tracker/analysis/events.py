@@ -28,6 +28,9 @@ class RepMetrics:
     peak_hip_extension_deg_s: float
     #: Above the caution level (but not necessarily the limit).
     flexion_caution: bool | None = None
+    #: The angles are measured from an estimated standing posture (no still standing
+    #: moment in the recording): counts and timing hold, angles may be 5-15 degrees off.
+    angles_approximate: bool = False
 
     @property
     def duration_s(self) -> float:

@@ -13,6 +13,7 @@ Frames and angles: docs/frames.md.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterable, Iterator
 
@@ -40,9 +41,10 @@ from tracker.analysis.stats import median
 from tracker.analysis.turning import TurningPointTracker
 from tracker.errors import AnalysisError
 from tracker.samples import SensorSamples
+from tracker.signal.calibration import UnusableSensorError
 from tracker.signal.chain import SensorChain
 from tracker.signal.timeline import Timeline
-from tracker.units import LUMBAR, PLACEMENTS
+from tracker.units import LUMBAR, PLACEMENTS, SACRUM
 
 #: Re-arm a crossing cue once the angle is back this far inside the limit.
 CUE_REARM_DEG = 3.0
@@ -76,6 +78,8 @@ class Pipeline:
         }
         self.timeline = Timeline(self.chains, settings.align_window_s, settings.max_clock_lag_s)
         self.dual = self.timeline.dual
+        if self.dual:
+            self.chains[SACRUM].follower = True
         self._seg: RepSegmenter | None = None
         self._turns: TurningPointTracker | None = None
         self._decim = 1
@@ -105,7 +109,7 @@ class Pipeline:
                 # Map what the previous piece completed (events come after the block).
                 self.timeline.advance(final=False)
             if chain.push(piece):
-                events.append(self._calibrated(chain))
+                events.extend(self._calibrated(chain))
         events.extend(self._advance(final=False))
         return events
 
@@ -113,20 +117,17 @@ class Pipeline:
         events: list[Event] = []
         for chain in self.chains.values():
             if chain.finish():
-                events.append(self._calibrated(chain))
+                events.extend(self._calibrated(chain))
         for p, chain in self.chains.items():
             if chain.calibrated_at is None:
-                if chain.n_input < 2 or chain.period_s is None:
-                    raise AnalysisError(f"{p} sensor: too few samples to analyse")
-                raise AnalysisError(
-                    f"{p} sensor: the recording never showed a standing phase followed by a "
-                    "hinge, so the sensor's mounting could not be calibrated; start each "
-                    "recording standing still for about 3 s, then hinge"
-                )
+                # Every recording with motion is calibrated by now (from an estimated
+                # standing posture if need be); only one without samples is not.
+                raise UnusableSensorError(f"{p} sensor: too few samples to analyse", p)
         events.extend(self._advance(final=True))
         if self._seg is not None:
             events.extend(self._close_set(len(self.timeline) - 1))
         for p, chain in self.chains.items():
+            self.notices.extend(chain.reclip_notices)
             if (line := chain.clipping.notice(p)) is not None:
                 self.notices.append(line)
         if self.timeline.pair_notice is not None:
@@ -134,11 +135,25 @@ class Pipeline:
         return events
 
     # -- internals -------------------------------------------------------------------
-    def _calibrated(self, chain: SensorChain) -> CalibrationDone:
+    @property
+    def _approximate(self) -> bool:
+        """Any sensor's zero is an estimate (no still standing moment)."""
+        return any(c.mounting is not None and c.mounting.approximate for c in self.chains.values())
+
+    def _calibrated(self, chain: SensorChain) -> list[Event]:
         m = chain.mounting
         assert m is not None
         self.notices.extend(m.warnings)
-        return CalibrationDone(m.standing_end_s, chain.placement, m.standing_s, m.warnings)
+        events: list[Event] = [
+            CalibrationDone(m.standing_end_s, chain.placement, m.standing_s, m.warnings)
+        ]
+        if self.dual and chain.placement == LUMBAR and not m.approximate:
+            # Standing is a posture of the whole trunk: the pelvis sensor takes it where
+            # the lumbar sensor found it (`MountingCalibrator.follower`).
+            sac = self.chains[SACRUM]
+            if sac.hint(m.standing_start_s, m.standing_end_s):
+                events.extend(self._calibrated(sac))
+        return events
 
     def _advance(self, final: bool) -> list[Event]:
         self.timeline.advance(final)
@@ -309,6 +324,8 @@ class Pipeline:
                     else f"set {m.set} rep {m.rep}: a sensor lost data near standing in this rep; "
                     "its peak flexion is measured, its extension not reported"
                 )
+            if self._approximate:
+                m = dataclasses.replace(m, angles_approximate=True)
             self.set_reps.append(m)
             self.all_reps.append(m)
             events.append(RepCompleted(float(t[i]), m))

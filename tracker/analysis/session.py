@@ -19,6 +19,7 @@ from tracker.analysis.settings import AnalysisSettings
 from tracker.errors import AnalysisError
 from tracker.recording.model import Recording
 from tracker.samples import SensorSamples
+from tracker.signal.calibration import UnusableSensorError
 from tracker.units import EXERCISES
 
 
@@ -98,6 +99,28 @@ def analyse_recording(
     placements = recording.placements
     if not placements:
         raise AnalysisError("the recording holds no samples")
+    try:
+        return _analyse(recording, settings, block_s, speed, on_event)
+    except UnusableSensorError as exc:
+        if len(placements) < 2:
+            raise
+        # One sensor of the pair is unusable: the other one alone still counts reps.
+        rest = replace(
+            recording, sensors={p: s for p, s in recording.sensors.items() if p != exc.placement}
+        )
+        result = _analyse(rest, settings, block_s, speed, on_event)
+        result.notices.insert(len(recording.input_notes), f"{exc}; analysed the other sensor alone")
+        return result
+
+
+def _analyse(
+    recording: Recording,
+    settings: AnalysisSettings,
+    block_s: float | None,
+    speed: float | None,
+    on_event: Callable[[Event], None] | None,
+) -> SessionResult:
+    placements = recording.placements
     pipe = Pipeline(placements, settings)
     events: list[Event] = []
 

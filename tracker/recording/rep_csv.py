@@ -31,6 +31,7 @@ COLUMNS = (
     "concentric_s",
     "peak_hip_extension_deg_s",
     "flexion_caution",
+    "angles_approximate",
 )
 
 
@@ -64,6 +65,7 @@ def rep_row(r: RepMetrics) -> list[str]:
         _num(r.concentric_s, 3),
         _num(r.peak_hip_extension_deg_s, 1),
         _bool(r.flexion_caution),
+        _bool(r.angles_approximate),
     ]
 
 

@@ -114,8 +114,9 @@ class Timeline:
         lum, sac = self.chains[LUMBAR], self.chains[SACRUM]
         ml, ms = lum.mounting, sac.mounting
         assert ml is not None and ms is not None
-        t0 = max(ml.standing_end_s, ms.standing_end_s)
-        t1 = min(ml.done_s, ms.done_s)
+        # Over the excursions both calibrations were taken on (where both overlap).
+        t0 = max(ml.excursion_s[0], ms.excursion_s[0])
+        t1 = min(ml.excursion_s[1], ms.excursion_s[1])
         tl = lum.time_s.view[: len(lum.rate_deg_s)]
         a, b = np.searchsorted(tl, [t0, t1])
         if b - a < 8:

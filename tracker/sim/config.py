@@ -53,6 +53,9 @@ class SessionConfig:
     tier: str = "medium"
     imperfections: Imperfections = field(default_factory=Imperfections)
     standing_s: float = 3.0
+    #: Walking before the first standing (s; 0 = none): a recording started on the way
+    #: to the bar.
+    lead_in_walk_s: float = 0.0
     rest_s: tuple[float, float] = (30.0, 75.0)
     rest_activities: tuple[str, ...] = REST_ACTIVITIES
     end_standing_s: float = 3.0
@@ -89,8 +92,10 @@ class SessionConfig:
                 )
         if self.internal_rate_hz < 2.5 * max(self.rate_of(p) for p in self.placements):
             raise InputError("internal_rate_hz must be at least 2.5 times the output rate")
-        if not 0.5 <= self.standing_s <= 60.0:
-            raise InputError(f"standing_s {self.standing_s:g} out of range; use 0.5-60 s")
+        if not 0.1 <= self.standing_s <= 60.0:
+            raise InputError(f"standing_s {self.standing_s:g} out of range; use 0.1-60 s")
+        if not (self.lead_in_walk_s == 0.0 or 5.0 <= self.lead_in_walk_s <= 600.0):
+            raise InputError(f"lead_in_walk_s {self.lead_in_walk_s:g}: use 0 or 5-600 s")
         if not 0.0 <= self.rest_s[0] <= self.rest_s[1]:
             raise InputError(f"rest_s {self.rest_s} must be (min, max) with 0 <= min <= max")
         for a in self.rest_activities:

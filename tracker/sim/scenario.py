@@ -34,6 +34,8 @@ def build_plan(config: SessionConfig, tl: Timeline) -> SessionPlan:
     """Lay the whole session out on the timeline."""
     rng = stream(config.seed, "plan")
     plan = SessionPlan()
+    if config.lead_in_walk_s:
+        plan.events.append(act.walk(tl, rng, config.lead_in_walk_s))
     plan.events.append(act.stand(tl, rng, config.standing_s))
     for idx, spec in enumerate(config.sets, 1):
         fault_reps = _fault_reps(spec, rng)

@@ -204,7 +204,9 @@ def classify(f: SetFeatures) -> SetDecision:
         ev.append(Evidence("hip travel beyond the hinge", travel, "m", "soft knees"))
     else:
         ev.append(Evidence("hip travel beyond the hinge", f.hip_travel_m, "m", "knees straight"))
-        ev.append(Evidence("hip drop on the way down beyond the hinge", descent, "m", "ditto"))
+        ev.append(
+            Evidence("hip drop on the way down beyond the hinge", descent, "m", "knees straight")
+        )
     rate = f.mean_rate_deg_s
     if (
         rate is not None

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tracker.analysis.exercises import Evidence
+
 
 @dataclass(frozen=True)
 class RepMetrics:
@@ -49,6 +51,8 @@ class SetSummary:
     creep_deg: float | None = None
     #: Seconds with lumbar flexion above the flexion limit (None with one sensor).
     time_over_flexion_limit_s: float | None = None
+    #: Why the set got its exercise (and so its rest position), feature by feature.
+    exercise_evidence: tuple[Evidence, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from tracker.analysis.events import RepMetrics, SetSummary
+from tracker.analysis.exercises import Evidence
 from tracker.analysis.settings import AnalysisSettings
 
 #: Data lost only where the hinge is under this share of the rep's depth leaves the rep's
@@ -115,6 +116,7 @@ def set_summary(
     end_s: float,
     time_over_limit_s: float | None,
     creep_deg: float,
+    exercise_evidence: tuple[Evidence, ...] = (),
 ) -> SetSummary:
     creep_rep, creep_amount = creep(reps, creep_deg)
     return SetSummary(
@@ -126,4 +128,5 @@ def set_summary(
         creep_rep=creep_rep,
         creep_deg=creep_amount,
         time_over_flexion_limit_s=time_over_limit_s,
+        exercise_evidence=exercise_evidence,
     )

@@ -28,7 +28,7 @@ from tracker.analysis.events import (
     SetEnded,
     SetStarted,
 )
-from tracker.analysis.exercises import REST_AT_BOTTOM, recognise
+from tracker.analysis.exercises import Evidence
 from tracker.analysis.metrics import rep_metrics, set_summary
 from tracker.analysis.segmentation import (
     LUMBAR_SENSOR_RADIUS_M,
@@ -37,7 +37,6 @@ from tracker.analysis.segmentation import (
     RepSegmenter,
 )
 from tracker.analysis.settings import AnalysisSettings
-from tracker.analysis.stats import median
 from tracker.analysis.turning import TurningPointTracker
 from tracker.errors import AnalysisError
 from tracker.samples import SensorSamples
@@ -91,6 +90,7 @@ class Pipeline:
         self.set_no = 0
         self.set_reps: list[RepMetrics] = []
         self.set_exercise = ""
+        self.set_evidence: tuple[Evidence, ...] = ()
         self.all_reps: list[RepMetrics] = []
         self.summaries = []
         self.notices: list[str] = []
@@ -173,7 +173,7 @@ class Pipeline:
             self._seg = RepSegmenter(
                 s,
                 period,
-                None if not ex else ex in REST_AT_BOTTOM,
+                ex or None,
                 hinge_radius_m=LUMBAR_SENSOR_RADIUS_M if lumbar_alone else 0.0,
             )
             self._turns = TurningPointTracker(
@@ -293,6 +293,7 @@ class Pipeline:
         if not self.set_reps and not self.set_exercise:
             self.set_no += 1
             self.set_exercise = self._exercise(o)
+            self.set_evidence = o.decision.evidence
             events.append(
                 SetStarted(
                     float(t[cycles[0].a.leave or cycles[0].a.arrive]),
@@ -332,23 +333,7 @@ class Pipeline:
         return events
 
     def _exercise(self, o: OpenSet) -> str:
-        if self.settings.exercise:
-            return self.settings.exercise
-        rest = [tr for tr in o.turns if tr.is_max == o.rest_is_max]
-        peaks = [tr for tr in o.turns if tr.is_max != o.rest_is_max]
-        rep_s = [
-            (b.arrive - a.leave) * self._seg.period_s
-            for a, b in itertools.pairwise(rest)
-            if a.leave is not None
-        ]
-        depth = abs(median([p.value for p in peaks]) - median([r.value for r in rest]))
-        return recognise(
-            o.shape,
-            o.rest_is_max,
-            rep_s=median(rep_s) if rep_s else None,
-            depth_deg=depth,
-            trunk_sensor=self.timeline.main.placement == LUMBAR and not self.dual,
-        )
+        return self.settings.exercise or o.decision.exercise
 
     def _end_set(self, i: int) -> list[Event]:
         if not self.set_reps:
@@ -364,7 +349,14 @@ class Pipeline:
             lam = tl.lumbar_deg.view[a : b + 1]
             over = float(np.sum(lam > self.settings.flexion_limit_deg) * self._seg.period_s)
         summary = set_summary(
-            self.set_no, self.set_exercise, reps, start_s, end_s, over, self.settings.creep_deg
+            self.set_no,
+            self.set_exercise,
+            reps,
+            start_s,
+            end_s,
+            over,
+            self.settings.creep_deg,
+            self.set_evidence,
         )
         self.summaries.append(summary)
         events: list[Event] = []

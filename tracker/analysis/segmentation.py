@@ -16,7 +16,9 @@ Vocabulary (angles in docs/frames.md; the full recipe with figures in docs/analy
   ``set_timeout_s`` without a turn or on a movement too slow to be part of a rep;
 * the *rest extreme* of a set is where each rep starts and ends: the top (minimum hinge
   angle) for swings, RDLs, good mornings, pull-throughs, squats and wall hinges; the
-  bottom (maximum) for deadlifts from the floor and hip thrusts;
+  bottom (maximum) for deadlifts from the floor and hip thrusts. It follows from the
+  exercise, which `tracker.analysis.exercises.classify` decides from the features of
+  the opening turns (`RepSegmenter.set_features`), so the two never disagree;
 * a later cycle that is *odd* next to the set's reps (two of: a longer pause at the
   bottom, a longer rest before it, another depth, another lowering time, hips dropping
   further; or a much longer pause at the bottom, no pause where the reps pause, a turn
@@ -36,6 +38,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tracker.analysis.exercises import (
+    HIPS_REVERSAL_MPS2,
+    SetDecision,
+    SetFeatures,
+    classify,
+    named,
+)
 from tracker.analysis.settings import SegmentationSettings
 from tracker.analysis.stats import median
 from tracker.analysis.turning import TurningPoint
@@ -63,11 +72,6 @@ LUMBAR_ROUNDING_DEG = 20.0
 #: hinges and pull-throughs in the simulated suite lie 0.02-0.05 m below their set's
 #: median; putting the bar or handle down lies 0.04-0.4 m below it.
 ODD_DROP_M = 0.06
-#: How far past `HINGE_HIP_DROP_M` the hips must drop for bent knees to outweigh longer
-#: pauses standing when deciding where a set rests: the drop of one descent, doubly
-#: integrated, is off by several centimetres (RDLs with soft knees measured 0.10-0.14 m
-#: with a lone sacrum sensor, deadlifts 0.19-0.34 m at the median).
-KNEES_CLEAR_MARGIN_M = 0.05
 #: A set whose reps pause at their turn for at least `PAUSED_TURN_S` (median): a cycle
 #: pausing there for less than `SKIPPED_PAUSE_SHARE` of that is not one of its reps. Of
 #: the cycles judged against a set in draws 1000-4000 of the simulated suite, 1 of 2,338
@@ -110,31 +114,14 @@ class Cycle:
     b: Turn
 
 
-@dataclass(frozen=True)
-class SetShape:
-    """What a set's opening turns say about the lift (`RepSegmenter.shape`)."""
-
-    #: Lying back on a bench (hip thrust).
-    lying_back: bool
-    #: Reps swung rather than ground (kettlebell swing): fast, very regular tempo.
-    ballistic: bool
-    #: The hips drop on the way down (deadlift from the floor, squat).
-    knees: bool
-    #: ... by more than `KNEES_CLEAR_MARGIN_M` past the limit: beyond the drop's error.
-    knees_clearly: bool
-    #: Knee-dominant with an upright trunk (squat rather than deadlift).
-    squat: bool
-    #: A long still hold at a bottom before the reps (setting up at a bar).
-    set_up: bool
-
-
 @dataclass
 class OpenSet:
     rest_is_max: bool
     turns: list[Turn]
     #: Index into ``turns`` of the next rest turn that may start a rep.
     next_rest: int
-    shape: SetShape
+    #: The exercise and rest position, with the evidence for them.
+    decision: SetDecision
     reps: list[Cycle] = field(default_factory=list)
     #: A doubtful last cycle, kept until the set goes on or ends.
     held: Cycle | None = None
@@ -149,12 +136,12 @@ class RepSegmenter:
         self,
         settings: SegmentationSettings,
         period_s: float,
-        rest_is_max: bool | None = None,
+        exercise: str | None = None,
         hinge_radius_m: float = 0.0,
     ) -> None:
         self.s = settings
-        #: Forced rest extreme (the user named the exercise), None to decide per set.
-        self.forced_rest_is_max = rest_is_max
+        #: The exercise the user named (its rest position follows), None to decide per set.
+        self.forced = None if exercise is None else named(exercise)
         self.period_s = period_s
         self.chain: list[Turn] = []
         self.open: OpenSet | None = None
@@ -368,10 +355,9 @@ class RepSegmenter:
             # extreme the reps rest at.
             if len(self.chain) < 6 or self.chain[-2].at_plateau:
                 return []  # too few turns, or a bump out of a rest still undecided
-            shape = self.shape(self.chain)
-            rest_is_max = self.forced_rest_is_max
-            if rest_is_max is None:
-                rest_is_max = self.decide_rest_is_max(self.chain, shape)
+            decision = self.forced or classify(self.set_features(self.chain))
+            rest_is_max = decision.rest_is_max
+            swung = decision.exercise == "kettlebell_swing"
             i = next(k for k, t in enumerate(self.chain) if t.is_max == rest_is_max)
             if i + 4 >= len(self.chain):
                 return []
@@ -385,11 +371,11 @@ class RepSegmenter:
                 and not self._pick_up_before(c1, c2)
                 and not (not rest_is_max and self._seated_between(c1))
                 and not self._walked_between(c1)
-                and not self._odd(c1, [c2], [c2.b], c1.b, shape.ballistic)
+                and not self._odd(c1, [c2], [c2.b], c1.b, swung)
             ):
                 self.chain = self.chain[i + 1 :]
                 continue
-            self.open = OpenSet(rest_is_max, self.chain, i, shape)
+            self.open = OpenSet(rest_is_max, self.chain, i, decision)
             self._knee_drops.clear()
         o = self.open
         o.turns = self.chain
@@ -545,7 +531,8 @@ class RepSegmenter:
         if not o.reps:
             return "rep"  # the first of the two similar cycles that opened the set
         rest_ref = [r.b for r in o.reps[:-1]] + [r.a for r in o.reps[1:]]
-        odd = self._odd(c, o.reps, rest_ref, c.a, o.shape.ballistic, after_reps=True)
+        swung = o.decision.exercise == "kettlebell_swing"
+        odd = self._odd(c, o.reps, rest_ref, c.a, swung, after_reps=True)
         return "hold" if odd else "rep"
 
     def _odd(
@@ -644,22 +631,6 @@ class RepSegmenter:
             self._knee_drops[key] = d
         return self._knee_drops[key]
 
-    def _ballistic(self, a: Turn, b: Turn) -> bool:
-        """A big excursion covered in well under a second: a swing, not a grind."""
-        if a.leave is None:
-            return False
-        return (b.arrive - a.leave) * self.period_s < 0.7 and abs(b.value - a.value) >= 25.0
-
-    def is_ballistic(self, turns: list[Turn]) -> bool:
-        motion = [
-            (b.arrive - a.leave) * self.period_s
-            for a, b in itertools.pairwise(turns)
-            if a.leave is not None
-        ]
-        if not motion:
-            return False
-        return median(motion) < 0.85 or self._ballistic(turns[-2], turns[-1])
-
     def drop_m(self, a: int, b: int) -> float | None:
         """Vertical displacement of the hinge sensor from index a to b (m, + up), by
         double integration with zero velocity at both ends (the lifter is still there)."""
@@ -670,32 +641,6 @@ class RepSegmenter:
         v -= np.linspace(0.0, v[-1], len(v))
         z = np.cumsum(v) * self.period_s
         return float(z[-1] - z[0])
-
-    def descent_drop_m(self, turns: list[Turn]) -> float | None:
-        """Median drop from a top (still) to the following bottom over a chain."""
-        drops = [
-            d
-            for a, b in itertools.pairwise(turns)
-            if not a.is_max and b.is_max and a.leave is not None
-            if (d := self.drop_m(a.leave, b.arrive)) is not None
-        ]
-        return median(drops) if drops else None
-
-    def knee_drop_excess_m(self, turns: list[Turn]) -> float | None:
-        """How much further the hips drop on the way down than a hip hinge with soft
-        knees would lower the hinge sensor (m; over 0: the knees bend)."""
-        d = self.descent_drop_m(turns)
-        if d is None:
-            return None
-        incline_rad = np.radians(self._incline_deg(turns))
-        hinge_drop_m = self.hinge_radius_m * (1.0 - np.cos(min(incline_rad, np.pi / 2)))
-        return -d - (HINGE_HIP_DROP_M + hinge_drop_m)
-
-    @staticmethod
-    def _incline_deg(turns: list[Turn]) -> float:
-        depth = median([t.value for t in turns if t.is_max])
-        rest = median([t.value for t in turns if not t.is_max])
-        return max(depth - rest, 1.0)
 
     def _set_up_hold(self, turns: list[Turn]) -> bool:
         """A long still hold at a bottom before the reps: setting up at a bar on the
@@ -708,86 +653,100 @@ class RepSegmenter:
                 return True
         return False
 
-    def _first_bottom_held(self, turns: list[Turn]) -> bool:
-        """The first bottom is held clearly longer than the later ones: gripping and
-        bracing at a bar on the floor. Squats start standing, from the rack."""
-        maxes = [t for t in turns if t.is_max and t.leave is not None]
-        if len(maxes) < 2:
-            return False
-        first = self._still_s(maxes[0])
-        later = median([self._still_s(t) for t in maxes[1:]])
-        return first >= 1.5 and first > 1.5 * later + 0.3
-
-    def squat_like(self, turns: list[Turn]) -> bool:
-        """Among knee-dominant lifts, a squat keeps the trunk more upright than a
-        deadlift and drops the hips further per degree of forward lean. The lumbar
-        sensor reads pelvis + lumbar inclination, about 15 deg more than the sacrum."""
-        incline = self._incline_deg(turns)
-        if incline < (59.0 if self.hinge_radius_m > 0.0 else 47.0):
-            return True
-        d = self.descent_drop_m(turns)
-        return d is not None and d / incline < -0.006
-
-    def shape(self, turns: list[Turn]) -> SetShape:
-        excess = self.knee_drop_excess_m(turns)
-        knees = excess is not None and excess > 0.0
-        return SetShape(
-            lying_back=median([t.value for t in turns]) < -30.0,
-            ballistic=self.is_ballistic(turns),
-            knees=knees,
-            knees_clearly=excess is not None and excess > KNEES_CLEAR_MARGIN_M,
-            squat=knees and self.squat_like(turns),
-            set_up=self._set_up_hold(turns),
+    # -- what the opening turns show (for `exercises.classify`) ------------------------
+    def set_features(self, turns: list[Turn]) -> SetFeatures:
+        """Features of a set's opening turns, computed once for the exercise decision."""
+        mins = [t for t in turns if not t.is_max]
+        maxes = [t for t in turns if t.is_max]
+        excursion = max(median([t.value for t in maxes]) - median([t.value for t in mins]), 1.0)
+        rates = [
+            abs(b.value - a.value) / max((b.arrive - a.leave) * self.period_s, self.period_s)
+            for a, b in itertools.pairwise(turns)
+            if a.leave is not None
+        ]
+        rep_s = [
+            (b.arrive - a.leave) * self.period_s
+            for a, b in itertools.pairwise(mins)
+            if a.leave is not None
+        ]
+        # Pauses past the first turn: rests before a set (standing, setting up) are long;
+        # the pauses inside it tell where the lifter rests between reps.
+        bottoms = [t for t in maxes if t is not turns[0] and t.leave is not None]
+        tops = [t for t in mins if t is not turns[0] and t.leave is not None]
+        trunk = (
+            max(min(self._still_s(t) for t in bottoms), min(self._still_s(t) for t in tops))
+            if bottoms and tops
+            else None
+        )
+        return SetFeatures(
+            median_angle_deg=median([t.value for t in turns]),
+            excursion_deg=excursion,
+            hip_travel_m=self.hip_travel_m(turns, excursion),
+            descent_drop_m=self.descent_drop_m(turns, excursion),
+            mean_rate_deg_s=median(rates) if rates else None,
+            bottom_pause_s=min(map(self._still_pause_s, bottoms)) if bottoms else None,
+            top_pause_s=min(map(self._still_pause_s, tops)) if tops else None,
+            trunk_pause_s=trunk,
+            set_up_hold=self._set_up_hold(turns),
+            rep_s=median(rep_s) if rep_s else None,
+            trunk_sensor=self.hinge_radius_m > 0.0,
         )
 
-    def decide_rest_is_max(self, turns: list[Turn], shape: SetShape) -> bool:
-        """Where does the lifter rest between reps: bottom (max hinge) or top (min)?
+    def _still_pause_s(self, t: Turn) -> float:
+        """How long the lifter rests at a turn: the still stretch of the hinge angle,
+        unless the hips reverse through it (`HIPS_REVERSAL_MPS2`), then 0. At the
+        bottom of a squat the trunk angle can plateau while the hips turn round."""
+        still_s = self._still_s(t)
+        if self._vert is None or t.leave is None or t.leave - t.arrive < 2:
+            return still_s
+        v = self._vert[t.arrive : t.leave + 1]
+        v = v[np.isfinite(v)]
+        if not len(v):
+            return still_s
+        # Up is + : out of a bottom the hips go up, out of a top down.
+        reversal = float(np.mean(v)) if t.is_max else -float(np.mean(v))
+        return 0.0 if reversal >= HIPS_REVERSAL_MPS2 else still_s
 
-        Lying back (hip thrust) rests at the bottom; a swung set turns at the top; a
-        set-up hold at a bottom means the weight rests on the floor. When the hips drop
-        on the way down (knees bend) it is a deadlift from the floor (bottom) or a squat
-        (top): the pauses decide when they clearly differ, then a hold at the first
-        bottom (gripping the bar), then the trunk angle. For hip hinges the lifter rests
-        where the set's pauses are longer.
-        """
-        if shape.lying_back:
-            return True
-        if shape.ballistic:
-            return False
-        if shape.set_up:
-            return True
-        holds = self._shortest_holds_s(turns)
-        if shape.knees:
-            # Deadlift or squat. The trunk angle tells them apart only roughly (the
-            # ranges overlap), so longer pauses at the bottom, where a deadlift rests
-            # the bar (a squat turns there), outvote it.
-            if holds is not None and (
-                holds[0] > 2.0 * holds[1] + 0.2 or (holds[0] >= 1.0 and holds[0] > holds[1])
-            ):
-                return True
-            if self._first_bottom_held(turns):
-                return True
-            if holds is not None and holds[1] > 2.0 * holds[0] + 0.2:
-                return False  # pauses standing, a turn at the bottom: a squat
-            if holds is not None and holds[1] > holds[0] and not shape.knees_clearly:
-                # The hips dropped only just enough to count as bent knees (an RDL with
-                # soft knees, within the drop's error) and the pauses are longer
-                # standing: a hinge resting at the top.
-                return False
-            return not shape.squat
-        if holds is None:
-            return False
-        # A hinge rests standing unless it clearly rests at the bottom (a bar on the
-        # floor between stiff-legged pulls): a wall hinge pauses touching the wall.
-        return holds[0] > 1.5 * holds[1] + 0.3
+    def hip_travel_m(self, turns: list[Turn], excursion_deg: float) -> float | None:
+        """Median vertical travel of the hinge sensor over the moving part of each cycle
+        (leaving a turn to arriving at the next turn of the same kind), less what
+        turning about the hips lowers the sensor (m).
 
-    def _shortest_holds_s(self, turns: list[Turn]) -> tuple[float, float] | None:
-        """Shortest still hold at a bottom and at a top (s), past the first turn.
-
-        Rests before and after a set (standing, setting up) are long; the pauses inside
-        it are what tells where the lifter rests between reps."""
-        maxes = [t for t in turns[1:] if t.is_max and t.leave is not None]
-        mins = [t for t in turns[1:] if not t.is_max and t.leave is not None]
-        if not maxes or not mins:
+        The lifter is still at both ends of that stretch and back at the same height,
+        so velocity and height are detrended to zero at both ends of the double
+        integral; either kind of turn works, so no rest position is assumed."""
+        if self._vert is None:
             return None
-        return min(self._still_s(t) for t in maxes), min(self._still_s(t) for t in mins)
+        max_n = round(self.s.max_rep_s / self.period_s)
+        travel = []
+        for kind in (False, True):
+            same = [t for t in turns if t.is_max == kind]
+            for a, b in itertools.pairwise(same):
+                if a.leave is None or not 4 <= b.arrive - a.leave <= max_n:
+                    continue
+                acc = self._vert[a.leave : b.arrive + 1]
+                if not np.isfinite(acc).all():
+                    continue
+                v = np.cumsum(acc) * self.period_s
+                v -= np.linspace(0.0, v[-1], len(v))
+                z = np.cumsum(v) * self.period_s
+                z -= np.linspace(0.0, z[-1], len(z))
+                travel.append(float(np.ptp(z)))
+        if not travel:
+            return None
+        incline_rad = np.radians(min(excursion_deg, 90.0))
+        return median(travel) - self.hinge_radius_m * (1.0 - np.cos(incline_rad))
+
+    def descent_drop_m(self, turns: list[Turn], excursion_deg: float) -> float | None:
+        """Median drop of the hinge sensor from leaving a top (still) to arriving at the
+        next bottom, less what turning about the hips lowers it (m, + down)."""
+        drops = [
+            -d
+            for a, b in itertools.pairwise(turns)
+            if not a.is_max and b.is_max and a.leave is not None
+            if (d := self.drop_m(a.leave, b.arrive)) is not None
+        ]
+        if not drops:
+            return None
+        incline_rad = np.radians(min(excursion_deg, 90.0))
+        return median(drops) - self.hinge_radius_m * (1.0 - np.cos(incline_rad))

@@ -14,7 +14,6 @@ Frames and angles: docs/frames.md.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from collections.abc import Iterable, Iterator
 
 import numpy as np

@@ -94,7 +94,8 @@ def test_convert_on_a_full_disk_names_the_output_and_says_what_became_of_it(
     monkeypatch.setattr("tracker.recording.native.os.write", full)
     out = tmp_path / "out.trk"
     err = one_error(run("convert", str(src), str(out)))
-    assert f"cannot write {out}: No space left on device (the disk is full); nothing was written" in err
+    full_disk = "No space left on device (the disk is full); nothing was written"
+    assert f"cannot write {out}: {full_disk}" in err
     assert ".tmp" not in err and "stays readable" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "in.csv"] or not out.exists()
     assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
@@ -116,7 +117,8 @@ def test_a_full_disk_writing_csv_says_the_same(
     monkeypatch.setattr("tracker.recording.samples_csv.os.fsync", no_space)
     out = tmp_path / "out.csv"
     err = one_error(run("convert", str(src), str(out)))
-    assert f"cannot write {out}: No space left on device (the disk is full); nothing was written" in err
+    full_disk = "No space left on device (the disk is full); nothing was written"
+    assert f"cannot write {out}: {full_disk}" in err
 
 
 def test_control_characters_from_a_file_are_escaped(tmp_path: Path, session) -> None:

@@ -418,14 +418,15 @@ _EPOCH_NS = 1_710_000_000_000_000_000
 
 
 def _sensor_logger_member(
-    rng: random.Random, g: np.random.Generator, n: int, rate: float, values: np.ndarray
+    rng: random.Random, g: np.random.Generator, start_s: float, rate: float, values: np.ndarray
 ) -> TextTable:
+    n = len(values)
     cols = ["time", "seconds_elapsed", "z", "y", "x"]
     if rng.random() < 0.2:
         rng.shuffle(cols)
     if rng.random() < 0.05:
         cols.remove(rng.choice(("time", "seconds_elapsed")))
-    elapsed = np.arange(n) / rate + g.uniform(0, 0.1 / rate, n) + rng.choice((0.0, -0.5, 3.0))
+    elapsed = start_s + np.arange(n) / rate + g.uniform(0, 0.1 / rate, n)
     cells = {
         "time": format_column(_EPOCH_NS + (elapsed * 1e9).astype(np.int64), "%d"),
         "seconds_elapsed": format_column(elapsed, "%.17g"),
@@ -465,14 +466,17 @@ def sensor_logger_export(case: Case) -> PhoneExport:
     n = rng.choice((2, 5, 40, 150, 300))
     rate = rng.choice((50.0, 100.0, 200.0))
     _, acc, gyro = imu_motion(g, n, rate)
-    members: dict[str, TextTable] = {"Gyroscope.csv": _sensor_logger_member(rng, g, n, rate, gyro)}
+    start_s = rng.choice((0.0, -0.5, 3.0))
+    members = {"Gyroscope.csv": _sensor_logger_member(rng, g, start_s, rate, gyro)}
     platform = rng.choice(("android", "ios", "ios"))
     if platform == "android":
-        members["TotalAcceleration.csv"] = _sensor_logger_member(rng, g, n, rate, acc)
+        members["TotalAcceleration.csv"] = _sensor_logger_member(rng, g, start_s, rate, acc)
     else:
         gravity = acc * 0.98
-        members["Accelerometer.csv"] = _sensor_logger_member(rng, g, n, rate, -(acc - gravity))
-        members["Gravity.csv"] = _sensor_logger_member(rng, g, n, rate, -gravity)
+        members["Accelerometer.csv"] = _sensor_logger_member(
+            rng, g, start_s, rate, -(acc - gravity)
+        )
+        members["Gravity.csv"] = _sensor_logger_member(rng, g, start_s, rate, -gravity)
     meta = TextTable(
         ["version", "device name", "recording time", "platform", "appVersion", "standardisation"],
         [["3", "Pixel\x1b[2J 7", "2024-03-09", platform, "1.30", rng.choice(("true", "false"))]],
@@ -504,13 +508,16 @@ def _phyphox_table(
     rng: random.Random,
     blocks: list[tuple[str, str | None, np.ndarray, np.ndarray]],
     delimiter: str,
+    shared_time: bool = False,
 ) -> TextTable:
-    """Columns ``Time (s)`` then x/y/z per block; decimal comma unless comma-delimited."""
+    """Columns ``Time (s)`` then x/y/z per block (one ``Time`` for all when
+    ``shared_time``); decimal comma unless comma-delimited."""
     header: list[str] = []
     columns: list[np.ndarray] = []
-    for kind, unit, t, v in blocks:
-        header.append('"Time (s)"')
-        columns.append(t)
+    for k, (kind, unit, t, v) in enumerate(blocks):
+        if k == 0 or not shared_time:
+            header.append('"Time (s)"')
+            columns.append(t)
         for k, axis in enumerate("xyz"):
             header.append(f'"{kind} {axis}' + (f" ({unit})" if unit is not None else "") + '"')
             columns.append(v[:, k])
@@ -543,7 +550,12 @@ def phyphox_export(case: Case) -> PhoneExport:
     acc_block = (acc_kind, acc_unit, t, acc)
     gyro_block = (gyro_kind, gyro_unit, t_gyro, gyro)
     if rng.random() < 0.4:
-        tables = {"Raw Data.csv": _phyphox_table(rng, [acc_block, gyro_block], delimiter)}
+        # One table of both sensors: on one time base, or each with its own Time column.
+        shared = rng.random() < 0.6
+        if shared:
+            gyro_block = (gyro_kind, gyro_unit, t, gyro)
+        blocks = [acc_block, gyro_block]
+        tables = {"Raw Data.csv": _phyphox_table(rng, blocks, delimiter, shared)}
     else:
         tables = {
             "Accelerometer.csv": _phyphox_table(rng, [acc_block], delimiter),
@@ -1210,10 +1222,9 @@ def _hostile_settings(rng: random.Random) -> bytes:
     return bytes(out)
 
 
-def _pmd_settings_answer(rng: random.Random, mtype: int, params: bytes) -> list[bytes]:
+def _pmd_settings_answer(rng: random.Random, op: int, mtype: int, params: bytes) -> list[bytes]:
     if rng.random() < 0.1:
         params = _hostile_settings(rng)
-    op = pmd.ControlPointOp.GET_MEASUREMENT_SETTINGS
     if rng.random() < 0.15 and len(params) > 2:  # split over several notifications
         cut = rng.randrange(1, len(params))
         return [
@@ -1237,7 +1248,7 @@ def _pmd_responder(case: Case, state: dict) -> Callable[[bytes], list[tuple[str,
             status = rng.choice((1, 3, 5, 6, 8, 200))
             return [(cp, pmd.encode_response(op, mtype, status))]
         if op in (1, 4) and mtype in available:
-            notes = _pmd_settings_answer(rng, mtype, pmd.encode_settings(available[mtype]))
+            notes = _pmd_settings_answer(rng, op, mtype, pmd.encode_settings(available[mtype]))
         elif op == 2 and mtype in (pmd.MeasurementType.ACC, pmd.MeasurementType.GYRO):
             if cmd.settings.sample_rates_hz:
                 state["rate"] = cmd.settings.sample_rates_hz[0]
@@ -1275,12 +1286,6 @@ def _delta_blocks(rng: random.Random, value_bytes: int) -> bytes:
     return bytes(out)
 
 
-def _frame_times_ns(last_ns: int, n: int, rate_hz: float) -> np.ndarray:
-    """Times of ``n`` samples ending at ``last_ns``, as unsigned 64-bit device times."""
-    step_ns = int(1e9 / max(rate_hz, 1))
-    return np.array([max(0, last_ns - (n - 1 - i) * step_ns) for i in range(n)], dtype=np.uint64)
-
-
 def _pmd_frame(case: Case, mtype: int, state: dict, t_ns: int) -> bytes:
     rng = case.rng
     frame_types = pmd.SUPPORTED_FRAME_TYPES[pmd.MeasurementType(mtype)]
@@ -1304,17 +1309,9 @@ def _pmd_frame(case: Case, mtype: int, state: dict, t_ns: int) -> bytes:
     if rng.random() < 0.05:
         values[rng.randrange(n)] = rng.choice((1e30, -1e30, 3e38))
     try:
-        frames = pmd.encode_stream(
-            mtype,
-            frame_type,
-            _frame_times_ns(t_ns, n, state["rate"]),
-            values,
-            factor=factor,
-            max_payload_bytes=min(pmd.MAX_PAYLOAD_BYTES, max(22, state["mtu"] - 3)),
-        )
-    except TrackerError:
-        frames = [bytes((mtype,)) + t_ns.to_bytes(8, "little") + bytes((frame_type,))]
-    frame = frames[0]
+        frame = pmd.encode_data(mtype, t_ns, frame_type, values, factor=factor)
+    except TrackerError:  # too many samples for one frame, or a factor that cannot encode
+        frame = bytes((mtype,)) + t_ns.to_bytes(8, "little") + bytes((frame_type,))
     if rng.random() < 0.06:
         frame = frame[: rng.randrange(len(frame) + 1)]
     return maybe_mutate(rng, frame, 0.1)
@@ -1480,14 +1477,14 @@ def target_device_commands(case: Case) -> None:
 #: name -> (run one case, share of a run's cases). File targets cost a file write and a
 #: full read each; BLE targets a start handshake and up to 60 notifications.
 TARGETS: dict[str, tuple[Callable[[Case], None], float]] = {
-    "native": (target_native, 0.18),
-    "samples_csv": (target_samples_csv, 0.17),
-    "sensor_logger": (target_sensor_logger, 0.12),
-    "phyphox": (target_phyphox, 0.12),
+    "native": (target_native, 0.24),
+    "samples_csv": (target_samples_csv, 0.13),
+    "sensor_logger": (target_sensor_logger, 0.09),
+    "phyphox": (target_phyphox, 0.09),
     "tracker_imu": (target_tracker_imu, 0.11),
-    "polar_pmd": (target_polar_pmd, 0.11),
+    "polar_pmd": (target_polar_pmd, 0.09),
     "movesense": (target_movesense, 0.11),
-    "device_commands": (target_device_commands, 0.08),
+    "device_commands": (target_device_commands, 0.14),
 }
 
 

@@ -136,11 +136,11 @@ def run_batch(task: tuple[str, int, int, int, float]) -> BatchResult:
             break
         rss_before = _max_rss_kib()
         t0 = time.perf_counter()
-        case = None
+        case = fuzz_inputs.new_case(target, seed, index, _WORKDIR)
         exc: BaseException | None
         signal.setitimer(signal.ITIMER_REAL, _CASE_SECONDS)
         try:
-            case, exc = fuzz_inputs.run_checked(target, seed, index, _WORKDIR)
+            exc = fuzz_inputs.run_guarded(target, case)
         except CaseTimeout as timeout:
             exc = timeout
         finally:
@@ -150,10 +150,14 @@ def run_batch(task: tuple[str, int, int, int, float]) -> BatchResult:
         if elapsed_s > out.slowest_s:
             out.slowest_s, out.slowest_index = elapsed_s, index
         grown_kib = _max_rss_kib() - rss_before
-        inputs = case.inputs if case is not None else {}
+        inputs = case.inputs
         if isinstance(exc, CaseTimeout):
+            # Raised where the case was busy: its traceback says what was too slow.
             msg = f"still running after {_CASE_SECONDS:g} s"
-            out.findings.append(Finding(target, index, "over time budget", msg, "?", "", inputs))
+            trace = "".join(traceback.format_exception(exc))
+            out.findings.append(
+                Finding(target, index, "over time budget", msg, _where(exc), trace, inputs)
+            )
         elif exc is not None and not isinstance(exc, fuzz_inputs.TrackerError):
             trace = "".join(traceback.format_exception(exc))
             out.findings.append(
@@ -172,7 +176,9 @@ def run_batch(task: tuple[str, int, int, int, float]) -> BatchResult:
 def _plan(targets: list[str], cases: int) -> dict[str, int]:
     weights = {t: fuzz_inputs.TARGETS[t][1] for t in targets}
     total = sum(weights.values())
-    plan = {t: max(1, round(cases * w / total)) for t, w in weights.items()}
+    plan = {t: max(1, int(cases * w / total)) for t, w in weights.items()}
+    short = cases - sum(plan.values())  # what rounding down left out goes to the first
+    plan[targets[0]] += max(0, short)
     return plan
 
 

@@ -24,6 +24,7 @@ AWAITING_READER_FIXES = (
     "samples_csv",  # IndexError when every row has one wrong field count; 1e308 RuntimeWarnings
     "sensor_logger",  # RuntimeWarning on 1e308 times; ValueError "year out of range" on start
     "phyphox",  # non-finite samples returned, RuntimeWarnings on 1e308 values
+    "export",  # all of the above, and the resampler allocating for a 1e7 s clock jump
 )
 IN_DEFAULT_RUN = tuple(t for t in TARGETS if t not in AWAITING_READER_FIXES)
 

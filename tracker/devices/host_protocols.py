@@ -8,6 +8,7 @@ the `GattIO` interface. Values are in the sensor frame of docs/frames.md.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -29,6 +30,9 @@ from tracker.errors import DeviceError
 
 #: How long a device may take to answer a control command.
 COMMAND_TIMEOUT_S = 5.0
+#: Parts of one Polar control-point answer at most: the longest settings list a device
+#: sends fits two or three notifications; endless "more" parts are a broken device.
+MAX_RESPONSE_PARTS = 16
 
 
 class AccGyroPairer:
@@ -43,6 +47,8 @@ class AccGyroPairer:
     """
 
     def __init__(self, sample_rate_hz: float) -> None:
+        if not (math.isfinite(sample_rate_hz) and sample_rate_hz > 0):
+            raise DecodeError(f"cannot pair streams at a sample rate of {sample_rate_hz} Hz")
         self.max_step_s = 1.5 / sample_rate_hz
         self.dropped = 0
         self.reset()
@@ -52,12 +58,28 @@ class AccGyroPairer:
         self._acc = np.empty((0, 3))
         self._gyr_t = np.empty(0)
         self._gyr = np.empty((0, 3))
+        self._acc_released_s = -math.inf
+
+    def _after(self, t: np.ndarray, v: np.ndarray, last_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """The samples later than ``last_s`` and than every sample before them.
+
+        A frame whose device timestamp repeats or steps back (a clock adjustment, a
+        replayed frame) overlaps the previous one; its overlapping samples are dropped
+        so that both buffers, and so every released packet, stay in time order.
+        """
+        running = np.maximum.accumulate(np.concatenate([[last_s], t]))[:-1]
+        keep = t > running
+        self.dropped += int((~keep).sum())
+        return t[keep], v[keep]
 
     def add_acc(self, t: np.ndarray, v: np.ndarray) -> None:
+        last_s = self._acc_t[-1] if len(self._acc_t) else self._acc_released_s
+        t, v = self._after(t, v, last_s)
         self._acc_t = np.concatenate([self._acc_t, t])
         self._acc = np.concatenate([self._acc, v])
 
     def add_gyro(self, t: np.ndarray, v: np.ndarray) -> None:
+        t, v = self._after(t, v, self._gyr_t[-1] if len(self._gyr_t) else -math.inf)
         self._gyr_t = np.concatenate([self._gyr_t, t])
         self._gyr = np.concatenate([self._gyr, v])
 
@@ -76,6 +98,7 @@ class AccGyroPairer:
         t = self._acc_t[start:end]
         acc = self._acc[start:end]
         self._acc_t, self._acc = self._acc_t[end:], self._acc[end:]
+        self._acc_released_s = float(t[-1])
         right = np.clip(np.searchsorted(self._gyr_t, t - tol, side="left"), 0, len(self._gyr_t) - 1)
         left = np.clip(right - 1, 0, None)
         exact = np.abs(self._gyr_t[right] - t) <= tol
@@ -165,6 +188,14 @@ class TrackerImuProtocol(HostProtocol):
     async def _command(self, io: GattIO, data: bytes) -> imu.Response:
         response = await self._control.send(io, data)
         assert isinstance(response, imu.Response)
+        if response.opcode != data[0]:
+            # The answer to another command (a late one, or a firmware bug): its value
+            # is not what this command needs, and using it would mis-set the stream.
+            answered = getattr(response.opcode, "name", f"opcode 0x{response.opcode:02x}")
+            raise StreamStartError(
+                f"the sensor answered {answered} to {imu.Opcode(data[0]).name}; "
+                "power it off and on, and connect again"
+            )
         if response.status is not imu.Status.OK:
             name = getattr(response.opcode, "name", str(response.opcode))
             raise StreamStartError(
@@ -257,8 +288,30 @@ class PolarPmdProtocol(HostProtocol):
     async def _command(self, io: GattIO, data: bytes) -> pmd.ControlPointResponse:
         parts = [await self._control.send(io, data)]
         while parts[-1].more:  # type: ignore[attr-defined]
+            if len(parts) >= MAX_RESPONSE_PARTS:
+                raise StreamStartError(
+                    f"the Polar device answered {data.hex(' ')} with more than "
+                    f"{MAX_RESPONSE_PARTS} parts; power it off and on, and connect again"
+                )
             parts.append(await self._control.next_response(data))
-        return pmd.join_responses(parts)  # type: ignore[arg-type]
+        try:
+            answer = pmd.join_responses(parts)  # type: ignore[arg-type]
+        except DecodeError as exc:
+            raise StreamStartError(f"garbled Polar answer to {data.hex(' ')}: {exc}") from exc
+        # A late answer to an earlier command (or a firmware bug) must not pass for this one.
+        if answer.op != data[0] or (len(data) > 1 and answer.measurement_type != data[1] & 0x3F):
+            raise StreamStartError(
+                f"the Polar device answered op {answer.op} type {answer.measurement_type} "
+                f"to command {data.hex(' ')}; power it off and on, and connect again"
+            )
+        return answer
+
+    @staticmethod
+    def _settings(answer: pmd.ControlPointResponse) -> pmd.PmdSettings:
+        try:
+            return pmd.ensure_success(answer).settings()
+        except (DeviceError, DecodeError) as exc:
+            raise StreamStartError(str(exc)) from exc
 
     async def start(
         self, io: GattIO, config: StreamConfig, on_data: Callable[[str, bytes], None]
@@ -281,19 +334,27 @@ class PolarPmdProtocol(HostProtocol):
         choices = {}
         for mtype in (pmd.MeasurementType.ACC, pmd.MeasurementType.GYRO):
             answer = await self._command(io, pmd.encode_get_settings(mtype, sdk_mode=sdk))
-            try:
-                choices[mtype] = pmd.ensure_success(answer).settings()
-            except DeviceError as exc:
-                raise StreamStartError(str(exc)) from exc
+            choices[mtype] = self._settings(answer)
+        # Settings are signed on the wire: a zero or negative rate or range is no setting.
         rates = tuple(
-            set(choices[pmd.MeasurementType.ACC].sample_rates_hz)
+            r
+            for r in set(choices[pmd.MeasurementType.ACC].sample_rates_hz)
             & set(choices[pmd.MeasurementType.GYRO].sample_rates_hz)
+            if r > 0
         )
         rate = _pick(rates, config.sample_rate_hz, self.DEFAULT_RATE_HZ, "sample rate (Hz)")
         acc_s, gyro_s = choices[pmd.MeasurementType.ACC], choices[pmd.MeasurementType.GYRO]
-        acc_range = _pick(acc_s.ranges, config.acc_range_g, self.DEFAULT_ACC_RANGE_G, "±g range")
+        acc_range = _pick(
+            tuple(r for r in acc_s.ranges if r > 0),
+            config.acc_range_g,
+            self.DEFAULT_ACC_RANGE_G,
+            "±g range",
+        )
         gyro_range = _pick(
-            gyro_s.ranges, config.gyro_range_dps, self.DEFAULT_GYRO_RANGE_DPS, "±deg/s range"
+            tuple(r for r in gyro_s.ranges if r > 0),
+            config.gyro_range_dps,
+            self.DEFAULT_GYRO_RANGE_DPS,
+            "±deg/s range",
         )
         factors = {}
         for mtype, settings, range_ in (
@@ -314,10 +375,7 @@ class PolarPmdProtocol(HostProtocol):
                 # A stream left running by an earlier session: restart it with our settings.
                 await self._command(io, pmd.encode_stop(mtype))
                 answer = await self._command(io, request)
-            try:
-                factors[mtype] = pmd.ensure_success(answer).settings().factor
-            except DeviceError as exc:
-                raise StreamStartError(str(exc)) from exc
+            factors[mtype] = self._settings(answer).factor
         self._pairer = AccGyroPairer(rate)
         self._acc = pmd.PmdStreamDecoder(
             pmd.MeasurementType.ACC, sample_rate_hz=rate, factor=factors[pmd.MeasurementType.ACC]

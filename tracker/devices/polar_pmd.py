@@ -864,13 +864,14 @@ def raw_from_si(
     """SI values (m/s^2 or rad/s, (n, 3)) -> raw values of a frame type (emulator side).
 
     Integer frames are rounded and saturated at the value width, like a real sensor at
-    the end of its range; float frames give float32.
+    the end of its range; float frames give float32, saturated at its largest finite value.
     """
     fmt = _encodable_format(DataFrameHeader(measurement_type, 0, frame_type))
     scale = fmt.si_per_unit * (factor if fmt.uses_factor and factor is not None else 1.0)
     scaled = np.asarray(values, dtype=np.float64) / scale
     if fmt.as_float:
-        return scaled.astype(np.float32)
+        f32_max = float(np.finfo(np.float32).max)
+        return np.clip(scaled, -f32_max, f32_max).astype(np.float32)
     lim = 1 << (8 * fmt.value_bytes - 1)
     # Compressed frames carry int16 references but Polar decodes sums into 32-bit ints;
     # saturating deltas' targets at the reference width keeps every sample representable.

@@ -17,19 +17,8 @@ from fuzz_inputs import TARGETS, TrackerError, run_checked
 SEED = 15
 CASES_PER_TARGET = 500
 
-#: Targets left out of the default run until the reader changes that fix them are in;
-#: then this tuple is emptied. What each still fails on here:
-AWAITING_READER_FIXES = (
-    "native",  # RecursionError on deep header JSON; describe() on device fields of wrong type
-    "samples_csv",  # IndexError when every row has one wrong field count; 1e308 RuntimeWarnings
-    "sensor_logger",  # RuntimeWarning on 1e308 times; ValueError "year out of range" on start
-    "phyphox",  # non-finite samples returned, RuntimeWarnings on 1e308 values
-    "export",  # all of the above, and the resampler allocating for a 1e7 s clock jump
-)
-IN_DEFAULT_RUN = tuple(t for t in TARGETS if t not in AWAITING_READER_FIXES)
 
-
-@pytest.mark.parametrize("target", IN_DEFAULT_RUN)
+@pytest.mark.parametrize("target", TARGETS)
 def test_no_traceback_from_hostile_input(target, tmp_path):
     findings = []
     outcomes = {"ok": 0, "project error": 0}

@@ -25,6 +25,18 @@ MAX_RECORDING_SPAN_S = 12 * 3600.0
 MAX_SAMPLE_RATE_HZ = 2000.0
 
 
+#: Largest |time| of a sample on its sensor's clock (s): Unix time is 1.8e9 s; float64
+#: still resolves 2 microseconds at 1e10 s, beyond it times lose a sample period's
+#: precision, and differences of larger numbers can overflow.
+MAX_ABS_TIME_S = 1e10
+
+#: Largest |value| a reader takes from a file before its units are settled: no
+#: measurement in any unit a file may hold (m/s^2 or g; rad/s or deg/s, where the widest
+#: gyro range is 4000 deg/s) comes near it. Wider than the sensor ranges below, which
+#: apply after the unit check, so that data in deg/s declared as rad/s is named as such
+#: instead of refused as out of range; and small enough that no arithmetic on it overflows.
+MAX_READABLE_ABS_VALUE = 1e4
+
 #: Largest |specific force| component accepted (m/s^2): about 200 g, the widest range of
 #: any MEMS accelerometer; more is a damaged value, and squaring it overflows.
 MAX_ABS_ACC_MPS2 = 2000.0

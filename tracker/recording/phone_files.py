@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from tracker.errors import InputError
+from tracker.limits import MAX_READABLE_ABS_VALUE
 from tracker.recording.checks import check_units
 from tracker.recording.fileio import read_input_bytes, read_input_head
 from tracker.recording.model import DeviceInfo, Recording
@@ -234,7 +235,9 @@ def open_bundle(path: Path) -> Bundle:
             f"({MAX_ZIP_MEMBERS}, MAX_ZIP_MEMBERS); give the export's own zip"
         )
     members: dict[str, str] = {}
-    names = [i.filename for i in infos if not i.is_dir()]
+    # (not ZipInfo.is_dir(): it indexes the name's last character, and a damaged archive
+    # can hold an entry with an empty name)
+    names = [i.filename for i in infos if i.filename and not i.filename.endswith("/")]
     for n in sorted(names, key=lambda n: (n.count("/"), n)):
         base = n.rsplit("/", 1)[-1]
         if base.lower().endswith(".csv") and not base.startswith("."):
@@ -471,6 +474,13 @@ def make_stream(time_s: np.ndarray, values: np.ndarray, source: str) -> Stream:
     ok = np.isfinite(t) & np.isfinite(v).all(axis=1)
     row = np.flatnonzero(ok)
     t, v = t[ok], v[ok]
+    wild = np.flatnonzero((np.abs(v) > MAX_READABLE_ABS_VALUE).any(axis=1))
+    if len(wild):
+        i = int(wild[0])
+        raise InputError(
+            f"{source} row {row[i] + 1}: {float(np.abs(v[i]).max()):g} is beyond what a "
+            f"sensor records (at most {MAX_READABLE_ABS_VALUE:g} in size); check the export"
+        )
     m = mend_timestamps(
         t, (v,), name=source, source=source, where=lambda i: f"row {row[i] + 1}", sort=True
     )
@@ -512,8 +522,13 @@ def check_placement(placement: str | None, path: Path, app: str) -> str:
     return placement
 
 
-def utc_text(epoch_s: float) -> str:
-    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def utc_text(epoch_s: float) -> str | None:
+    """``epoch_s`` as UTC text; None for a time no calendar holds (a damaged clock), so
+    the recording's date is unknown rather than the file refused."""
+    try:
+        return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def phone_recording(

@@ -202,7 +202,9 @@ def load(
     for kind, option in ((ACC, acc_unit), (GYRO, gyro_unit)):
         b = blocks[kind]
         factor, units[kind] = _factor(b, option)
-        values = np.column_stack([b.table.column(c) for c in b.xyz]) * factor
+        # (an absurd value may overflow here: it becomes inf, a missing value)
+        with np.errstate(over="ignore"):
+            values = np.column_stack([b.table.column(c) for c in b.xyz]) * factor
         streams[kind] = make_stream(b.table.column(b.time), values, b.table.source)
     acc = streams[ACC]
     gyro_at, covered = resample_onto(acc.time_s, streams[GYRO])

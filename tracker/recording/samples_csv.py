@@ -34,6 +34,7 @@ import numpy as np
 import polars as pl
 
 from tracker.errors import InputError
+from tracker.limits import MAX_ABS_TIME_S, MAX_READABLE_ABS_VALUE
 from tracker.recording import framing
 from tracker.recording.checks import ACC_UNITS, GYRO_UNITS, check_units, first_non_increasing
 from tracker.recording.fileio import read_input_buffer, replace_atomically
@@ -118,16 +119,6 @@ def write_samples_csv(recording: Recording, path: str | os.PathLike[str]) -> Non
 MAX_HEADER_FIELDS = 1000
 #: 1000 column names of 60 characters; a longer first line is not a header either.
 MAX_HEADER_BYTES = 64 * 1024
-#: Values past these are no measurement in any unit a file may hold (m/s^2 or g, rad/s
-#: or deg/s: 4000 deg/s, the widest gyro range, is 70 rad/s); they are refused here, with
-#: the line, before any arithmetic on them. They are wider than the sensor-range limits of
-#: tracker/limits.py, which apply after the unit check, so that data in deg/s declared as
-#: rad/s is named as such instead of refused as out of range.
-READABLE_ABS_ACC_MPS2 = 1e4
-READABLE_ABS_GYRO_RAD_S = 1e4
-#: A sensor's clock in seconds (Unix time is 1.8e9 s) stays below this; float64 still
-#: resolves 2 microseconds here, beyond it times lose the precision of a sample period.
-MAX_ABS_TIME_S = 1e10
 
 # A search stops at the first visible byte, in place; strip() would copy the whole file.
 _VISIBLE = re.compile(rb"\S")
@@ -301,8 +292,8 @@ def _sensor(
     # The bounds in the file's units, so the common case is one pass and no conversion.
     bounds = [
         (r.time_s[:, None], MAX_ABS_TIME_S, 1.0, "s", _NUMERIC[:1]),
-        (r.acc, READABLE_ABS_ACC_MPS2, acc_scale, "m/s^2", _NUMERIC[1:4]),
-        (r.gyro, READABLE_ABS_GYRO_RAD_S, gyro_scale, "rad/s", _NUMERIC[4:]),
+        (r.acc, MAX_READABLE_ABS_VALUE, acc_scale, "m/s^2", _NUMERIC[1:4]),
+        (r.gyro, MAX_READABLE_ABS_VALUE, gyro_scale, "rad/s", _NUMERIC[4:]),
     ]
     for values, limit, scale, unit, names in bounds:
         if values.min() >= -limit / scale and values.max() <= limit / scale:

@@ -37,6 +37,7 @@ from tracker.recording.phone_files import (
     ZIP_MAGIC,
     Bundle,
     Stream,
+    Table,
     bundle_headers,
     check_placement,
     first_line,
@@ -120,20 +121,30 @@ def _read_xyz(bundle: Bundle, name: str, start_ns: float | None) -> tuple[Stream
             f"{', '.join(repr(n) for n in table.names)}"
         )
     if time_col is not None:
-        # Epoch nanoseconds as float64 resolve 256 ns, far below a 10 ms sample period.
-        t_ns = table.column(time_col)
-        if start_ns is None:
-            if elapsed_col is not None:
-                ok = np.isfinite(t_ns) & np.isfinite(table.column(elapsed_col))
-                if ok.any():
-                    start_ns = float(np.median(t_ns[ok] - table.column(elapsed_col)[ok] * NS_PER_S))
-            if start_ns is None:
-                finite = t_ns[np.isfinite(t_ns)]
-                start_ns = float(finite[0]) if len(finite) else 0.0
-        time_s = (t_ns - start_ns) / NS_PER_S
+        # (absurd times may overflow here: they become inf and are refused when mended)
+        with np.errstate(over="ignore", invalid="ignore"):
+            time_s, start_ns = _seconds(table, table.column(time_col), elapsed_col, start_ns)
     else:
         time_s = table.column(elapsed_col)
     return make_stream(time_s, values, where), start_ns
+
+
+def _seconds(
+    table: Table, t_ns: np.ndarray, elapsed_col: int | None, start_ns: float | None
+) -> tuple[np.ndarray, float]:
+    """Seconds since the session's start of epoch-nanosecond times ``t_ns``, and that
+    start (found from the elapsed-seconds column when not given). Epoch nanoseconds as
+    float64 resolve 256 ns, far below a 10 ms sample period."""
+    if start_ns is None:
+        if elapsed_col is not None:
+            elapsed_s = table.column(elapsed_col)
+            ok = np.isfinite(t_ns) & np.isfinite(elapsed_s)
+            if ok.any():
+                start_ns = float(np.median(t_ns[ok] - elapsed_s[ok] * NS_PER_S))
+        if start_ns is None:
+            finite = t_ns[np.isfinite(t_ns)]
+            start_ns = float(finite[0]) if len(finite) else 0.0
+    return (t_ns - start_ns) / NS_PER_S, start_ns
 
 
 def load(

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tracker.errors import InputError
+from tracker.limits import MAX_ABS_TIME_S
 from tracker.samples import SensorSamples
 
 #: Backward steps shorter than this many sample periods are arrival jitter: a sample
@@ -78,11 +79,19 @@ def mend_timestamps(
     file; ``where(i)`` names input row ``i`` in it for an error (``"line 12"``).
     ``sort``: the rows are first put in time order (phone apps stamp samples with the
     sensor's own event time and flush buffered batches late, so their file order is not
-    the sample order); no reversal can then remain. Times must be finite. Pure: the
-    inputs are not changed.
+    the sample order); no reversal can then remain. A time that is not finite or lies
+    beyond `MAX_ABS_TIME_S` is an `InputError` (no sum or difference of such times can
+    be trusted). Pure: the inputs are not changed.
     """
     t = np.asarray(time_s, dtype=np.float64)
     n = len(t)
+    wild = np.flatnonzero(~(np.abs(t) <= MAX_ABS_TIME_S))  # (NaN fails the test too)
+    if len(wild):
+        i = int(wild[0])
+        raise InputError(
+            f"{source} {where(i)}: {name} time {t[i]!r} s is not a time on a sensor's clock "
+            f"(at most {MAX_ABS_TIME_S:g} s in size, MAX_ABS_TIME_S); fix or remove the row"
+        )
     if n < 2 or bool((np.diff(t) > 0).all()):
         return MendedTimes(None, t)
     index = np.arange(n)

@@ -89,7 +89,7 @@ def mend_timestamps(
     if len(wild):
         i = int(wild[0])
         raise InputError(
-            f"{source} {where(i)}: {name} time {t[i]!r} s is not a time on a sensor's clock "
+            f"{source} {where(i)}: {name} time {float(t[i]):g} s is not a time on a sensor's clock "
             f"(at most {MAX_ABS_TIME_S:g} s in size, MAX_ABS_TIME_S); fix or remove the row"
         )
     if n < 2 or bool((np.diff(t) > 0).all()):

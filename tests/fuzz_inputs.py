@@ -1548,7 +1548,9 @@ def run_guarded(target: str, case: Case) -> BaseException | None:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             run_case(target, case)
-    except Exception as exc:
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # (a library's panic, e.g. pyo3's, is no Exception)
         return exc
     return None
 

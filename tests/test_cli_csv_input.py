@@ -67,6 +67,16 @@ CASES = [
         id="1e308",
     ),
     pytest.param(
+        HEADER + '\n"',
+        "{p} has a header but no samples; add one row per sample",
+        id="only-an-open-quote",
+    ),
+    pytest.param(
+        EXAMPLE_CSV + '"0.05","lumbar","',
+        "{p} line 6 has 3 fields, the header has 8; every row needs one value per column",
+        id="cut-inside-a-quoted-field",
+    ),
+    pytest.param(
         EXAMPLE_CSV + "0.01,lumbar,0.1,0.2,9.8,inf,0,0\n",
         "{p} line 6, column gyro_x: 'inf' is not a finite number; remove the row or fill "
         "in a value",

@@ -340,6 +340,25 @@ class RepSegmenter:
         i = lo + int(near[-1])
         return Turn(TurningPoint(i, float(h[i]), not tp.is_max), i)
 
+    def end_turn(self, h: np.ndarray, n: int) -> TurningPoint | None:
+        """The turn that ends the recording's last movement, if the recording stopped
+        on the way back to the open set's rest (before the angle settled there or turned
+        again): the furthest sample of that movement. The turning-point tracker waits
+        for a pause or a reversal to be sure no further sample follows; at the end of
+        the recording none can. Whether it closes a rep is judged like any other turn."""
+        o = self.open
+        if o is None or not self.chain or self.chain[-1].is_max == o.rest_is_max:
+            return None
+        last = self.chain[-1]
+        tail = h[last.tp.index + 1 : n]
+        if not len(tail) or not np.isfinite(tail).any():
+            return None
+        k = int(np.nanargmax(tail) if o.rest_is_max else np.nanargmin(tail))
+        value = float(tail[k])
+        if abs(value - last.value) < self.s.min_rep_amplitude_deg:
+            return None
+        return TurningPoint(last.tp.index + 1 + k, value, o.rest_is_max)
+
     def close_set(self) -> bool:
         was_open = self.open is not None
         self.open = None
@@ -437,9 +456,22 @@ class RepSegmenter:
             return False
         # A rep returns to its rest position; sitting down, lying back or walking off
         # ends somewhere else.
-        if abs(c.a.value - c.b.value) > max(10.0, 0.3 * smallest):
+        if abs(c.a.value - c.b.value) > max(10.0, 0.3 * smallest) and not self._fuller_rest(c):
             return False
         return (c.b.arrive - c.a.leave) * self.period_s <= self.s.max_rep_s
+
+    def _fuller_rest(self, c: Cycle) -> bool:
+        """One end of ``c`` is a touch-and-go reversal (left again before it was still
+        for ``settle_s``) and the other lies beyond it, further into the rest: reps done
+        back to back turn short of the full rest posture, while the first rep of a set
+        leaves from it and the last returns to it. Sitting down or lying back ends in a
+        still rest elsewhere, never in a reversal short of the start."""
+        toward_rest = -1.0 if c.p.is_max else 1.0  # the rest lies below a peak at a max
+        for rev, full in ((c.b, c.a), (c.a, c.b)):
+            if rev.leave is not None and self._still_s(rev) < self.s.settle_s:
+                if (full.value - rev.value) * toward_rest > 0.0:
+                    return True
+        return False
 
     def _seated_between(self, c1: Cycle) -> bool:
         """Did the lifter rest between two upright-resting cycles with the lumbar spine

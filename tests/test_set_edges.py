@@ -1,0 +1,91 @@
+"""The first and the last rep of a set, where a recording begins or ends with them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tracker.analysis.segmentation import RepSegmenter
+from tracker.analysis.session import analyse_recording
+from tracker.analysis.settings import AnalysisSettings, SegmentationSettings
+from tracker.analysis.turning import TurningPointTracker
+from tracker.sim import SessionConfig, SetSpec, simulate_session
+from tracker.sim.edits import crop
+
+PERIOD_S = 0.02
+
+
+def _ramp(a_deg: float, b_deg: float, duration_s: float) -> np.ndarray:
+    """From ``a_deg`` to ``b_deg`` along a half cosine (still at both ends)."""
+    n = round(duration_s / PERIOD_S)
+    return a_deg + (b_deg - a_deg) * (1 - np.cos(np.linspace(0.0, np.pi, n, endpoint=False))) / 2
+
+
+def _touch_and_go_squats(n_reps: int, reversal_deg: float, stand_after_s: float) -> np.ndarray:
+    """Hinge angle of reps done back to back: standing still at 0, each rep down to
+    40 deg and up again, turning at ``reversal_deg`` between reps without a pause, the
+    last one back to standing."""
+    parts = [np.zeros(round(1.0 / PERIOD_S))]
+    level = 0.0
+    for k in range(n_reps):
+        top = 0.0 if k == n_reps - 1 else reversal_deg
+        parts += [_ramp(level, 40.0, 1.0), np.full(round(0.2 / PERIOD_S), 40.0)]
+        parts.append(_ramp(40.0, top, 1.0))
+        level = top
+    parts.append(np.zeros(max(1, round(stand_after_s / PERIOD_S))))
+    return np.concatenate(parts)
+
+
+def _reps(h: np.ndarray) -> int:
+    """Reps the segmenter finds in the hinge angle ``h``, fed as the pipeline feeds it
+    (turning points, then the end of the recording)."""
+    s = SegmentationSettings()
+    seg = RepSegmenter(s, PERIOD_S)
+    rate = np.gradient(h, PERIOD_S)
+    tracker = TurningPointTracker(
+        s.hysteresis_deg, round(s.settle_s / PERIOD_S), s.still_rate_deg_s
+    )
+    reps = 0
+    for i in range(len(h)):
+        if (tp := tracker.update(i, float(h[i]), float(rate[i]))) is not None:
+            reps += len(seg.add_turn(tp, rate, h)[0])
+    if (tp := seg.end_turn(h, len(h))) is not None:
+        reps += len(seg.add_turn(tp, rate, h)[0])
+    return reps
+
+
+@pytest.mark.parametrize("reversal_deg", [14.0, 16.0])
+def test_back_to_back_reps_turning_short_of_standing_keep_the_first_and_last(reversal_deg):
+    # The first rep leaves full standing and ends at a quick turn 14-16 deg short of
+    # it; the last leaves such a turn and ends standing. Both are reps.
+    assert _reps(_touch_and_go_squats(10, reversal_deg, stand_after_s=2.0)) == 10
+
+
+def test_a_rep_ending_where_the_recording_ends_is_counted():
+    # The recording stops as the lifter arrives back standing, before the settle time.
+    assert _reps(_touch_and_go_squats(8, 16.0, stand_after_s=0.1)) == 8
+
+
+def test_sitting_down_after_standing_is_not_a_rep():
+    # Standing, leaning forward to sit, then sitting still half-upright: it ends still
+    # at another level, not at a quick turn, so it is no rep (the set's reps are).
+    h = _touch_and_go_squats(6, 0.0, stand_after_s=2.0)
+    sit = np.concatenate([_ramp(0.0, 40.0, 1.0), _ramp(40.0, 20.0, 1.0), np.full(250, 20.0)])
+    assert _reps(np.concatenate([h, sit])) == 6
+
+
+@pytest.mark.parametrize("seed", [9101, 9102, 9103])
+def test_a_squat_set_cropped_to_its_reps_counts_every_rep(seed):
+    # The recording starts 0.5 s before the first squat and stops 0.3 s after the last:
+    # no standing before it to take as a rest turn, no settle time after it.
+    sim = simulate_session(
+        SessionConfig(
+            seed=seed, sets=(SetSpec("squat", 8),), rate_hz=100.0, setup="lumbar", tier="easy"
+        )
+    )
+    reps = json.loads(sim.truth.to_json())["reps"]
+    rec = crop(sim.recording, reps[0]["start_s"] - 0.5, reps[-1]["end_s"] + 0.3)
+    result = analyse_recording(rec, AnalysisSettings())
+    assert len(result.reps) == 8

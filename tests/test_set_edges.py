@@ -1,4 +1,5 @@
-"""The first and the last rep of a set, where a recording begins or ends with them."""
+"""Reps the set rules must not lose: the first and the last of a set, where a recording
+begins or ends with them, and squats whose trunk holds at the bottom while the hips turn."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from tracker.analysis.segmentation import RepSegmenter
+from tracker.analysis.segmentation import Cycle, RepSegmenter, Turn
 from tracker.analysis.session import analyse_recording
 from tracker.analysis.settings import AnalysisSettings, SegmentationSettings
-from tracker.analysis.turning import TurningPointTracker
+from tracker.analysis.turning import TurningPoint, TurningPointTracker
 from tracker.sim import SessionConfig, SetSpec, simulate_session
 from tracker.sim.edits import crop
 
@@ -89,3 +90,30 @@ def test_a_squat_set_cropped_to_its_reps_counts_every_rep(seed):
     rec = crop(sim.recording, reps[0]["start_s"] - 0.5, reps[-1]["end_s"] + 0.3)
     result = analyse_recording(rec, AnalysisSettings())
     assert len(result.reps) == 8
+
+
+def _squat_cycle(start: int, hold_n: int) -> Cycle:
+    """Standing 0.4 s, 1.6 s down to 40 deg, ``hold_n`` samples at the bottom, 1.4 s up
+    (sample indices, 0.04 s a sample)."""
+    a = Turn(TurningPoint(start, 0.0, False), start, start + 10)
+    p = Turn(TurningPoint(start + 50, 40.0, True), start + 50, start + 50 + hold_n)
+    b = Turn(TurningPoint(start + 85 + hold_n, 0.0, False), start + 85 + hold_n)
+    return Cycle(a, p, b)
+
+
+def test_a_squat_holding_the_trunk_briefly_is_a_rep_when_the_hips_turn_in_the_holds():
+    # The set's squats hold the trunk angle 0.52 s at the bottom; this one only 0.04 s.
+    # If the hips turn round during the holds (going down, then up), they are no pause
+    # of the whole body, and a short one is no sign of another movement; if the whole
+    # body rests still there (a bar on the floor), skipping the rest is.
+    seg = RepSegmenter(SegmentationSettings(), 0.04)
+    reps = [_squat_cycle(0, 13), _squat_cycle(110, 13)]
+    mine = _squat_cycle(220, 1)
+    vert = np.zeros(400)
+    for r in reps:
+        vert[r.p.arrive : r.p.leave + 1] = 1.0  # up: the hips turning out of the bottom
+    seg._vert = vert
+    rest_ref = [reps[0].b, reps[1].a]
+    assert not seg._odd(mine, reps, rest_ref, mine.a, swung=False)
+    seg._vert = np.zeros(400)
+    assert seg._odd(mine, reps, rest_ref, mine.a, swung=False)

@@ -606,8 +606,12 @@ class RepSegmenter:
         votes += abs(c.p.value - depth) > max(8.0, 0.15 * amplitude)
         strong = mine_still > 3.0 * peak_still + 0.5
         # No pause at the turn where every rep pauses (standing up from a deadlift bar
-        # after letting go of it, rather than locking the rep out).
-        strong |= peak_still >= PAUSED_TURN_S and mine_still < SKIPPED_PAUSE_SHARE * peak_still
+        # after letting go of it, rather than locking the rep out). A pause is the body
+        # still (`_still_pause_s`): at the bottom of a squat the trunk angle can hold
+        # for half a second while the hips turn round, a hold whose length varies rep
+        # to rep.
+        paused = median([self._still_pause_s(r.p) for r in ref])
+        strong |= paused >= PAUSED_TURN_S and mine_still < SKIPPED_PAUSE_SHARE * paused
         strong |= self._displaced(c, depth, amplitude)
         if c.p.leave is not None and c.a.leave is not None:
             typ_out = median([r.p.arrive - r.a.leave for r in ref]) * dt

@@ -39,11 +39,11 @@ def _touch_and_go_squats(n_reps: int, reversal_deg: float, stand_after_s: float)
     return np.concatenate(parts)
 
 
-def _reps(h: np.ndarray) -> int:
+def _reps(h: np.ndarray, exercise: str | None = None) -> int:
     """Reps the segmenter finds in the hinge angle ``h``, fed as the pipeline feeds it
-    (turning points, then the end of the recording)."""
+    (turning points, then the end of the recording); ``exercise`` as the user names it."""
     s = SegmentationSettings()
-    seg = RepSegmenter(s, PERIOD_S)
+    seg = RepSegmenter(s, PERIOD_S, exercise)
     rate = np.gradient(h, PERIOD_S)
     tracker = TurningPointTracker(
         s.hysteresis_deg, round(s.settle_s / PERIOD_S), s.still_rate_deg_s
@@ -117,3 +117,17 @@ def test_a_squat_holding_the_trunk_briefly_is_a_rep_when_the_hips_turn_in_the_ho
     assert not seg._odd(mine, reps, rest_ref, mine.a, swung=False)
     seg._vert = np.zeros(400)
     assert seg._odd(mine, reps, rest_ref, mine.a, swung=False)
+
+
+def test_squats_whose_pelvis_tucks_under_at_the_bottom_count_every_rep():
+    # Butt wink: at the bottom the pelvis tucks under and the trunk angle turns back by
+    # more than the hysteresis (50 -> 34 deg) and again, by less than a rep (-> 42.5
+    # deg), before the way up. The turn at 34 deg is replaced by the top once the angle
+    # gets there; a cycle judged at it would end half-way up. (Named a squat: without
+    # the hips' motion a long hold at the bottom would say the reps rest there.)
+    parts = [np.zeros(round(1.0 / PERIOD_S))]
+    for _ in range(8):
+        parts += [_ramp(0.0, 50.0, 1.0), _ramp(50.0, 34.0, 0.5), _ramp(34.0, 42.5, 0.3)]
+        parts.append(_ramp(42.5, 0.0, 1.0))
+    parts.append(np.zeros(round(2.0 / PERIOD_S)))
+    assert _reps(np.concatenate(parts), "squat") == 8

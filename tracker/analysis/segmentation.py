@@ -257,7 +257,12 @@ class RepSegmenter:
                 if len(self.chain) > 1:
                     self._half_cycle(h, rate, self.chain[-2], replaced)
                 self.chain[-1] = replaced
-                return [], False
+                if self.open is None or len(self.open.turns) <= self.open.next_rest + 2:
+                    return [], False
+                # A cycle that waited for its end to move on (`_end_may_move_on`) is
+                # judged now that it has.
+                new = self._update_set()
+                return new, self.set_ended_early
             amplitude = abs(tp.value_deg - last.value)
             if amplitude < self.s.min_rep_amplitude_deg:
                 if len(self.chain) == 1:
@@ -382,6 +387,8 @@ class RepSegmenter:
                 return []
             c1 = Cycle(*self.chain[i : i + 3])
             c2 = Cycle(*self.chain[i + 2 : i + 5])
+            if self._end_may_move_on(c2):
+                return []
             if not (
                 self._is_rep_shaped(c1)
                 and self._is_rep_shaped(c2)
@@ -410,6 +417,8 @@ class RepSegmenter:
                 if new:
                     break
                 return self._restart_at(o.next_rest)
+            if self._end_may_move_on(Cycle(a, p, b)):
+                break
             o.next_rest += 2
             cyc = Cycle(a, p, b)
             verdict = self._judge(o, cyc)
@@ -442,6 +451,15 @@ class RepSegmenter:
                 o.held = cyc
         return new
 
+    def _end_may_move_on(self, c: Cycle) -> bool:
+        """``c`` is not rep-shaped but ends at the chain's last turn, which a further
+        turn of its kind still replaces until the angle turns back by a rep's size
+        (`add_turn`, "a wiggle on the way"): judge it once the next turn is in. The
+        pelvis tucking under at the bottom of a squat turns the angle back by more than
+        the hysteresis and then on to the top, so a cycle judged at that bump would end
+        half-way up."""
+        return c.b is self.chain[-1] and not self._is_rep_shaped(c)
+
     def _restart_at(self, k: int) -> list[Cycle]:
         """The open set ended before turn ``k`` of the chain: look for a set from there."""
         self.set_ended_early = True
@@ -468,10 +486,24 @@ class RepSegmenter:
         still rest elsewhere, never in a reversal short of the start."""
         toward_rest = -1.0 if c.p.is_max else 1.0  # the rest lies below a peak at a max
         for rev, full in ((c.b, c.a), (c.a, c.b)):
-            if rev.leave is not None and self._still_s(rev) < self.s.settle_s:
-                if (full.value - rev.value) * toward_rest > 0.0:
-                    return True
+            if (
+                rev.leave is not None
+                and self._still_s(rev) < self.s.settle_s
+                and (full.value - rev.value) * toward_rest > 0.0
+                and self._turned_back(rev)
+            ):
+                return True
         return False
+
+    def _turned_back(self, t: Turn) -> bool:
+        """The angle left ``t`` back the way it came: the next turn is not one put in at
+        the end of a rest at ``t`` (`_plateau_end`). A pause on the way that the angle
+        then left in the same direction (putting a bell down after the last swing) is no
+        reversal."""
+        k = next((j for j, u in enumerate(self.chain) if u is t), None)
+        if k is None or k + 1 >= len(self.chain):
+            return False
+        return not self.chain[k + 1].at_plateau
 
     def _seated_between(self, c1: Cycle) -> bool:
         """Did the lifter rest between two upright-resting cycles with the lumbar spine

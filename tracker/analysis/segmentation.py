@@ -387,8 +387,6 @@ class RepSegmenter:
                 return []
             c1 = Cycle(*self.chain[i : i + 3])
             c2 = Cycle(*self.chain[i + 2 : i + 5])
-            if self._end_may_move_on(c2):
-                return []
             if not (
                 self._is_rep_shaped(c1)
                 and self._is_rep_shaped(c2)

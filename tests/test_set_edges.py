@@ -131,3 +131,36 @@ def test_squats_whose_pelvis_tucks_under_at_the_bottom_count_every_rep():
         parts.append(_ramp(42.5, 0.0, 1.0))
     parts.append(np.zeros(round(2.0 / PERIOD_S)))
     assert _reps(np.concatenate(parts), "squat") == 8
+
+
+def test_a_rep_from_a_reversal_is_not_judged_on_the_way_down_of_one_from_standing():
+    # The set's first rep left standing (0 deg) and took 1.6 s down with the hips level;
+    # this one leaves a touch-and-go reversal 15 deg up, so its way down is shorter
+    # (0.8 s) and, measured from there, drops the hips 0.1 m. Neither is a sign of
+    # another movement: the two ways down start at different levels.
+    period_s = 0.04
+    seg = RepSegmenter(SegmentationSettings(), period_s)
+    a1 = Turn(TurningPoint(0, 0.0, False), 0, 10)
+    first = Cycle(
+        a1, Turn(TurningPoint(50, 40.0, True), 50, 55), Turn(TurningPoint(80, 15.0, False), 80, 81)
+    )
+    mine = Cycle(
+        first.b,
+        Turn(TurningPoint(101, 40.0, True), 101, 106),
+        Turn(TurningPoint(130, 15.0, False), 130),
+    )
+    vert = np.zeros(200)
+    vert[81:91], vert[91:101] = -0.625, 0.625  # hips down 0.1 m over the 0.8 s down
+    seg._vert = vert
+    assert seg.drop_m(81, 101) == pytest.approx(-0.1, abs=0.02)
+    assert not seg._odd(mine, [first], [], mine.a, swung=False, after_reps=True)
+    # From the same level, the same shorter and lower way down is another movement.
+    level = Cycle(Turn(TurningPoint(60, 15.0, False), 60, 81), mine.p, mine.b)
+    assert seg._odd(
+        level,
+        [Cycle(Turn(TurningPoint(0, 15.0, False), 0, 10), first.p, first.b)],
+        [],
+        level.a,
+        swung=False,
+        after_reps=True,
+    )

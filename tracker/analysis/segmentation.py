@@ -472,7 +472,8 @@ class RepSegmenter:
             return False
         # A rep returns to its rest position; sitting down, lying back or walking off
         # ends somewhere else.
-        if abs(c.a.value - c.b.value) > max(10.0, 0.3 * smallest) and not self._fuller_rest(c):
+        tol = self._return_tolerance_deg(smallest)
+        if abs(c.a.value - c.b.value) > tol and not self._fuller_rest(c):
             return False
         return (c.b.arrive - c.a.leave) * self.period_s <= self.s.max_rep_s
 
@@ -654,14 +655,28 @@ class RepSegmenter:
                 # Another tempo on the way down: lowering a weight to the floor is not
                 # the set's controlled eccentric (nor is a slow stretch). Resting at the
                 # bottom (deadlifts), the way down is the second half.
+                # Only against reps whose way down has its rest end at the same level: a
+                # rep from full standing goes further down, and longer, than one from a
+                # touch-and-go reversal short of it (`_fuller_rest`).
+                tol = self._return_tolerance_deg(amplitude)
                 if c.a.is_max:
-                    typ_down = median([r.b.arrive - r.p.leave for r in ref]) * dt
+                    alike = [r for r in ref if abs(r.b.value - c.b.value) <= tol]
+                    typ_down = median([r.b.arrive - r.p.leave for r in alike or ref]) * dt
                     down_s = (c.b.arrive - c.p.leave) * dt
                 else:
-                    typ_down, down_s = typ_out, out_s
-                votes += not 0.7 * typ_down <= down_s <= 1.6 * typ_down
-                votes += after_reps and self._drops_lower(c, ref)
+                    alike = [r for r in ref if abs(r.a.value - c.a.value) <= tol]
+                    typ_down = median([r.p.arrive - r.a.leave for r in alike or ref]) * dt
+                    down_s = out_s
+                if alike:
+                    votes += not 0.7 * typ_down <= down_s <= 1.6 * typ_down
+                    votes += after_reps and self._drops_lower(c, alike)
         return strong or votes >= 2
+
+    @staticmethod
+    def _return_tolerance_deg(amplitude_deg: float) -> float:
+        """How far from its start a rep of this amplitude may end and still have
+        returned: rest postures vary rep to rep by a few degrees, more in deep reps."""
+        return max(10.0, 0.3 * amplitude_deg)
 
     @staticmethod
     def _displaced(c: Cycle, depth_deg: float, amplitude_deg: float) -> bool:

@@ -36,7 +36,7 @@ from tracker.analysis.segmentation import (
     RepSegmenter,
 )
 from tracker.analysis.settings import AnalysisSettings
-from tracker.analysis.turning import TurningPointTracker
+from tracker.analysis.turning import TurningPoint, TurningPointTracker
 from tracker.errors import AnalysisError
 from tracker.samples import SensorSamples
 from tracker.signal.calibration import UnusableSensorError
@@ -124,7 +124,12 @@ class Pipeline:
                 raise UnusableSensorError(f"{p} sensor: too few samples to analyse", p)
         events.extend(self._advance(final=True))
         if self._seg is not None:
-            events.extend(self._close_set(len(self.timeline) - 1))
+            n = len(self.timeline)
+            # The recording ended on the way back to the rest: nothing can follow that
+            # last movement, so it ends at the furthest sample (`RepSegmenter.end_turn`).
+            if (tp := self._seg.end_turn(self.timeline.hinge_deg.view, n)) is not None:
+                events.extend(self._add_turn(tp, n - 1))
+            events.extend(self._close_set(n - 1))
         for p, chain in self.chains.items():
             self.notices.extend(chain.reclip_notices)
             if (line := chain.clipping.notice(p)) is not None:
@@ -266,19 +271,30 @@ class Pipeline:
             p, tp = self._turns.scan(idx, hs, ws, p, end)
             i = idx[p - 1]
             if tp is not None:
-                self._last_turn_index = i
-                cycles, ended = self._seg.add_turn(
-                    tp, w, h, tl.vert_acc_mps2.view, tl.lumbar_deg.view, tl.unreliable.view
-                )
-                if ended:
-                    events.extend(self._end_set(i))
-                events.extend(self._emit_reps(cycles, i))
+                events.extend(self._add_turn(tp, i))
             elif self._seg.open is not None and i - self._last_turn_index > timeout:
                 self._seg.close_set()
                 events.extend(self._end_set(i))
         # Continue exactly on the decimation grid next time.
         last = self._next_seg + ((n - 1 - self._next_seg) // self._decim) * self._decim
         self._next_seg = last + self._decim if n > self._next_seg else self._next_seg
+        return events
+
+    def _add_turn(self, tp: TurningPoint, i: int) -> list[Event]:
+        """Give the segmenter a turning point confirmed at timeline index ``i``."""
+        assert self._seg is not None
+        tl = self.timeline
+        self._last_turn_index = i
+        cycles, ended = self._seg.add_turn(
+            tp,
+            tl.hinge_rate_deg_s.view,
+            tl.hinge_deg.view,
+            tl.vert_acc_mps2.view,
+            tl.lumbar_deg.view,
+            tl.unreliable.view,
+        )
+        events = self._end_set(i) if ended else []
+        events.extend(self._emit_reps(cycles, i))
         return events
 
     def _emit_reps(self, cycles: list[Cycle], i: int) -> list[Event]:

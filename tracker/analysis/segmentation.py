@@ -257,7 +257,12 @@ class RepSegmenter:
                 if len(self.chain) > 1:
                     self._half_cycle(h, rate, self.chain[-2], replaced)
                 self.chain[-1] = replaced
-                return [], False
+                if self.open is None or len(self.open.turns) <= self.open.next_rest + 2:
+                    return [], False
+                # A cycle that waited for its end to move on (`_end_may_move_on`) is
+                # judged now that it has.
+                new = self._update_set()
+                return new, self.set_ended_early
             amplitude = abs(tp.value_deg - last.value)
             if amplitude < self.s.min_rep_amplitude_deg:
                 if len(self.chain) == 1:
@@ -340,6 +345,25 @@ class RepSegmenter:
         i = lo + int(near[-1])
         return Turn(TurningPoint(i, float(h[i]), not tp.is_max), i)
 
+    def end_turn(self, h: np.ndarray, n: int) -> TurningPoint | None:
+        """The turn that ends the recording's last movement, if the recording stopped
+        on the way back to the open set's rest (before the angle settled there or turned
+        again): the furthest sample of that movement. The turning-point tracker waits
+        for a pause or a reversal to be sure no further sample follows; at the end of
+        the recording none can. Whether it closes a rep is judged like any other turn."""
+        o = self.open
+        if o is None or not self.chain or self.chain[-1].is_max == o.rest_is_max:
+            return None
+        last = self.chain[-1]
+        tail = h[last.tp.index + 1 : n]
+        if not len(tail) or not np.isfinite(tail).any():
+            return None
+        k = int(np.nanargmax(tail) if o.rest_is_max else np.nanargmin(tail))
+        value = float(tail[k])
+        if abs(value - last.value) < self.s.min_rep_amplitude_deg:
+            return None
+        return TurningPoint(last.tp.index + 1 + k, value, o.rest_is_max)
+
     def close_set(self) -> bool:
         was_open = self.open is not None
         self.open = None
@@ -391,6 +415,8 @@ class RepSegmenter:
                 if new:
                     break
                 return self._restart_at(o.next_rest)
+            if self._end_may_move_on(Cycle(a, p, b)):
+                break
             o.next_rest += 2
             cyc = Cycle(a, p, b)
             verdict = self._judge(o, cyc)
@@ -423,6 +449,15 @@ class RepSegmenter:
                 o.held = cyc
         return new
 
+    def _end_may_move_on(self, c: Cycle) -> bool:
+        """``c`` is not rep-shaped but ends at the chain's last turn, which a further
+        turn of its kind still replaces until the angle turns back by a rep's size
+        (`add_turn`, "a wiggle on the way"): judge it once the next turn is in. The
+        pelvis tucking under at the bottom of a squat turns the angle back by more than
+        the hysteresis and then on to the top, so a cycle judged at that bump would end
+        half-way up."""
+        return c.b is self.chain[-1] and not self._is_rep_shaped(c)
+
     def _restart_at(self, k: int) -> list[Cycle]:
         """The open set ended before turn ``k`` of the chain: look for a set from there."""
         self.set_ended_early = True
@@ -437,9 +472,37 @@ class RepSegmenter:
             return False
         # A rep returns to its rest position; sitting down, lying back or walking off
         # ends somewhere else.
-        if abs(c.a.value - c.b.value) > max(10.0, 0.3 * smallest):
+        tol = self._return_tolerance_deg(smallest)
+        if abs(c.a.value - c.b.value) > tol and not self._fuller_rest(c):
             return False
         return (c.b.arrive - c.a.leave) * self.period_s <= self.s.max_rep_s
+
+    def _fuller_rest(self, c: Cycle) -> bool:
+        """One end of ``c`` is a touch-and-go reversal (left again before it was still
+        for ``settle_s``) and the other lies beyond it, further into the rest: reps done
+        back to back turn short of the full rest posture, while the first rep of a set
+        leaves from it and the last returns to it. Sitting down or lying back ends in a
+        still rest elsewhere, never in a reversal short of the start."""
+        toward_rest = -1.0 if c.p.is_max else 1.0  # the rest lies below a peak at a max
+        for rev, full in ((c.b, c.a), (c.a, c.b)):
+            if (
+                rev.leave is not None
+                and self._still_s(rev) < self.s.settle_s
+                and (full.value - rev.value) * toward_rest > 0.0
+                and self._turned_back(rev)
+            ):
+                return True
+        return False
+
+    def _turned_back(self, t: Turn) -> bool:
+        """The angle left ``t`` back the way it came: the next turn is not one put in at
+        the end of a rest at ``t`` (`_plateau_end`). A pause on the way that the angle
+        then left in the same direction (putting a bell down after the last swing) is no
+        reversal."""
+        k = next((j for j, u in enumerate(self.chain) if u is t), None)
+        if k is None or k + 1 >= len(self.chain):
+            return False
+        return not self.chain[k + 1].at_plateau
 
     def _seated_between(self, c1: Cycle) -> bool:
         """Did the lifter rest between two upright-resting cycles with the lumbar spine
@@ -574,8 +637,12 @@ class RepSegmenter:
         votes += abs(c.p.value - depth) > max(8.0, 0.15 * amplitude)
         strong = mine_still > 3.0 * peak_still + 0.5
         # No pause at the turn where every rep pauses (standing up from a deadlift bar
-        # after letting go of it, rather than locking the rep out).
-        strong |= peak_still >= PAUSED_TURN_S and mine_still < SKIPPED_PAUSE_SHARE * peak_still
+        # after letting go of it, rather than locking the rep out). A pause is the body
+        # still (`_still_pause_s`): at the bottom of a squat the trunk angle can hold
+        # for half a second while the hips turn round, a hold whose length varies rep
+        # to rep.
+        paused = median([self._still_pause_s(r.p) for r in ref])
+        strong |= paused >= PAUSED_TURN_S and mine_still < SKIPPED_PAUSE_SHARE * paused
         strong |= self._displaced(c, depth, amplitude)
         if c.p.leave is not None and c.a.leave is not None:
             typ_out = median([r.p.arrive - r.a.leave for r in ref]) * dt
@@ -588,14 +655,28 @@ class RepSegmenter:
                 # Another tempo on the way down: lowering a weight to the floor is not
                 # the set's controlled eccentric (nor is a slow stretch). Resting at the
                 # bottom (deadlifts), the way down is the second half.
+                # Only against reps whose way down has its rest end at the same level: a
+                # rep from full standing goes further down, and longer, than one from a
+                # touch-and-go reversal short of it (`_fuller_rest`).
+                tol = self._return_tolerance_deg(amplitude)
                 if c.a.is_max:
-                    typ_down = median([r.b.arrive - r.p.leave for r in ref]) * dt
+                    alike = [r for r in ref if abs(r.b.value - c.b.value) <= tol]
+                    typ_down = median([r.b.arrive - r.p.leave for r in alike or ref]) * dt
                     down_s = (c.b.arrive - c.p.leave) * dt
                 else:
-                    typ_down, down_s = typ_out, out_s
-                votes += not 0.7 * typ_down <= down_s <= 1.6 * typ_down
-                votes += after_reps and self._drops_lower(c, ref)
+                    alike = [r for r in ref if abs(r.a.value - c.a.value) <= tol]
+                    typ_down = median([r.p.arrive - r.a.leave for r in alike or ref]) * dt
+                    down_s = out_s
+                if alike:
+                    votes += not 0.7 * typ_down <= down_s <= 1.6 * typ_down
+                    votes += after_reps and self._drops_lower(c, alike)
         return strong or votes >= 2
+
+    @staticmethod
+    def _return_tolerance_deg(amplitude_deg: float) -> float:
+        """How far from its start a rep of this amplitude may end and still have
+        returned: rest postures vary rep to rep by a few degrees, more in deep reps."""
+        return max(10.0, 0.3 * amplitude_deg)
 
     @staticmethod
     def _displaced(c: Cycle, depth_deg: float, amplitude_deg: float) -> bool:

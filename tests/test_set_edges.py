@@ -1,0 +1,166 @@
+"""Reps the set rules must not lose: the first and the last of a set, where a recording
+begins or ends with them, and squats whose trunk holds at the bottom while the hips turn."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tracker.analysis.segmentation import Cycle, RepSegmenter, Turn
+from tracker.analysis.session import analyse_recording
+from tracker.analysis.settings import AnalysisSettings, SegmentationSettings
+from tracker.analysis.turning import TurningPoint, TurningPointTracker
+from tracker.sim import SessionConfig, SetSpec, simulate_session
+from tracker.sim.edits import crop
+
+PERIOD_S = 0.02
+
+
+def _ramp(a_deg: float, b_deg: float, duration_s: float) -> np.ndarray:
+    """From ``a_deg`` to ``b_deg`` along a half cosine (still at both ends)."""
+    n = round(duration_s / PERIOD_S)
+    return a_deg + (b_deg - a_deg) * (1 - np.cos(np.linspace(0.0, np.pi, n, endpoint=False))) / 2
+
+
+def _touch_and_go_squats(n_reps: int, reversal_deg: float, stand_after_s: float) -> np.ndarray:
+    """Hinge angle of reps done back to back: standing still at 0, each rep down to
+    40 deg and up again, turning at ``reversal_deg`` between reps without a pause, the
+    last one back to standing."""
+    parts = [np.zeros(round(1.0 / PERIOD_S))]
+    level = 0.0
+    for k in range(n_reps):
+        top = 0.0 if k == n_reps - 1 else reversal_deg
+        parts += [_ramp(level, 40.0, 1.0), np.full(round(0.2 / PERIOD_S), 40.0)]
+        parts.append(_ramp(40.0, top, 1.0))
+        level = top
+    parts.append(np.zeros(max(1, round(stand_after_s / PERIOD_S))))
+    return np.concatenate(parts)
+
+
+def _reps(h: np.ndarray, exercise: str | None = None) -> int:
+    """Reps the segmenter finds in the hinge angle ``h``, fed as the pipeline feeds it
+    (turning points, then the end of the recording); ``exercise`` as the user names it."""
+    s = SegmentationSettings()
+    seg = RepSegmenter(s, PERIOD_S, exercise)
+    rate = np.gradient(h, PERIOD_S)
+    tracker = TurningPointTracker(
+        s.hysteresis_deg, round(s.settle_s / PERIOD_S), s.still_rate_deg_s
+    )
+    reps = 0
+    for i in range(len(h)):
+        if (tp := tracker.update(i, float(h[i]), float(rate[i]))) is not None:
+            reps += len(seg.add_turn(tp, rate, h)[0])
+    if (tp := seg.end_turn(h, len(h))) is not None:
+        reps += len(seg.add_turn(tp, rate, h)[0])
+    return reps
+
+
+@pytest.mark.parametrize("reversal_deg", [14.0, 16.0])
+def test_back_to_back_reps_turning_short_of_standing_keep_the_first_and_last(reversal_deg):
+    # The first rep leaves full standing and ends at a quick turn 14-16 deg short of
+    # it; the last leaves such a turn and ends standing. Both are reps.
+    assert _reps(_touch_and_go_squats(10, reversal_deg, stand_after_s=2.0)) == 10
+
+
+def test_a_rep_ending_where_the_recording_ends_is_counted():
+    # The recording stops as the lifter arrives back standing, before the settle time.
+    assert _reps(_touch_and_go_squats(8, 16.0, stand_after_s=0.1)) == 8
+
+
+def test_sitting_down_after_standing_is_not_a_rep():
+    # Standing, leaning forward to sit, then sitting still half-upright: it ends still
+    # at another level, not at a quick turn, so it is no rep (the set's reps are).
+    h = _touch_and_go_squats(6, 0.0, stand_after_s=2.0)
+    sit = np.concatenate([_ramp(0.0, 40.0, 1.0), _ramp(40.0, 20.0, 1.0), np.full(250, 20.0)])
+    assert _reps(np.concatenate([h, sit])) == 6
+
+
+@pytest.mark.parametrize("seed", [9101, 9102, 9103])
+def test_a_squat_set_cropped_to_its_reps_counts_every_rep(seed):
+    # The recording starts 0.5 s before the first squat and stops 0.3 s after the last:
+    # no standing before it to take as a rest turn, no settle time after it.
+    sim = simulate_session(
+        SessionConfig(
+            seed=seed, sets=(SetSpec("squat", 8),), rate_hz=100.0, setup="lumbar", tier="easy"
+        )
+    )
+    reps = json.loads(sim.truth.to_json())["reps"]
+    rec = crop(sim.recording, reps[0]["start_s"] - 0.5, reps[-1]["end_s"] + 0.3)
+    result = analyse_recording(rec, AnalysisSettings())
+    assert len(result.reps) == 8
+
+
+def _squat_cycle(start: int, hold_n: int) -> Cycle:
+    """Standing 0.4 s, 1.6 s down to 40 deg, ``hold_n`` samples at the bottom, 1.4 s up
+    (sample indices, 0.04 s a sample)."""
+    a = Turn(TurningPoint(start, 0.0, False), start, start + 10)
+    p = Turn(TurningPoint(start + 50, 40.0, True), start + 50, start + 50 + hold_n)
+    b = Turn(TurningPoint(start + 85 + hold_n, 0.0, False), start + 85 + hold_n)
+    return Cycle(a, p, b)
+
+
+def test_a_squat_holding_the_trunk_briefly_is_a_rep_when_the_hips_turn_in_the_holds():
+    # The set's squats hold the trunk angle 0.52 s at the bottom; this one only 0.04 s.
+    # If the hips turn round during the holds (going down, then up), they are no pause
+    # of the whole body, and a short one is no sign of another movement; if the whole
+    # body rests still there (a bar on the floor), skipping the rest is.
+    seg = RepSegmenter(SegmentationSettings(), 0.04)
+    reps = [_squat_cycle(0, 13), _squat_cycle(110, 13)]
+    mine = _squat_cycle(220, 1)
+    vert = np.zeros(400)
+    for r in reps:
+        vert[r.p.arrive : r.p.leave + 1] = 1.0  # up: the hips turning out of the bottom
+    seg._vert = vert
+    rest_ref = [reps[0].b, reps[1].a]
+    assert not seg._odd(mine, reps, rest_ref, mine.a, swung=False)
+    seg._vert = np.zeros(400)
+    assert seg._odd(mine, reps, rest_ref, mine.a, swung=False)
+
+
+def test_squats_whose_pelvis_tucks_under_at_the_bottom_count_every_rep():
+    # Butt wink: at the bottom the pelvis tucks under and the trunk angle turns back by
+    # more than the hysteresis (50 -> 34 deg) and again, by less than a rep (-> 42.5
+    # deg), before the way up. The turn at 34 deg is replaced by the top once the angle
+    # gets there; a cycle judged at it would end half-way up. (Named a squat: without
+    # the hips' motion a long hold at the bottom would say the reps rest there.)
+    parts = [np.zeros(round(1.0 / PERIOD_S))]
+    for _ in range(8):
+        parts += [_ramp(0.0, 50.0, 1.0), _ramp(50.0, 34.0, 0.5), _ramp(34.0, 42.5, 0.3)]
+        parts.append(_ramp(42.5, 0.0, 1.0))
+    parts.append(np.zeros(round(2.0 / PERIOD_S)))
+    assert _reps(np.concatenate(parts), "squat") == 8
+
+
+def test_a_rep_from_a_reversal_is_not_judged_on_the_way_down_of_one_from_standing():
+    # The set's first rep left standing (0 deg) and took 1.6 s down with the hips level;
+    # this one leaves a touch-and-go reversal 15 deg up, so its way down is shorter
+    # (0.8 s) and, measured from there, drops the hips 0.1 m. Neither is a sign of
+    # another movement: the two ways down start at different levels.
+    period_s = 0.04
+    seg = RepSegmenter(SegmentationSettings(), period_s)
+    a1 = Turn(TurningPoint(0, 0.0, False), 0, 10)
+    first = Cycle(
+        a1, Turn(TurningPoint(50, 40.0, True), 50, 55), Turn(TurningPoint(80, 15.0, False), 80, 81)
+    )
+    mine = Cycle(
+        first.b,
+        Turn(TurningPoint(101, 40.0, True), 101, 106),
+        Turn(TurningPoint(130, 15.0, False), 130),
+    )
+    vert = np.zeros(200)
+    vert[81:91], vert[91:101] = -0.625, 0.625  # hips down 0.1 m over the 0.8 s down
+    seg._vert = vert
+    assert seg.drop_m(81, 101) == pytest.approx(-0.1, abs=0.02)
+    assert not seg._odd(mine, [first], [], mine.a, swung=False, after_reps=True)
+    # From the same level, the same shorter and lower way down is another movement.
+    level = Cycle(Turn(TurningPoint(60, 15.0, False), 60, 81), mine.p, mine.b)
+    assert seg._odd(
+        level,
+        [Cycle(Turn(TurningPoint(0, 15.0, False), 0, 10), first.p, first.b)],
+        [],
+        level.a,
+        swung=False,
+        after_reps=True,
+    )

@@ -10,7 +10,7 @@ in the same run and on the same file:
 - `tracker export` of the samples CSV end to end (a fresh process) against pandas
   parsing it plus one VQF pass per sensor; the ratio.
 
-pandas is only the yardstick here (``pip install pandas``); without it the ratios are
+pandas is only the yardstick here (``pip install '.[bench]'``); without it the ratios are
 skipped. Takes a few minutes, most of it simulating the session.
 
     python bench/formats.py [--minutes 60] [--rate-hz 200] [--repeats 5]

@@ -55,6 +55,7 @@ _ZIP_ERRORS = (
     NotImplementedError,
     zipfile.BadZipFile,
     zlib.error,
+    UnicodeDecodeError,  # an entry name flagged UTF-8 that is not
 )
 
 

@@ -123,6 +123,12 @@ def mend_timestamps(
         )
     per_sample_s = (t[starts[1:]] - t[starts[:-1]]) / sizes[:-1]
     period_s = float(np.median(per_sample_s))
+    if not period_s > 0:  # (steps so small that they vanish in the division)
+        raise InputError(
+            f"{source} {where(int(index[1]))}: the {name} timestamps step by less than "
+            f"float precision resolves ({period_s:g} s per sample); they carry no sample "
+            f"period"
+        )
     back_s = np.zeros(n)
     back_s[1:] = running_max[:-1] - t[1:]
     gross = np.flatnonzero(back_s > MAX_JITTER_BACK_PERIODS * period_s)

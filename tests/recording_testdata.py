@@ -197,3 +197,18 @@ BAD_CSV_CASES = [
         id="huge-time",
     ),
 ]
+
+
+def random_blocks(rec: Recording, seed: int) -> list[SensorSamples]:
+    """Blocks of random sizes (1-60 samples), sensors interleaved by time as a stream
+    delivers them: for checks that streaming equals batch."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for p, s in rec.sensors.items():
+        i = 0
+        while i < len(s):
+            n = int(rng.integers(1, 61))
+            out.append((float(s.time_s[min(i + n, len(s)) - 1]), p, s.slice(i, i + n)))
+            i += n
+    out.sort(key=lambda x: (x[0], x[1]))
+    return [b for _, _, b in out]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from recording_testdata import random_blocks
 
 import tracker.analysis.exercises as exercises
 import tracker.analysis.pipeline as pipeline_module
@@ -30,20 +31,6 @@ def _truth(path: Path) -> dict:
     return json.loads(path.with_name(path.stem + ".truth.json").read_text())
 
 
-def _random_blocks(rec: Recording, seed: int) -> list[SensorSamples]:
-    """Blocks of random sizes (1-60 samples), sensors interleaved by time."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for p, s in rec.sensors.items():
-        i = 0
-        while i < len(s):
-            n = int(rng.integers(1, 61))
-            out.append((float(s.time_s[min(i + n, len(s)) - 1]), p, s.slice(i, i + n)))
-            i += n
-    out.sort(key=lambda x: (x[0], x[1]))
-    return [b for _, _, b in out]
-
-
 def _run(blocks, placements) -> tuple[Pipeline, list]:
     pipe = Pipeline(placements, AnalysisSettings())
     events = []
@@ -62,7 +49,7 @@ def test_there_are_bundled_recordings():
 def test_streaming_in_random_blocks_equals_one_batch(path):
     rec = load_recording(path)
     batch, _ = _run([rec.sensors[p] for p in rec.placements], rec.placements)
-    stream, _ = _run(_random_blocks(rec, seed=len(path.stem)), rec.placements)
+    stream, _ = _run(random_blocks(rec, seed=len(path.stem)), rec.placements)
     assert batch.all_reps, "no reps found"
     assert stream.all_reps == batch.all_reps  # every metric, bit for bit
     assert stream.summaries == batch.summaries
@@ -256,7 +243,7 @@ def test_pelvis_dropout_mid_rep_keeps_the_count_and_withholds_lumbar_values(seed
     assert all(r.lumbar_flexion_deg is not None for r in result.reps[:3])
     # Streaming equals batch also across a dropout that spans blocks.
     batch, _ = _run([rec.sensors[p] for p in rec.placements], rec.placements)
-    stream, _ = _run(_random_blocks(rec, seed=seed), rec.placements)
+    stream, _ = _run(random_blocks(rec, seed=seed), rec.placements)
     assert stream.all_reps == batch.all_reps
 
 
@@ -298,7 +285,7 @@ def test_a_sensor_off_the_trunk_is_reported_and_its_lumbar_angles_withheld():
     assert not [n for n in analyse_recording(own, AnalysisSettings()).notices if "together" in n]
     # And streaming still equals batch.
     batch, _ = _run([rec.sensors[p] for p in rec.placements], rec.placements)
-    stream, _ = _run(_random_blocks(rec, seed=4), rec.placements)
+    stream, _ = _run(random_blocks(rec, seed=4), rec.placements)
     assert stream.all_reps == batch.all_reps
 
 
@@ -547,7 +534,7 @@ def test_a_set_is_found_after_bends_taken_for_a_set(monkeypatch):
     assert _reps_per_set_and_during_sitting(result, truth)[0] == [9, 5]
     # The restart gives the same reps however the stream is cut.
     rec = sim.recording
-    stream, _ = _run(_random_blocks(rec, seed=3023), rec.placements)
+    stream, _ = _run(random_blocks(rec, seed=3023), rec.placements)
     assert stream.all_reps == result.pipeline.all_reps
     assert analyse_recording(rec, AnalysisSettings(), block_s=0.05).reps == result.reps
     monkeypatch.setattr(segmentation, "ODD_RUN_NEW_SET", 10**6)

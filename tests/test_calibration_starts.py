@@ -6,6 +6,7 @@ same reps streamed in live-sized and random blocks as in one batch."""
 
 import numpy as np
 import pytest
+from recording_testdata import random_blocks
 
 from tracker.analysis.session import analyse_recording
 from tracker.analysis.settings import AnalysisSettings
@@ -30,26 +31,13 @@ def _session(exercise: str, setup: str, **kw):
     return simulate_session(cfg)
 
 
-def _random_blocks(rec: Recording, seed: int):
-    rng = np.random.default_rng(seed)
-    out = []
-    for p, s in rec.sensors.items():
-        i = 0
-        while i < len(s):
-            n = int(rng.integers(1, 61))
-            out.append((float(s.time_s[min(i + n, len(s)) - 1]), p, s.slice(i, i + n)))
-            i += n
-    out.sort(key=lambda x: (x[0], x[1]))
-    return [b for _, _, b in out]
-
-
 def _stream_equals_batch(rec: Recording, batch) -> None:
     from tracker.analysis.pipeline import Pipeline
 
     live = analyse_recording(rec, AnalysisSettings(), block_s=0.05)
     assert live.reps == batch.reps
     pipe = Pipeline(rec.placements, AnalysisSettings())
-    for b in _random_blocks(rec, seed=11):
+    for b in random_blocks(rec, seed=11):
         pipe.feed(b)
     pipe.finish()
     assert pipe.all_reps == batch.reps

@@ -4,8 +4,8 @@ No Movesense source publishes a captured IMU6 notification, so the data vector b
 SYNTHETIC: built from the vendor's IMU API (MSFW imu.yaml: u32 ms first-sample timestamp,
 m/s^2 and dps float arrays) and checked against the byte offsets the vendor's own bleak
 client reads. Command and result bytes are quoted from the vendor's firmware sample and
-client. Sources (see /work/shared/reference/devices.md section 2):
-MSFW = JonasPrimbs/movesense-ble-ecg-firmware@6534c14974a2a77576f0e1136a6077ad0103de35.
+client. Sources:
+MSFW = github.com/JonasPrimbs/movesense-ble-ecg-firmware@6534c14974a2a77576f0e1136a6077ad0103de35.
 """
 
 from __future__ import annotations

@@ -18,10 +18,9 @@ The world reaches the backends through bleak's pass-through keyword arguments
 (``bumble_world=``) or through the `BLEDevice.details` of a device this scanner found;
 bleak needs ``backend=`` to be a class (it reads ``__name__``), so no partials.
 
-bumble's virtual controller has quirks that this module works around (see
-/work/shared/reference/ble-testing.md, pitfalls 3-7): ATT MTU stays 23 unless the
-central asks, a connect to an absent address never finishes by itself, and a lost peer
-is never noticed. Only `tracker.devices.ble` (through bleak) and the emulator use it.
+bumble's virtual controller has quirks that this module works around: ATT MTU stays 23
+unless the central asks, a connect to an absent address never finishes by itself, and a
+lost peer is never noticed. Only `tracker.devices.ble` (through bleak) and the emulator use it.
 """
 
 from __future__ import annotations

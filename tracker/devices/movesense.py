@@ -1,8 +1,10 @@
 """Movesense GATT SensorData Protocol (GSP): 6-axis IMU stream of Movesense sensors.
 
-Pure encoders and decoders, no I/O. Sources (cited in /work/shared/reference/devices.md
-section 2): the ``gatt_sensordata_app`` firmware sample (GATTSensorDataClient.cpp), its
-official bleak client, and the IMU API (``movesense-api/meas/imu.yaml``).
+Pure encoders and decoders, no I/O. Sources: the ``gatt_sensordata_app`` firmware sample
+(``samples/gatt_sensordata_app/GATTSensorDataClient.cpp``), its official bleak client
+(``samples/gatt_sensordata_app/python_client/movesense_sensor_data.py``) and the IMU API
+(``movesense-api/meas/imu.yaml``), as in
+github.com/JonasPrimbs/movesense-ble-ecg-firmware@6534c14974a2a77576f0e1136a6077ad0103de35.
 
 Why Movesense rather than WitMotion as the second commodity IMU: a ``/Meas/IMU6/{rate}``
 notification carries accelerometer AND gyroscope samples together, at 104/208 Hz and

@@ -2,8 +2,10 @@
 
 Pure encoders and decoders, no I/O. The BLE session calls the ``encode_*`` command
 builders and the ``decode_*`` parsers; the emulator calls the opposite pairs to speak the
-protocol byte for byte. Byte layouts follow the vendor's SDK and PDF; the exact sources
-are cited in /work/shared/reference/devices.md section 1 (polarofficial/polar-ble-sdk@8fb5311c).
+protocol byte for byte. Byte layouts follow the vendor's SDK and PDF:
+github.com/polarofficial/polar-ble-sdk@8fb5311c8f63fd58fdd03df1b46cbb2e8f05209e, its
+``sources/Android/.../gatt/client/pmd/`` (BlePMDClient.kt, PmdMeasurementType.kt) and
+``technical_documentation/online_measurement.pdf``.
 
 Decoded values are in the sensor frame of docs/frames.md: specific force in m/s^2,
 angular velocity in rad/s, times in seconds on the device clock (seconds since

@@ -19,8 +19,8 @@ docs/frames.md) is built from the files as follows:
 
 The gyroscope (and gravity) are interpolated onto the accelerometer's timestamps. The
 timeline is seconds since Start, so a video started with the recording lines up.
-Sources: the app's UNITS.md, COORDINATES.md and CROSSPLATFORM.md (see
-/work/shared/reference/devices.md section 7.1).
+Sources: the app's UNITS.md, COORDINATES.md and CROSSPLATFORM.md in
+github.com/tszheichoi/awesome-sensor-logger@b10f5c53f0be49a5892ee05fb3725aa2e3113d27.
 """
 
 from __future__ import annotations

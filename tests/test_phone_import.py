@@ -403,6 +403,7 @@ def test_cli_export_accepts_a_phone_export(sim, tmp_path):
     r = CliRunner().invoke(cli, ["info", str(path), "--placement", "sacrum"])
     assert r.exit_code == 0, r.output
     assert "sacrum" in r.output
+    assert "format: Sensor Logger export" in r.output and "samples CSV" not in r.output
 
 
 # ----------------------------------------------------------------------------- fuzzing

@@ -59,7 +59,7 @@ def describe(recording: Recording) -> list[str]:
         for region in r.damaged:
             lines.append(f"damaged: {region.describe()}")
     else:
-        lines.append("format: samples CSV")
+        lines.append(f"format: {recording.source_format}")
     if recording.created_utc:
         lines.append(f"created: {recording.created_utc}")
     if recording.placements:

@@ -67,6 +67,9 @@ class Recording:
     #: What the reader mended or left out to make the data usable (repeated timestamps,
     #: small clock reversals, ...): one line each, shown with every analysis of it.
     input_notes: list[str] = field(default_factory=list)
+    #: What the data was read from, as `tracker info` names it (a native recording says
+    #: so itself): "samples CSV", or a phone app's export.
+    source_format: str = "samples CSV"
 
     @property
     def placements(self) -> tuple[str, ...]:

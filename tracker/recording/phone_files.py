@@ -544,9 +544,11 @@ def phone_recording(
     acc_unit: str = "mps2",
     gyro_unit: str = "rad_s",
     streams: tuple[Stream, ...] = (),
+    app: str,
 ) -> Recording:
     """A single-sensor `Recording`; raises when the data are evidently in other units.
-    ``streams``: the streams it was made of, whose timestamp mends become its notes."""
+    ``streams``: the streams it was made of, whose timestamp mends become its notes;
+    ``app``: the phone app whose export it is."""
     if len(time_s) < MIN_SAMPLES:
         raise InputError(
             f"{source}: the accelerometer and gyroscope overlap in only {len(time_s)} "
@@ -561,4 +563,5 @@ def phone_recording(
         devices={placement: device},
         created_utc=created_utc,
         input_notes=notes,
+        source_format=f"{app} export",
     )

@@ -219,4 +219,5 @@ def load(
         acc_unit=units[ACC],
         gyro_unit=units[GYRO],
         streams=tuple(streams.values()),
+        app=APP,
     )

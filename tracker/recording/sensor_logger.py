@@ -222,4 +222,5 @@ def load(
         created_utc=created,
         source=str(path),
         streams=tuple(read),
+        app=APP,
     )

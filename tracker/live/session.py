@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tracker.analysis.events import Event, Notice
 from tracker.analysis.pipeline import Pipeline
 from tracker.analysis.session import SessionResult, analyse_recording
@@ -157,6 +159,20 @@ class LiveResult:
         return self.disk_error is None and not any(self.samples_recorded.values())
 
 
+def in_time_order(block: SensorSamples, last_s: float | None) -> tuple[SensorSamples, int]:
+    """``block`` without the samples whose time is not after every earlier one (``last_s``
+    the newest time already taken), and how many were left out. A device clock that
+    steps back a little, or a packet sent twice, would otherwise stop the recording (its
+    times must increase) and the analysis."""
+    t = block.time_s
+    before = np.maximum.accumulate(np.concatenate(([-np.inf if last_s is None else last_s], t)))
+    keep = t > before[:-1]
+    if keep.all():
+        return block, 0
+    kept = SensorSamples(block.placement, t[keep], block.acc_mps2[keep], block.gyro_rad_s[keep])
+    return kept, int(len(t) - np.count_nonzero(keep))
+
+
 class _SourceTimeline:
     """Puts each emulated sensor's samples back on its source recording's timeline.
 
@@ -271,6 +287,8 @@ class _Run:
         self.last_arrival_s: dict[str, float] = {}
         self.first_time_s: dict[str, float] = {}
         self.last_time_s: dict[str, float] = {}
+        #: Samples left out per sensor because their time was not after the last one's.
+        self.out_of_order: dict[str, int] = {}
         self.gaps: list[Gap] = []
 
     def now_s(self) -> float:
@@ -436,6 +454,21 @@ class _Run:
         if self.timeline is not None:
             block = self.timeline.block(block)
         p = block.placement
+        block, dropped = in_time_order(block, self.last_time_s.get(p))
+        if dropped:
+            if p not in self.out_of_order:
+                self._events(
+                    [
+                        Notice(
+                            self.last_time_s.get(p, 0.0),
+                            f"{p} sensor: samples arrived with times at or before earlier "
+                            "ones (a repeated or late packet) and were left out",
+                        )
+                    ]
+                )
+            self.out_of_order[p] = self.out_of_order.get(p, 0) + dropped
+        if not len(block):
+            return
         if self.writer is not None:
             self._record(self.writer.write_samples, block)
         self.first_time_s.setdefault(p, float(block.time_s[0]))

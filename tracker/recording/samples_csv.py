@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -327,6 +328,20 @@ def _sensor(
     return samples, m
 
 
+def _read_columns(source: object, cols: list[str], schema: dict[str, Any]) -> pl.DataFrame:
+    """The format's columns of every data row, by the parser (columns named by position,
+    ``column_1`` ...: a file may order them any way); raises what the parser raises."""
+    return pl.read_csv(
+        source,  # type: ignore[arg-type]
+        has_header=False,
+        skip_lines=1,
+        schema=schema,
+        columns=[cols.index(c) for c in COLUMNS],
+        null_values=None,
+        encoding="utf8",
+    )
+
+
 def _parse_fast(source: object, cols: list[str]) -> dict[str, _Rows] | None:
     """Each sensor's rows, parsed in bulk; None when anything is off (the slow parser
     then names the first bad line)."""
@@ -336,15 +351,7 @@ def _parse_fast(source: object, cols: list[str]) -> dict[str, _Rows] | None:
     }
     name = {c: f"column_{cols.index(c) + 1}" for c in COLUMNS}
     try:
-        table = pl.read_csv(
-            source,  # type: ignore[arg-type]
-            has_header=False,
-            skip_lines=1,
-            schema=schema,
-            columns=[cols.index(c) for c in COLUMNS],
-            null_values=None,
-            encoding="utf8",
-        )
+        table = _read_columns(source, cols, schema)
         line = np.arange(2, table.height + 2)  # the header is line 1
         if sum(table.null_count().row(0)):
             # Blank lines read as rows of nulls and are fine; a row with some nulls is short.
@@ -395,15 +402,7 @@ def _first_suspect_row(source: object, cols: list[str]) -> int | None:
     as text (the row-by-row parser then walks it all)."""
     schema = {f"column_{i + 1}": pl.String for i in range(len(cols))}
     try:
-        table = pl.read_csv(
-            source,  # type: ignore[arg-type]
-            has_header=False,
-            skip_lines=1,
-            schema=schema,
-            columns=[cols.index(c) for c in COLUMNS],
-            null_values=None,
-            encoding="utf8",
-        )
+        table = _read_columns(source, cols, schema)
         checks = [~pl.col(f"column_{cols.index('sensor') + 1}").str.strip_chars().is_in(PLACEMENTS)]
         for c in _NUMERIC:
             value = pl.col(f"column_{cols.index(c) + 1}").str.strip_chars()

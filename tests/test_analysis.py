@@ -53,6 +53,7 @@ def test_streaming_in_random_blocks_equals_one_batch(path):
     assert batch.all_reps, "no reps found"
     assert stream.all_reps == batch.all_reps  # every metric, bit for bit
     assert stream.summaries == batch.summaries
+    assert stream.decisions == batch.decisions  # and every verdict, with its reason
 
 
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)

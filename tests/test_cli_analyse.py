@@ -229,3 +229,36 @@ def test_a_broken_profile_is_a_clear_error(tmp_path):
     )
     assert r.exit_code == 1
     assert "calibrate" in _error_line(r)
+
+
+def test_summary_explain_gives_a_verdict_for_every_counted_rep_and_the_dropped_movements():
+    r = _run("summary", RECORDINGS / "swing_dual.trk", "--json", "--explain")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    moves = d["explain"]["movements"]
+    counted = [m for m in moves if m["verdict"] == "rep"]
+    assert len(counted) == d["totals"]["reps"]
+    reps = [x for s in d["sets"] for x in s["rep_details"]]
+    assert [(round(x["start_s"], 3), round(x["end_s"], 3)) for x in reps] == [
+        (m["start_s"], m["end_s"]) for m in counted
+    ]
+    # The walk-up and the put-downs around the sets are judged, and each says why.
+    others = [m for m in moves if m["verdict"] != "rep"]
+    assert others and all(m["reason"] for m in others)
+    assert [e["set"] for e in d["explain"]["set_evidence"]] == [s["set"] for s in d["sets"]]
+
+
+def test_summary_explain_as_text_lists_movements_in_time_order():
+    r = _run("summary", RECORDINGS / "swing_dual.trk", "--explain")
+    assert r.exit_code == 0, r.output
+    why = r.output.split("Why:\n", 1)[1].splitlines()
+    assert why[0].startswith("  set 1 kettlebell_swing: ")
+    moves = [ln for ln in why if ln.startswith("  0:") or ln.startswith("  1:")]
+    assert sum(" counted: " in ln for ln in moves) == 22
+    assert moves == sorted(moves)
+
+
+def test_replay_explain_follows_the_summary():
+    r = _run("replay", RECORDINGS / "swing_dual.trk", "--fast", "--explain")
+    assert r.exit_code == 0, r.output
+    assert "\nWhy:\n" in r.output and " dropped: " in r.output

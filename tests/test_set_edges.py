@@ -39,9 +39,10 @@ def _touch_and_go_squats(n_reps: int, reversal_deg: float, stand_after_s: float)
     return np.concatenate(parts)
 
 
-def _reps(h: np.ndarray, exercise: str | None = None) -> int:
+def _reps(h: np.ndarray, exercise: str | None = None, vert: np.ndarray | None = None) -> int:
     """Reps the segmenter finds in the hinge angle ``h``, fed as the pipeline feeds it
-    (turning points, then the end of the recording); ``exercise`` as the user names it."""
+    (turning points, then the end of the recording); ``exercise`` as the user names it;
+    ``vert`` the vertical acceleration of the hips (m/s^2), if given."""
     s = SegmentationSettings()
     seg = RepSegmenter(s, PERIOD_S, exercise)
     rate = np.gradient(h, PERIOD_S)
@@ -51,10 +52,52 @@ def _reps(h: np.ndarray, exercise: str | None = None) -> int:
     reps = 0
     for i in range(len(h)):
         if (tp := tracker.update(i, float(h[i]), float(rate[i]))) is not None:
-            reps += len(seg.add_turn(tp, rate, h)[0])
+            # As the pipeline does, an upright turn is added once the samples that tell
+            # a squat's bottom from standing are in (here: all of them).
+            reps += len(seg.add_turn(tp, rate, h, vert, now=len(h) - 1)[0])
     if (tp := seg.end_turn(h, len(h))) is not None:
-        reps += len(seg.add_turn(tp, rate, h)[0])
+        reps += len(seg.add_turn(tp, rate, h, vert, now=len(h) - 1)[0])
     return reps
+
+
+def _butt_wink_squats(n_reps: int, tuck_deg: float = 24.0) -> tuple[np.ndarray, np.ndarray]:
+    """Hinge angle and vertical hip acceleration of squats whose pelvis tucks under at
+    the bottom: the angle goes 0 -> 40 deg, back to ``tuck_deg`` as the hips reach the
+    bottom 0.5 m down, on to 40 again and back to standing, while the hips go down and
+    up along half cosines (``tuck_deg`` 40: no tuck)."""
+    half_s = 1.2
+    still = np.zeros(round(1.0 / PERIOD_S))
+    h = [still]
+    for _ in range(n_reps):
+        h += [_ramp(0.0, 40.0, 0.8), _ramp(40.0, tuck_deg, 0.4), _ramp(tuck_deg, 40.0, 0.4)]
+        h += [_ramp(40.0, 0.0, 0.8), np.zeros(round(0.5 / PERIOD_S))]
+    h.append(np.zeros(round(2.0 / PERIOD_S)))
+    n_half = round(half_s / PERIOD_S)
+    t = np.arange(2 * n_half) * PERIOD_S
+    # z = -0.25 (1 - cos(pi t / half)) over down and up: its second derivative.
+    rep_acc = -0.25 * (np.pi / half_s) ** 2 * np.cos(np.pi * t / half_s)
+    acc = [np.zeros(len(still))]
+    for _ in range(n_reps):
+        acc += [rep_acc, np.zeros(round(0.5 / PERIOD_S))]
+    acc.append(np.zeros(round(2.0 / PERIOD_S)))
+    return np.concatenate(h), np.concatenate(acc)
+
+
+def test_a_squat_whose_pelvis_tucks_under_at_the_bottom_is_one_rep():
+    # The trunk angle turns back towards upright at the bottom, but the hips turn from
+    # going down to going up there: a bottom, not standing between two reps.
+    h, vert = _butt_wink_squats(6)
+    assert len(h) == len(vert)
+    assert _reps(h, vert=vert) == 6
+    # Without the hips' motion the turn at the bottom looks like a rest, and the
+    # half-reps that end there do not return to where they started.
+    assert _reps(h) < 6
+
+
+def test_standing_between_squats_stays_a_rest_with_the_hips_measured():
+    # Arriving at standing the hips slow their rise (acceleration down): a rest.
+    h, vert = _butt_wink_squats(6, tuck_deg=40.0)
+    assert _reps(h, vert=vert) == 6
 
 
 @pytest.mark.parametrize("reversal_deg", [14.0, 16.0])

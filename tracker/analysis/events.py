@@ -64,6 +64,20 @@ class CalibrationDone:
 
 
 @dataclass(frozen=True)
+class CycleDecision:
+    """Why a candidate movement (out of a rest and back) was counted as a rep or not.
+
+    ``verdict`` is ``rep``, ``dropped`` (judged against a set and left out) or
+    ``no set`` (no set was open and it did not open one); ``reason`` says which
+    evidence decided, in words."""
+
+    start_s: float
+    end_s: float
+    verdict: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class SetStarted:
     time_s: float
     set: int

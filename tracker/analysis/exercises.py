@@ -88,8 +88,9 @@ class Evidence:
     verdict: str
 
     def __str__(self) -> str:
-        v = "n/a" if self.value is None else f"{self.value:.3g}"
-        return f"{self.feature} {v} {self.unit}: {self.verdict}".replace("  ", " ")
+        if self.value is None:
+            return f"{self.feature}: {self.verdict}"
+        return f"{self.feature} {self.value:.3g} {self.unit}: {self.verdict}".replace("  ", " ")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import numpy as np
 
 from tracker.analysis.events import (
     CalibrationDone,
+    CycleDecision,
     Event,
     FlagRaised,
     RepCompleted,
@@ -30,6 +31,7 @@ from tracker.analysis.events import (
 from tracker.analysis.exercises import Evidence
 from tracker.analysis.metrics import rep_metrics, set_summary
 from tracker.analysis.segmentation import (
+    BOTTOM_WINDOW_S,
     LUMBAR_SENSOR_RADIUS_M,
     Cycle,
     OpenSet,
@@ -86,6 +88,11 @@ class Pipeline:
         self._flex_armed = True
         self._ext_armed = True
         self._last_turn_index = 0
+        #: An upright turn confirmed before the samples that tell a bottom from
+        #: standing were in, and the index it waits for (`_add_turn`).
+        self._pending: TurningPoint | None = None
+        self._pending_until = 0
+        self._bottom_wait = 0
         self.set_no = 0
         self.set_reps: list[RepMetrics] = []
         self.set_exercise = ""
@@ -93,6 +100,9 @@ class Pipeline:
         self.all_reps: list[RepMetrics] = []
         self.summaries = []
         self.notices: list[str] = []
+        #: Why each candidate movement was counted or not, by its span (timeline
+        #: indices): judged again after a set search restarts, the last verdict holds.
+        self._decisions: dict[tuple[int, int], CycleDecision] = {}
 
     # -- public ----------------------------------------------------------------------
     def feed(self, block: SensorSamples) -> list[Event]:
@@ -125,11 +135,15 @@ class Pipeline:
         events.extend(self._advance(final=True))
         if self._seg is not None:
             n = len(self.timeline)
+            if self._pending is not None:
+                events.extend(self._add_pending(n - 1))
             # The recording ended on the way back to the rest: nothing can follow that
             # last movement, so it ends at the furthest sample (`RepSegmenter.end_turn`).
             if (tp := self._seg.end_turn(self.timeline.hinge_deg.view, n)) is not None:
-                events.extend(self._add_turn(tp, n - 1))
+                events.extend(self._add_turn(tp, n - 1, waited=True))  # no more samples
+            self._seg.note_unjudged()
             events.extend(self._close_set(n - 1))
+            self._take_verdicts()
         for p, chain in self.chains.items():
             self.notices.extend(chain.reclip_notices)
             if (line := chain.clipping.notice(p)) is not None:
@@ -169,6 +183,7 @@ class Pipeline:
             assert period is not None
             s = self.settings.segmentation
             self._decim = max(1, round(1.0 / (s.segmentation_rate_hz * period)))
+            self._bottom_wait = round(BOTTOM_WINDOW_S / period)
             ex = self.settings.exercise
             # The hinge sensor is the sacrum with two sensors, at about the hip joint's
             # height; a lone lumbar sensor sits higher on the trunk, so a pure hinge
@@ -187,7 +202,21 @@ class Pipeline:
             )
         events = self._cues(n)
         events.extend(self._segment(n))
+        self._take_verdicts()
         return events
+
+    def _take_verdicts(self) -> None:
+        assert self._seg is not None
+        t = self.timeline.time_s.view
+        for v in self._seg.take_verdicts():
+            self._decisions[(v.start, v.end)] = CycleDecision(
+                float(t[v.start]), float(t[v.end]), v.verdict, v.reason
+            )
+
+    @property
+    def decisions(self) -> list[CycleDecision]:
+        """Every verdict so far, in time order."""
+        return sorted(self._decisions.values(), key=lambda d: (d.start_s, d.end_s))
 
     def _cues(self, n: int) -> list[Event]:
         """Crossing cues on lumbar flexion / extension, sample-accurate."""
@@ -263,13 +292,19 @@ class Pipeline:
         p = 0
         while p < len(idx):
             # Scan to the next turning point, but stop at the sample where an open set
-            # times out (the first more than `timeout` after its last turn).
+            # times out (the first more than `timeout` after its last turn), and at the
+            # first at which a held upright turn has the samples it waits for.
             end = len(idx)
             if self._seg.open is not None:
                 timeout_at = (self._last_turn_index + timeout - idx.start) // self._decim + 1
                 end = min(end, max(p, timeout_at) + 1)
+            if self._pending is not None:
+                ready_at = max(0, -(-(self._pending_until - idx.start) // self._decim))
+                end = min(end, max(p, ready_at) + 1)
             p, tp = self._turns.scan(idx, hs, ws, p, end)
             i = idx[p - 1]
+            if self._pending is not None and (tp is not None or i >= self._pending_until):
+                events.extend(self._add_pending(i))
             if tp is not None:
                 events.extend(self._add_turn(tp, i))
             elif self._seg.open is not None and i - self._last_turn_index > timeout:
@@ -280,9 +315,16 @@ class Pipeline:
         self._next_seg = last + self._decim if n > self._next_seg else self._next_seg
         return events
 
-    def _add_turn(self, tp: TurningPoint, i: int) -> list[Event]:
-        """Give the segmenter a turning point confirmed at timeline index ``i``."""
+    def _add_turn(self, tp: TurningPoint, i: int, waited: bool = False) -> list[Event]:
+        """Give the segmenter a turning point confirmed at timeline index ``i``.
+
+        An upright turn (a minimum) waits until `BOTTOM_WINDOW_S` of samples after it
+        are in (`_add_pending`), unless it was confirmed that late: whether the hips
+        turn up through it (the bottom of a squat, not standing) shows after it."""
         assert self._seg is not None
+        if not tp.is_max and not waited and i < tp.index + self._bottom_wait:
+            self._pending, self._pending_until = tp, tp.index + self._bottom_wait
+            return []
         tl = self.timeline
         self._last_turn_index = i
         cycles, ended = self._seg.add_turn(
@@ -292,10 +334,17 @@ class Pipeline:
             tl.vert_acc_mps2.view,
             tl.lumbar_deg.view,
             tl.unreliable.view,
+            now=i,
         )
         events = self._end_set(i) if ended else []
         events.extend(self._emit_reps(cycles, i))
         return events
+
+    def _add_pending(self, i: int) -> list[Event]:
+        """Add the held upright turn, with the samples up to index ``i``."""
+        tp, self._pending = self._pending, None
+        assert tp is not None
+        return self._add_turn(tp, i, waited=True)
 
     def _emit_reps(self, cycles: list[Cycle], i: int) -> list[Event]:
         if not cycles:

@@ -81,6 +81,15 @@ ODD_DROP_M = 0.06
 #: keeps more than a fifth of the set's pause.
 PAUSED_TURN_S = 0.3
 SKIPPED_PAUSE_SHARE = 0.2
+#: An upright turn of the angle is no rest when the hips turn from going down to going up
+#: around it: the mean vertical acceleration over `BOTTOM_WINDOW_S` either side of it
+#: (the change of vertical velocity across the window over its length) above
+#: `HIPS_BOTTOM_MPS2`. At the bottom of a squat whose pelvis tucks under (butt wink) the
+#: trunk angle turns back up while the hips reverse from ~0.5 m/s down to ~0.5 m/s up
+#: (1.7 m/s^2 over 0.6 s); standing at a top, the hips are still or slowing their rise
+#: (0 or less, plus tilt error: 2 deg of error give 0.34).
+HIPS_BOTTOM_MPS2 = 1.0
+BOTTOM_WINDOW_S = 0.3
 #: Doubtful cycles in a row, alike, that end a set and start the search for one at the
 #: first of them (two are often a put-down and another bend; a set has more reps).
 ODD_RUN_NEW_SET = 3
@@ -114,6 +123,18 @@ class Cycle:
     b: Turn
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """Why a candidate cycle was counted or not: its span (timeline sample indices,
+    leaving its start to arriving at its end), ``rep`` / ``dropped`` / ``no set``, and
+    the evidence that decided it, in words."""
+
+    start: int
+    end: int
+    verdict: str
+    reason: str
+
+
 @dataclass
 class OpenSet:
     rest_is_max: bool
@@ -123,8 +144,9 @@ class OpenSet:
     #: The exercise and rest position, with the evidence for them.
     decision: SetDecision
     reps: list[Cycle] = field(default_factory=list)
-    #: A doubtful last cycle, kept until the set goes on or ends.
+    #: A doubtful last cycle, kept until the set goes on or ends, and why it is doubtful.
     held: Cycle | None = None
+    held_reason: str = ""
     #: The latest doubtful cycles in a row, each like the one before.
     odd_run: list[Cycle] = field(default_factory=list)
 
@@ -156,6 +178,8 @@ class RepSegmenter:
         #: Height of the hinge sensor above the hip joint (m): a pure hinge about the
         #: hips lowers it by radius * (1 - cos(incline)). About 0 for the sacrum.
         self.hinge_radius_m = hinge_radius_m
+        #: Verdicts on candidate cycles since the caller last took them (`take_verdicts`).
+        self.verdicts: list[Verdict] = []
         #: A lone lumbar sensor's angle includes lumbar flexion, so one rep can reach
         #: this much further than the next when the back rounds in it.
         self._rounding_deg = LUMBAR_ROUNDING_DEG if hinge_radius_m > 0.0 else 0.0
@@ -196,14 +220,17 @@ class RepSegmenter:
         vert: np.ndarray | None = None,
         lumbar: np.ndarray | None = None,
         unreliable: np.ndarray | None = None,
+        now: int | None = None,
     ) -> tuple[list[Cycle], bool]:
         """Add a confirmed turning point; return (new reps of the open set, set ended).
 
         ``vert`` is the hinge sensor's vertical acceleration (m/s^2, gravity removed),
-        used to tell knee-dominant lifts (deadlift, squat) from hip hinges; ``lumbar``
-        is lumbar flexion (deg, NaN where not measured; not trusted where
-        ``unreliable``), used to tell sitting."""
-        self._vert = vert
+        used to tell knee-dominant lifts (deadlift, squat) from hip hinges and the
+        bottom of a squat from standing; ``lumbar`` is lumbar flexion (deg, NaN where
+        not measured; not trusted where ``unreliable``), used to tell sitting. ``now``
+        is the index at which the turn was confirmed: nothing after it is read, so a
+        stream fed in blocks decides as the whole recording does."""
+        self._vert = vert if vert is None or now is None else vert[: now + 1]
         self._lumbar = lumbar
         self._unreliable = unreliable
         ended = False
@@ -263,6 +290,10 @@ class RepSegmenter:
                 # judged now that it has.
                 new = self._update_set()
                 return new, self.set_ended_early
+            if not tp.is_max and self._hips_turn_up(tp.index):
+                # The angle turned back towards upright at the bottom of a squat (the
+                # pelvis tucking under): one movement down and up, not a rest.
+                return [], False
             amplitude = abs(tp.value_deg - last.value)
             if amplitude < self.s.min_rep_amplitude_deg:
                 if len(self.chain) == 1:
@@ -343,7 +374,20 @@ class RepSegmenter:
         band = self._near_band_deg(abs(tp.value_deg - rest))
         near = np.flatnonzero(np.abs(w - rest) < band)
         i = lo + int(near[-1])
+        if tp.is_max and self._hips_turn_up(i):
+            return None  # the bottom of a squat, not a rest (`_hips_turn_up`)
         return Turn(TurningPoint(i, float(h[i]), not tp.is_max), i)
+
+    def _hips_turn_up(self, index: int) -> bool:
+        """Do the hips turn from going down to going up around ``index``
+        (`HIPS_BOTTOM_MPS2`)? Then an upright turn of the angle there is the bottom of a
+        squat, not standing."""
+        if self._vert is None:
+            return False
+        w = round(BOTTOM_WINDOW_S / self.period_s)
+        v = self._vert[max(0, index - w) : index + w + 1]
+        v = v[np.isfinite(v)]
+        return len(v) > w and float(np.mean(v)) > HIPS_BOTTOM_MPS2
 
     def end_turn(self, h: np.ndarray, n: int) -> TurningPoint | None:
         """The turn that ends the recording's last movement, if the recording stopped
@@ -364,8 +408,38 @@ class RepSegmenter:
             return None
         return TurningPoint(last.tp.index + 1 + k, value, o.rest_is_max)
 
+    def take_verdicts(self) -> list[Verdict]:
+        """The verdicts reached since the last call (a later verdict on the same span
+        supersedes an earlier one: cycles are judged again when a set search restarts)."""
+        out, self.verdicts = self.verdicts, []
+        return out
+
+    def _decide(self, c: Cycle, verdict: str, reason: str) -> None:
+        start = c.a.leave if c.a.leave is not None else c.a.arrive
+        self.verdicts.append(Verdict(start, c.b.arrive, verdict, reason))
+
+    def note_unjudged(self) -> None:
+        """At the end of the recording: a verdict on each movement still waiting for
+        one (too few for a set, or the last one, never confirmed)."""
+        o = self.open
+        if o is None:
+            if len(self.chain) < 3:
+                return
+            rest_is_max = (self.forced or classify(self.set_features(self.chain))).rest_is_max
+            first = next((k for k, t in enumerate(self.chain) if t.is_max == rest_is_max), 0)
+            verdict, default = "no set", "no similar movement after it; a set opens on two"
+        else:
+            first = o.next_rest
+            verdict, default = "dropped", "the recording ended before it could be confirmed"
+        for k in range(first, len(self.chain) - 2, 2):
+            c = Cycle(*self.chain[k : k + 3])
+            self._decide(c, verdict, self._shape_problem(c) or default)
+
     def close_set(self) -> bool:
         was_open = self.open is not None
+        if self.open is not None and self.open.held is not None:
+            o = self.open
+            self._decide(o.held, "dropped", f"{o.held_reason}, and the set ended after it")
         self.open = None
         if self.chain:
             self.chain = self.chain[-1:]
@@ -387,16 +461,8 @@ class RepSegmenter:
                 return []
             c1 = Cycle(*self.chain[i : i + 3])
             c2 = Cycle(*self.chain[i + 2 : i + 5])
-            if not (
-                self._is_rep_shaped(c1)
-                and self._is_rep_shaped(c2)
-                and self._similar(c1, c2)
-                and self._rest_between_reps(c1)
-                and not self._pick_up_before(c1, c2)
-                and not (not rest_is_max and self._seated_between(c1))
-                and not self._walked_between(c1)
-                and not self._odd(c1, [c2], [c2.b], c1.b, swung)
-            ):
+            if (why := self._not_opening(c1, c2, rest_is_max, swung)) is not None:
+                self._decide(c1, "no set", why)
                 self.chain = self.chain[i + 1 :]
                 continue
             self.open = OpenSet(rest_is_max, self.chain, i, decision)
@@ -419,7 +485,9 @@ class RepSegmenter:
                 break
             o.next_rest += 2
             cyc = Cycle(a, p, b)
-            verdict = self._judge(o, cyc)
+            verdict, why = self._judge(o, cyc)
+            if verdict == "dropped":
+                self._decide(cyc, verdict, why)
             if verdict == "hold":
                 similar = bool(o.odd_run) and self._similar(o.odd_run[-1], cyc)
                 o.odd_run = [*o.odd_run, cyc] if similar else [cyc]
@@ -441,13 +509,37 @@ class RepSegmenter:
                 if verdict == "rep":
                     o.reps.append(o.held)
                     new.append(o.held)
+                    self._decide(o.held, "rep", f"{o.held_reason}, but a rep followed")
+                else:
+                    self._decide(o.held, "dropped", f"{o.held_reason}, and no rep followed")
                 o.held = None
             if verdict == "rep":
                 o.reps.append(cyc)
                 new.append(cyc)
+                self._decide(cyc, "rep", why)
             elif verdict == "hold":
-                o.held = cyc
+                o.held, o.held_reason = cyc, why
         return new
+
+    def _not_opening(self, c1: Cycle, c2: Cycle, rest_is_max: bool, swung: bool) -> str | None:
+        """Why ``c1`` followed by ``c2`` does not open a set (None if they do)."""
+        if (why := self._shape_problem(c1)) is not None:
+            return why
+        if (why := self._shape_problem(c2)) is not None:
+            return f"the movement after it is no rep ({why})"
+        if (why := self._unlike(c1, c2)) is not None:
+            return f"unlike the movement after it ({why}); a set opens on two similar reps"
+        if not self._rest_between_reps(c1):
+            return f"rested {self._still_s(c1.b):.1f} s after it, more than a breather"
+        if self._pick_up_before(c1, c2):
+            return "held still at a turn much longer than the movement after it: picking up"
+        if not rest_is_max and self._seated_between(c1):
+            return "the lumbar spine rested flexed after it: sitting down"
+        if self._walked_between(c1):
+            return "walked after it"
+        if odd := self._odd(c1, [c2], [c2.b], c1.b, swung):
+            return f"unlike the movement after it ({'; '.join(odd)}): picking up"
+        return None
 
     def _end_may_move_on(self, c: Cycle) -> bool:
         """``c`` is not rep-shaped but ends at the chain's last turn, which a further
@@ -466,16 +558,31 @@ class RepSegmenter:
         return self._update_set()
 
     def _is_rep_shaped(self, c: Cycle) -> bool:
-        """Both halves a rep's size, back where it started, within a rep's duration."""
+        return self._shape_problem(c) is None
+
+    def _shape_problem(self, c: Cycle) -> str | None:
+        """Why ``c`` is not rep-shaped (None if it is): both halves a rep's size, back
+        where it started, within a rep's duration."""
         smallest = min(abs(c.p.value - c.a.value), abs(c.p.value - c.b.value))
-        if smallest < self.s.min_rep_amplitude_deg or c.a.leave is None:
-            return False
+        if smallest < self.s.min_rep_amplitude_deg:
+            return (
+                f"moved {smallest:.0f} deg one way; a rep moves at least "
+                f"{self.s.min_rep_amplitude_deg:.0f} deg each way"
+            )
+        if c.a.leave is None:
+            return "no still start"
         # A rep returns to its rest position; sitting down, lying back or walking off
         # ends somewhere else.
         tol = self._return_tolerance_deg(smallest)
         if abs(c.a.value - c.b.value) > tol and not self._fuller_rest(c):
-            return False
-        return (c.b.arrive - c.a.leave) * self.period_s <= self.s.max_rep_s
+            return (
+                f"ended {abs(c.a.value - c.b.value):.0f} deg from where it started; "
+                f"a rep returns within {tol:.0f} deg"
+            )
+        took_s = (c.b.arrive - c.a.leave) * self.period_s
+        if took_s > self.s.max_rep_s:
+            return f"took {took_s:.1f} s; a rep takes at most {self.s.max_rep_s:.0f} s"
+        return None
 
     def _fuller_rest(self, c: Cycle) -> bool:
         """One end of ``c`` is a touch-and-go reversal (left again before it was still
@@ -564,39 +671,47 @@ class RepSegmenter:
         return self._still_s(c1.b) <= max(6.0, 1.5 * rep_s)
 
     def _similar(self, c1: Cycle, c2: Cycle) -> bool:
-        """Two cycles alike enough to be consecutive reps of one exercise."""
+        return self._unlike(c1, c2) is None
+
+    def _unlike(self, c1: Cycle, c2: Cycle) -> str | None:
+        """How two cycles differ too much to be consecutive reps of one exercise (None
+        if they are alike enough)."""
         if c2.a.leave is None or c2.p.leave is None or c1.p.leave is None:
-            return False
+            return "no still turn"
         # Lenient: a rounded rep reaches further than a good one, fatigue slows reps.
         amp1 = abs(c1.p.value - c1.a.value)
         amp2 = abs(c2.p.value - c2.a.value)
         if max(amp1, amp2) > 1.8 * min(amp1, amp2):
-            return False
+            return f"{amp1:.0f} against {amp2:.0f} deg of movement"
         if abs(c1.p.value - c2.p.value) > max(12.0, 0.45 * min(amp1, amp2)) + self._rounding_deg:
-            return False
+            return f"turned at {c1.p.value:.0f} against {c2.p.value:.0f} deg"
         d1 = c1.b.arrive - c1.a.leave
         d2 = c2.b.arrive - c2.a.leave
         if max(d1, d2) > 2.2 * min(d1, d2):
-            return False
+            return f"took {d1 * self.period_s:.1f} against {d2 * self.period_s:.1f} s"
         s1, s2 = self._still_s(c1.p), self._still_s(c2.p)
-        return max(s1, s2) <= 2.5 * min(s1, s2) + 0.5
+        if max(s1, s2) > 2.5 * min(s1, s2) + 0.5:
+            return f"paused {s1:.1f} against {s2:.1f} s at the turn"
+        return None
 
     def _still_s(self, t: Turn) -> float:
         return (t.leave - t.arrive) * self.period_s if t.leave is not None else 0.0
 
-    def _judge(self, o: OpenSet, c: Cycle) -> str:
-        """``rep``, ``drop`` (not rep-shaped) or ``hold`` (decide later).
+    def _judge(self, o: OpenSet, c: Cycle) -> tuple[str, str]:
+        """(``rep``, ``dropped`` (not rep-shaped) or ``hold`` (decide later), why).
 
         A cycle unlike the set's reps (`_odd`) is held until the set either goes on
         (then it was a rep) or ends (then it was putting the weight down)."""
-        if not self._is_rep_shaped(c):
-            return "drop"
+        if (why := self._shape_problem(c)) is not None:
+            return "dropped", why
         if not o.reps:
-            return "rep"  # the first of the two similar cycles that opened the set
+            # The first of the two similar cycles that opened the set.
+            return "rep", f"opened a {o.decision.exercise.replace('_', ' ')} set"
         rest_ref = [r.b for r in o.reps[:-1]] + [r.a for r in o.reps[1:]]
         swung = o.decision.exercise == "kettlebell_swing"
-        odd = self._odd(c, o.reps, rest_ref, c.a, swung, after_reps=True)
-        return "hold" if odd else "rep"
+        if odd := self._odd(c, o.reps, rest_ref, c.a, swung, after_reps=True):
+            return "hold", f"unlike the set's reps ({'; '.join(odd)})"
+        return "rep", "like the set's reps"
 
     def _odd(
         self,
@@ -606,8 +721,9 @@ class RepSegmenter:
         rest_mine: Turn,
         swung: bool,
         after_reps: bool = False,
-    ) -> bool:
+    ) -> list[str]:
         """Is ``c`` picking the weight up or putting it down rather than one of ``reps``?
+        What gives it away, in words (empty if nothing does).
 
         Both look like a rep from the back. What gives them away, compared with the
         reps: a longer stillness at the bottom (gripping, releasing), a longer rest
@@ -623,34 +739,46 @@ class RepSegmenter:
         dt = self.period_s
         ref = [r for r in reps if r.p.leave is not None and r.a.leave is not None]
         if not ref:
-            return False
+            return []
         peak_still = median([self._still_s(r.p) for r in ref])
         depth = median([r.p.value for r in ref])
         amplitude = median([abs(r.p.value - r.a.value) for r in ref])
         mine_still = self._still_s(c.p)
-        votes = 0
-        votes += mine_still > 1.6 * peak_still + 0.15
+        votes: list[str] = []
+        strong: list[str] = []
+        paused_s = f"paused {mine_still:.1f} s at the turn, the reps {peak_still:.1f} s"
+        if mine_still > 1.6 * peak_still + 0.15:
+            votes.append(paused_s)
         rest_ref = [t for t in rest_ref if t.leave is not None]
         if rest_ref and rest_mine.leave is not None:
             rest_still = median([self._still_s(t) for t in rest_ref])
-            votes += self._still_s(rest_mine) > 1.6 * rest_still + 0.3
-        votes += abs(c.p.value - depth) > max(8.0, 0.15 * amplitude)
-        strong = mine_still > 3.0 * peak_still + 0.5
+            if (mine := self._still_s(rest_mine)) > 1.6 * rest_still + 0.3:
+                votes.append(f"rested {mine:.1f} s next to it, the reps {rest_still:.1f} s")
+        if abs(c.p.value - depth) > max(8.0, 0.15 * amplitude):
+            votes.append(f"turned at {c.p.value:.0f} deg, the reps at {depth:.0f} deg")
+        if mine_still > 3.0 * peak_still + 0.5:
+            strong.append(paused_s)
         # No pause at the turn where every rep pauses (standing up from a deadlift bar
         # after letting go of it, rather than locking the rep out). A pause is the body
         # still (`_still_pause_s`): at the bottom of a squat the trunk angle can hold
         # for half a second while the hips turn round, a hold whose length varies rep
         # to rep.
         paused = median([self._still_pause_s(r.p) for r in ref])
-        strong |= paused >= PAUSED_TURN_S and mine_still < SKIPPED_PAUSE_SHARE * paused
-        strong |= self._displaced(c, depth, amplitude)
+        if paused >= PAUSED_TURN_S and mine_still < SKIPPED_PAUSE_SHARE * paused:
+            strong.append(f"no pause at the turn, where the reps pause {paused:.1f} s")
+        if self._displaced(c, depth, amplitude):
+            strong.append(f"turned at {c.p.value:.0f} deg, a whole rep from the reps' {depth:.0f}")
         if c.p.leave is not None and c.a.leave is not None:
             typ_out = median([r.p.arrive - r.a.leave for r in ref]) * dt
             out_s = (c.p.arrive - c.a.leave) * dt
             if swung:
                 typ_back = median([r.b.arrive - r.p.leave for r in ref]) * dt
                 back_s = (c.b.arrive - c.p.leave) * dt
-                strong |= out_s > 2.0 * typ_out + 0.5 or back_s > 2.0 * typ_back + 0.5
+                if out_s > 2.0 * typ_out + 0.5 or back_s > 2.0 * typ_back + 0.5:
+                    strong.append(
+                        f"swung out and back in {out_s:.1f} + {back_s:.1f} s, "
+                        f"the reps {typ_out:.1f} + {typ_back:.1f} s"
+                    )
             else:
                 # Another tempo on the way down: lowering a weight to the floor is not
                 # the set's controlled eccentric (nor is a slow stretch). Resting at the
@@ -668,9 +796,13 @@ class RepSegmenter:
                     typ_down = median([r.p.arrive - r.a.leave for r in alike or ref]) * dt
                     down_s = out_s
                 if alike:
-                    votes += not 0.7 * typ_down <= down_s <= 1.6 * typ_down
-                    votes += after_reps and self._drops_lower(c, alike)
-        return strong or votes >= 2
+                    if not 0.7 * typ_down <= down_s <= 1.6 * typ_down:
+                        votes.append(f"went down in {down_s:.1f} s, the reps in {typ_down:.1f} s")
+                    if after_reps and self._drops_lower(c, alike):
+                        votes.append("the hips dropped further than in the reps")
+        if strong:
+            return strong
+        return votes if len(votes) >= 2 else []
 
     @staticmethod
     def _return_tolerance_deg(amplitude_deg: float) -> float:

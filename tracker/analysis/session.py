@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from tracker.analysis.events import Event, RepMetrics, SetSummary
+from tracker.analysis.events import CycleDecision, Event, RepMetrics, SetSummary
 from tracker.analysis.pipeline import Pipeline
 from tracker.analysis.settings import AnalysisSettings
 from tracker.errors import AnalysisError
@@ -36,6 +36,8 @@ class SessionResult:
     pipeline: Pipeline
     #: First sample time on the recording's timeline (what people read as 0:00).
     start_s: float | None = None
+    #: Why each candidate movement was counted as a rep or not, in time order.
+    decisions: tuple[CycleDecision, ...] = ()
 
     @property
     def dual(self) -> bool:
@@ -56,6 +58,7 @@ class SessionResult:
             duration_s=duration_s,
             pipeline=pipe,
             start_s=start_s,
+            decisions=tuple(pipe.decisions),
         )
 
 

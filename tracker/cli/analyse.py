@@ -323,20 +323,36 @@ def _export_batch(sources, out_dir, options, jobs, as_json) -> None:
         raise click.ClickException(f"{failed} of {len(outcomes)} recordings failed (see above)")
 
 
+def explain_option(f):
+    return click.option(
+        "--explain",
+        is_flag=True,
+        help="Also say why each set got its exercise and why each movement was counted "
+        "as a rep or not.",
+    )(f)
+
+
 @cli.command()
 @recording_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@explain_option
 @limit_options
-def summary(recording, as_json, **opts):
+def summary(recording, as_json, explain, **opts):
     """Print a per-set summary of RECORDING: reps, tempo, depth, flagged reps, creep."""
-    from tracker.report.summary import format_summary, summary_dict
+    from tracker.report.summary import explain_dict, format_explain, format_summary, summary_dict
 
     rec, settings, source = load_and_settings(recording, **opts)
-    d = summary_dict(analyse_recording(rec, settings))
+    result = analyse_recording(rec, settings)
+    d = summary_dict(result)
+    if explain:
+        d["explain"] = explain_dict(result)
     if as_json:
         click.echo(json.dumps(d, indent=2))
     else:
         click.echo(format_summary(d, source))
+        if explain:
+            click.echo("")
+            click.echo(format_explain(d["explain"], result.start_s))
 
 
 @cli.command()
@@ -356,11 +372,12 @@ def summary(recording, as_json, **opts):
     show_default=True,
     help="Size of the blocks fed to the pipeline, as a sensor would stream them.",
 )
+@explain_option
 @limit_options
-def replay(recording, speed, fast, block_ms, **opts):
+def replay(recording, speed, fast, block_ms, explain, **opts):
     """Stream RECORDING through the live pipeline, printing events as they happen."""
     from tracker.report.event_lines import event_line
-    from tracker.report.summary import format_summary, summary_dict
+    from tracker.report.summary import explain_dict, format_explain, format_summary, summary_dict
 
     rec, settings, source = load_and_settings(recording, **opts)
     result = analyse_recording(
@@ -372,6 +389,9 @@ def replay(recording, speed, fast, block_ms, **opts):
     )
     click.echo("")
     click.echo(format_summary(summary_dict(result), source))
+    if explain:
+        click.echo("")
+        click.echo(format_explain(explain_dict(result), result.start_s))
 
 
 @cli.command()

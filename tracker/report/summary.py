@@ -147,3 +147,44 @@ def format_summary(d: dict[str, Any], limits_source: str) -> str:
         lines.append(f"Note: {n}")
     lines.append("Flags are technique cues, not injury predictions.")
     return "\n".join(lines)
+
+
+def explain_dict(result: SessionResult) -> dict[str, Any]:
+    """Why each set got its exercise and why each candidate movement was counted or
+    not (times on the recording's timeline, like the summary's)."""
+    return {
+        "set_evidence": [
+            {
+                "set": s.set,
+                "exercise": s.exercise,
+                "evidence": [str(e) for e in s.exercise_evidence],
+            }
+            for s in result.sets
+        ],
+        "movements": [
+            {
+                "start_s": round(d.start_s, 3),
+                "end_s": round(d.end_s, 3),
+                "verdict": d.verdict,
+                "reason": d.reason,
+            }
+            for d in result.decisions
+        ],
+    }
+
+
+def format_explain(d: dict[str, Any], start_s: float | None) -> str:
+    """`explain_dict` as text: one line per set, then per movement."""
+    t0 = start_s or 0.0
+    lines = ["Why:"]
+    for s in d["set_evidence"]:
+        because = "; ".join(s["evidence"]) or "named on the command line"
+        lines.append(f"  set {s['set']} {s['exercise']}: {because}")
+    if not d["movements"]:
+        lines.append("  no movement of a rep's size")
+    for m in d["movements"]:
+        verdict = "counted" if m["verdict"] == "rep" else m["verdict"]
+        lines.append(
+            f"  {_clock(m['start_s'] - t0)}-{_clock(m['end_s'] - t0)}  {verdict}: {m['reason']}"
+        )
+    return "\n".join(lines)

@@ -89,9 +89,9 @@ def test_a_squat_whose_pelvis_tucks_under_at_the_bottom_is_one_rep():
     h, vert = _butt_wink_squats(6)
     assert len(h) == len(vert)
     assert _reps(h, vert=vert) == 6
-    # Without the hips' motion the turn at the bottom looks like a rest, and the
-    # half-reps that end there do not return to where they started.
-    assert _reps(h) < 6
+    # Without the hips' motion the turn at the bottom looks like a rest: the squats
+    # are miscounted (as two half-reps each).
+    assert _reps(h) != 6
 
 
 def test_standing_between_squats_stays_a_rest_with_the_hips_measured():

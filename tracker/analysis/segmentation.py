@@ -34,6 +34,7 @@ Vocabulary (angles in docs/frames.md; the full recipe with figures in docs/analy
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +46,7 @@ from tracker.analysis.exercises import (
     classify,
     named,
 )
+from tracker.analysis.opening import OPEN_PROBABILITY, PairFeatures, opening_model
 from tracker.analysis.settings import SegmentationSettings
 from tracker.analysis.stats import median
 from tracker.analysis.turning import TurningPoint
@@ -90,6 +92,12 @@ SKIPPED_PAUSE_SHARE = 0.2
 #: (0 or less, plus tilt error: 2 deg of error give 0.34).
 HIPS_BOTTOM_MPS2 = 1.0
 BOTTOM_WINDOW_S = 0.3
+#: How finely a stillness is measured (s): a still stretch is cut at a share of the
+#: movement's peak rate, a few samples either way.
+HOLD_RESOLUTION_S = 0.1
+#: Cycles passed over before a set opens that are kept to be judged again against its
+#: reps once it does (`RepSegmenter._lead_in`): a set's first reps, one or two.
+LEAD_IN_KEPT = 2
 #: Doubtful cycles in a row, alike, that end a set and start the search for one at the
 #: first of them (two are often a put-down and another bend; a set has more reps).
 ODD_RUN_NEW_SET = 3
@@ -149,6 +157,8 @@ class OpenSet:
     held_reason: str = ""
     #: The latest doubtful cycles in a row, each like the one before.
     odd_run: list[Cycle] = field(default_factory=list)
+    #: The rest turn of the first of the two cycles that opened the set.
+    first: Turn | None = None
 
 
 class RepSegmenter:
@@ -178,6 +188,8 @@ class RepSegmenter:
         #: Height of the hinge sensor above the hip joint (m): a pure hinge about the
         #: hips lowers it by radius * (1 - cos(incline)). About 0 for the sacrum.
         self.hinge_radius_m = hinge_radius_m
+        #: Cycles passed over while no set was open, the latest last (`_lead_in`).
+        self._passed_over: list[Cycle] = []
         #: Verdicts on candidate cycles since the caller last took them (`take_verdicts`).
         self.verdicts: list[Verdict] = []
         #: A lone lumbar sensor's angle includes lumbar flexion, so one rep can reach
@@ -446,6 +458,7 @@ class RepSegmenter:
         return was_open
 
     def _update_set(self) -> list[Cycle]:
+        new: list[Cycle] = []
         while self.open is None:
             # A set starts with two similar reps in a row: a pick-up, a sit-down or a
             # stretch before it differs from the reps (periodicity is what sets a set
@@ -463,13 +476,15 @@ class RepSegmenter:
             c2 = Cycle(*self.chain[i + 2 : i + 5])
             if (why := self._not_opening(c1, c2, rest_is_max, swung)) is not None:
                 self._decide(c1, "no set", why)
+                self._passed_over = [*self._passed_over[-LEAD_IN_KEPT + 1 :], c1]
                 self.chain = self.chain[i + 1 :]
                 continue
-            self.open = OpenSet(rest_is_max, self.chain, i, decision)
+            self.open = OpenSet(rest_is_max, self.chain, i, decision, first=c1.a)
             self._knee_drops.clear()
+            new = self._lead_in(c1, c2, swung)
+            self.open.reps.extend(new)
         o = self.open
         o.turns = self.chain
-        new: list[Cycle] = []
         while o.next_rest + 2 < len(o.turns):
             a, p, b = o.turns[o.next_rest : o.next_rest + 3]
             if p.at_plateau and b is o.turns[-1]:
@@ -521,25 +536,96 @@ class RepSegmenter:
                 o.held, o.held_reason = cyc, why
         return new
 
+    def _lead_in(self, c1: Cycle, c2: Cycle, swung: bool) -> list[Cycle]:
+        """Reps just before the two that opened the set, passed over while the set was
+        not yet open: the first rep of a set often differs from the second (the first
+        after unracking or from a dead stop goes deeper or slower), which two similar
+        reps in a row cannot show, but next to the set's reps it is one of them."""
+        lead: list[Cycle] = []
+        first = c1
+        for cand in reversed(self._passed_over):
+            if cand.b is not first.a:
+                continue  # not the movement right before (or of the other kind)
+            why = self._shape_problem(cand)
+            if why is None and not self._rest_between_reps(cand):
+                why = "rested longer than a breather after it"
+            seated = self.open is not None and not self.open.rest_is_max
+            if why is None and (
+                self._walked_between(cand) or (seated and self._seated_between(cand))
+            ):
+                why = "walked or sat after it"
+            if why is None:
+                why = self._pair_against(cand, first, swung)
+            if why is not None:
+                break
+            self._decide(
+                cand, "rep", "the set's first rep: unlike the second, but like the set's reps"
+            )
+            lead.insert(0, cand)
+            first = cand
+        self._passed_over = []
+        return lead
+
     def _not_opening(self, c1: Cycle, c2: Cycle, rest_is_max: bool, swung: bool) -> str | None:
         """Why ``c1`` followed by ``c2`` does not open a set (None if they do)."""
         if (why := self._shape_problem(c1)) is not None:
             return why
         if (why := self._shape_problem(c2)) is not None:
             return f"the movement after it is no rep ({why})"
-        if (why := self._unlike(c1, c2)) is not None:
-            return f"unlike the movement after it ({why}); a set opens on two similar reps"
         if not self._rest_between_reps(c1):
             return f"rested {self._still_s(c1.b):.1f} s after it, more than a breather"
-        if self._pick_up_before(c1, c2):
-            return "held still at a turn much longer than the movement after it: picking up"
         if not rest_is_max and self._seated_between(c1):
             return "the lumbar spine rested flexed after it: sitting down"
         if self._walked_between(c1):
             return "walked after it"
-        if odd := self._odd(c1, [c2], [c2.b], c1.b, swung):
-            return f"unlike the movement after it ({'; '.join(odd)}): picking up"
-        return None
+        return self._pair_against(c1, c2, swung)
+
+    def _pair_against(self, c1: Cycle, c2: Cycle, swung: bool) -> str | None:
+        """Why ``c1`` and the ``c2`` after it are not two reps of one set, by how they
+        compare (`tracker.analysis.opening`; None if they are)."""
+        if self._pick_up_before(c1, c2):
+            return "held still at a turn much longer than the movement after it: picking up"
+        model = opening_model()
+        f = self.pair_features(c1, c2)
+        p = model.probability(f)
+        if p >= OPEN_PROBABILITY:
+            return None
+        return f"unlike the movement after it (chance of a set {p:.2f}: {model.against(f)})"
+
+    def pair_features(self, c1: Cycle, c2: Cycle) -> PairFeatures:
+        """How ``c1`` compares with the ``c2`` after it (`tracker.analysis.opening`);
+        both rep-shaped."""
+        dt = self.period_s
+
+        def amplitude(c: Cycle) -> float:
+            return max(min(abs(c.p.value - c.a.value), abs(c.p.value - c.b.value)), 1.0)
+
+        def duration(c: Cycle) -> float:
+            return max((c.b.arrive - (c.a.leave or c.a.arrive)) * dt, dt)
+
+        def down(c: Cycle) -> float:
+            # Resting at the bottom (deadlifts), the way down is the second half.
+            if c.a.is_max:
+                return max((c.b.arrive - (c.p.leave or c.p.arrive)) * dt, dt)
+            return max((c.p.arrive - (c.a.leave or c.a.arrive)) * dt, dt)
+
+        a1, a2 = amplitude(c1), amplitude(c2)
+        k1, k2 = self._knee_drop_m(c1), self._knee_drop_m(c2)
+        return PairFeatures(
+            amplitude_log_ratio=abs(math.log(a1 / a2)),
+            turn_gap_share=abs(c1.p.value - c2.p.value) / min(a1, a2),
+            duration_log_ratio=abs(math.log(duration(c1) / duration(c2))),
+            turn_hold_gap_s=self._still_s(c1.p) - self._still_s(c2.p),
+            turn_hold_log_ratio=math.log(
+                (self._still_s(c1.p) + HOLD_RESOLUTION_S)
+                / (self._still_s(c2.p) + HOLD_RESOLUTION_S)
+            ),
+            rest_after_share=self._still_s(c1.b) / duration(c1),
+            rest_after_gap_s=self._still_s(c1.b) - self._still_s(c2.b),
+            down_log_ratio=math.log(down(c1) / down(c2)),
+            knee_drop_gap_m=0.0 if k1 is None or k2 is None else k1 - k2,
+            amplitude_deg=a1,
+        )
 
     def _end_may_move_on(self, c: Cycle) -> bool:
         """``c`` is not rep-shaped but ends at the chain's last turn, which a further
@@ -704,7 +790,7 @@ class RepSegmenter:
         (then it was a rep) or ends (then it was putting the weight down)."""
         if (why := self._shape_problem(c)) is not None:
             return "dropped", why
-        if not o.reps:
+        if c.a is o.first:
             # The first of the two similar cycles that opened the set.
             return "rep", f"opened a {o.decision.exercise.replace('_', ' ')} set"
         rest_ref = [r.b for r in o.reps[:-1]] + [r.a for r in o.reps[1:]]

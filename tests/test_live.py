@@ -125,7 +125,8 @@ def test_cue_policy_rejects_bad_settings() -> None:
 
 
 def test_status_shows_set_reps_last_rep_loss_and_battery() -> None:
-    status = LiveStatus(recording_path="s.trk", elapsed_s=62.5)
+    status = LiveStatus(recording_path="s.trk", elapsed_s=6.25, recording_start_s=200.0)
+    status.advance(262.5)
     assert "calibrating" in status_lines(status)[1]
     status.apply_event(SetStarted(1.0, 2, "deadlift"))
     for n in (1, 2, 3):
@@ -135,13 +136,18 @@ def test_status_shows_set_reps_last_rep_loss_and_battery() -> None:
     stats = StreamStats(packets=95, lost_packets=5, malformed=1)
     status.apply_stats({"lumbar": stats, "sacrum": StreamStats()}, {"lumbar": 80, "sacrum": None})
     lines = status_lines(status)
-    assert lines[0] == "tracker live  01:02.5  recording to s.trk"
+    # Time since the recording started (the summary's clock) next to the wall time: they
+    # differ when emulated sensors run faster than real time.
+    assert lines[0] == "tracker live  1:02.50 recorded (0:06.25 wall time)  recording to s.trk"
     assert lines[1].startswith("set 2 (deadlift, in progress): 3 reps")
     assert "depth 55 deg, lumbar flexion 40 deg" in lines[2] and "FLEXION" in lines[2]
     assert "tempo 0.5 s down / 0.5 s up" in lines[2]
     assert "battery 80%; packet loss 5.0% (5 lost, 1 malformed)" in lines[3]
     assert lines[4].startswith("sacrum  DISCONNECTED") and "battery -" in lines[4]
     assert lines[5] == "last cue: none"
+    (cue,) = CuePolicy("now").update(FlagRaised(261.0, "flexion", 40.0, 36.0))
+    status.apply_cue(cue, 6.1)
+    assert status_lines(status)[5] == "last cue: lumbar flexion 40 deg at 1:01.00 (0:06.10 wall)"
 
 
 # --- sessions with emulated sensors --------------------------------------------------

@@ -359,16 +359,18 @@ def summary(recording, as_json, **opts):
 @limit_options
 def replay(recording, speed, fast, block_ms, **opts):
     """Stream RECORDING through the live pipeline, printing events as they happen."""
-    from tracker.report.event_lines import event_line
+    from tracker.analysis.session import recording_start_s
+    from tracker.report.event_lines import EventLines
     from tracker.report.summary import format_summary, summary_dict
 
     rec, settings, source = load_and_settings(recording, **opts)
+    lines = EventLines(recording_start_s(rec))
     result = analyse_recording(
         rec,
         settings,
         block_ms / 1000.0,
         speed=None if fast else speed,
-        on_event=lambda e: click.echo(event_line(e)),
+        on_event=lambda e: click.echo(lines.line(e)),
     )
     click.echo("")
     click.echo(format_summary(summary_dict(result), source))

@@ -112,6 +112,10 @@ class LiveSink:
     def opened(self, path: Path, devices: dict[str, DeviceInfo]) -> None:
         """The sensors stream and the recording at ``path`` is created."""
 
+    def recording_started(self, start_s: float) -> None:
+        """The recording's timeline starts at ``start_s`` (its main sensor's first sample,
+        what people read as 0:00, as in the summary). Called once, with that sample."""
+
     def event(self, event: Event, at_s: float) -> None:
         """A pipeline event (also a `Notice` for every recorded gap)."""
 
@@ -290,6 +294,8 @@ class _Run:
         #: Samples left out per sensor because their time was not after the last one's.
         self.out_of_order: dict[str, int] = {}
         self.gaps: list[Gap] = []
+        #: The sensor whose clock is the recording's timeline (DESIGN 4.3).
+        self.main = LUMBAR if LUMBAR in session.specs else next(iter(session.specs))
 
     def now_s(self) -> float:
         return self.loop.time() - self.origin_s
@@ -471,8 +477,13 @@ class _Run:
             return
         if self.writer is not None:
             self._record(self.writer.write_samples, block)
-        self.first_time_s.setdefault(p, float(block.time_s[0]))
+        if p not in self.first_time_s:
+            self.first_time_s[p] = float(block.time_s[0])
+            if p == self.main:
+                self.status.recording_start_s = self.first_time_s[p]
+                self.sink.recording_started(self.first_time_s[p])
         self.last_time_s[p] = float(block.time_s[-1])
+        self.status.advance(self.last_time_s[p])
         self.sink.samples(block, self.last_arrival_s.get(p, self.now_s()), self.now_s())
         self._events(self.pipeline.feed(block))
 
@@ -494,7 +505,7 @@ class _Run:
         except AnalysisError as exc:
             return None, str(exc)
         pipe = self.pipeline
-        main = LUMBAR if LUMBAR in self.first_time_s else next(iter(self.first_time_s), None)
+        main = self.main if self.main in self.first_time_s else next(iter(self.first_time_s), None)
         duration_s = (self.last_time_s[main] - self.first_time_s[main]) if main else 0.0
         start_s = self.first_time_s.get(main) if main else None
         return SessionResult.of(pipe, [], duration_s, start_s), None

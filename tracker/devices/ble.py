@@ -51,7 +51,7 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakBluetoothNotAvailableError, BleakDBusError, BleakError
 
-from tracker.devices.base import DecodeError
+from tracker.devices.base import DecodeError, DecodeReason
 from tracker.devices.kinds import (
     BluetoothUnavailableError,
     DeviceKind,
@@ -531,10 +531,10 @@ class SensorLink:
             # A payload the codec rejects (InputError / ValueError: a field it cannot
             # use) is counted and skipped; the stream goes on.
             self.stats.malformed += 1
-            text = str(exc).lower()
-            if "truncat" in text or "short" in text:
+            reason = exc.reason if isinstance(exc, DecodeError) else DecodeReason.INVALID
+            if reason is DecodeReason.TRUNCATED:
                 self.stats.truncated += 1
-            elif "oversize" in text or "long" in text or "extra" in text:
+            elif reason is DecodeReason.OVERSIZED:
                 self.stats.oversized += 1
             return None
         blocks = []

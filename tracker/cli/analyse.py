@@ -360,16 +360,18 @@ def summary(recording, as_json, **opts):
 def replay(recording, speed, fast, block_ms, **opts):
     """Stream RECORDING through the live pipeline, printing events as they happen."""
     from tracker.analysis.session import recording_start_s
+    from tracker.devices.playback import paced
     from tracker.report.event_lines import EventLines
     from tracker.report.summary import format_summary, summary_dict
 
     rec, settings, source = load_and_settings(recording, **opts)
-    lines = EventLines(recording_start_s(rec))
+    start_s = recording_start_s(rec)
+    lines = EventLines(start_s)
     result = analyse_recording(
         rec,
         settings,
         block_ms / 1000.0,
-        speed=None if fast else speed,
+        pace=None if fast else lambda blocks: paced(blocks, speed, start_s),
         on_event=lambda e: click.echo(lines.line(e)),
     )
     click.echo("")

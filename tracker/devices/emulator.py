@@ -47,6 +47,7 @@ from tracker.devices import tracker_imu as imu
 from tracker.devices.base import DecodeError
 from tracker.devices.bumble_backend import VirtualBleWorld
 from tracker.devices.kinds import UnknownDeviceError
+from tracker.devices.playback import PlaybackClock
 from tracker.errors import DeviceError
 from tracker.samples import SensorSamples
 
@@ -82,47 +83,6 @@ class Faults:
         bad = {k for k in self.malformed.values() if k not in MALFORMED_KINDS}
         if bad:
             raise ValueError(f"unknown malformed kinds {sorted(bad)}; use {MALFORMED_KINDS}")
-
-
-class PlaybackClock:
-    """Where emulated sensors are in their recording: seconds of grid time (after the
-    source's first sample), running ``speed`` times faster than the event loop's clock
-    once `start` was called.
-
-    Time is the running loop's (``loop.time()``), so a loop whose clock jumps ahead when
-    idle (tests) plays a recording at any speed without waiting for it.
-    """
-
-    def __init__(self, speed: float) -> None:
-        if not (speed > 0 and math.isfinite(speed)):
-            raise DeviceError(f"emulator speed must be a positive number, got {speed}")
-        self.speed = float(speed)
-        self._origin_s: float | None = None  # loop time of grid time 0
-        self._started = asyncio.Event()
-
-    @property
-    def started(self) -> bool:
-        return self._origin_s is not None
-
-    def start(self) -> None:
-        """Start playing (grid time 0 is now); later calls change nothing."""
-        if self._origin_s is None:
-            self._origin_s = asyncio.get_running_loop().time()
-            self._started.set()
-
-    def now_s(self) -> float:
-        """Grid time now (0 before the start)."""
-        if self._origin_s is None:
-            return 0.0
-        return (asyncio.get_running_loop().time() - self._origin_s) * self.speed
-
-    async def sleep_until(self, t_s: float) -> None:
-        """Return once the clock has started and reads at least ``t_s``."""
-        await self._started.wait()
-        assert self._origin_s is not None
-        delay_s = t_s / self.speed - (asyncio.get_running_loop().time() - self._origin_s)
-        if delay_s > 0:
-            await asyncio.sleep(delay_s)
 
 
 @dataclass

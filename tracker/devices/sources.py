@@ -31,12 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 from tracker.devices.ble import BleTransport, SensorTarget
 from tracker.devices.kinds import get_kind
+from tracker.devices.playback import PlaybackClock
 from tracker.devices.stream_tracking import ClockMapper, KnownClock
 from tracker.errors import DeviceError
 from tracker.units import PLACEMENTS
 
 if TYPE_CHECKING:
-    from tracker.devices.emulator import EmulatedSensor, Faults, PlaybackClock
+    from tracker.devices.emulator import EmulatedSensor, Faults
 
 EMULATOR_PREFIX = "emulator:"
 
@@ -166,7 +167,7 @@ class SensorSources:
         if self._world is None:
             self._world = VirtualBleWorld()
         if self._clock is None:
-            self._clock = emulator.PlaybackClock(self.speed)
+            self._clock = PlaybackClock(self.speed)
         clock = self._clock
         sensor = emulator.create_sensor(
             spec.kind,

@@ -81,7 +81,9 @@ def test_an_event_about_an_earlier_moment_keeps_the_order_and_names_its_time() -
     lines = EventLines(100.0)
     assert lines.line(CalibrationDone(103.5, "sacrum", 3.5)).startswith("0:03.50  calibrated")
     # The lumbar sensor's standing phase ended earlier, but it is reported later.
-    assert lines.line(CalibrationDone(103.4, "lumbar", 3.4)).startswith("0:03.50  calibrated")
+    assert lines.line(CalibrationDone(103.4, "lumbar", 3.4)) == (
+        "0:03.50  calibrated lumbar sensor, 3.4 s standing until 0:03.40"
+    )
     lines.advance(110.2)
     assert lines.line(SetStarted(107.0, 1, "deadlift")) == (
         "0:10.20  set 1 started at 0:07.00: deadlift"

@@ -75,8 +75,9 @@ class EventLines:
 
     def _text(self, e: Event) -> str:
         if isinstance(e, CalibrationDone):
+            until = f" until {self.since_start(e.time_s)}" if self._earlier(e.time_s) else ""
             extra = f" ({'; '.join(e.warnings)})" if e.warnings else ""
-            return f"calibrated {e.placement} sensor, {e.standing_s:.1f} s standing{extra}"
+            return f"calibrated {e.placement} sensor, {e.standing_s:.1f} s standing{until}{extra}"
         if isinstance(e, SetStarted):
             at = f" at {self.since_start(e.time_s)}" if self._earlier(e.time_s) else ""
             return f"set {e.set} started{at}: {e.exercise}"

@@ -369,6 +369,42 @@ def test_emulated_sensors_stream_on_the_source_recordings_timeline(tmp_path, kin
         assert abs(got.time_s[0] - start_s) < 0.05
 
 
+def test_an_emulated_sensor_beside_a_real_one_goes_on_the_session_clock(tmp_path) -> None:
+    # A source far from zero: with a real sensor in the session there is no source
+    # timeline to share, so the emulated one is mapped like the real one.
+    shifted = motion("lumbar", 2.0, RATE_HZ)
+    path = tmp_path / "source.trk"
+    save_recording(
+        Recording(
+            {
+                "lumbar": SensorSamples(
+                    "lumbar", shifted.time_s + 500.0, shifted.acc_mps2, shifted.gyro_rad_s
+                )
+            }
+        ),
+        path,
+    )
+
+    async def body() -> list:
+        world = VirtualBleWorld()
+        real = await _sensor(world, "sacrum", speed=10.0)
+        devices = {"lumbar": f"emulator:{path}", "sacrum": real.name}
+        async with SensorSources(devices, speed=10.0, transport=transport(world)) as sources:
+            assert not sources.all_emulated
+            async with LiveSession(sources.targets) as session:
+                sources.start_playback()
+                items = await collect(session, sources.emulated["lumbar"].exhausted.wait)
+        await world.close()
+        return items
+
+    items = run(body)
+    lumbar, sacrum = blocks(items, "lumbar"), blocks(items, "sacrum")
+    assert len(lumbar) == 200 and len(sacrum) > 0
+    # Both start near the session clock's zero (x10: within a second of data).
+    assert abs(lumbar.time_s[0]) < 1.0 and abs(sacrum.time_s[0]) < 1.0
+    np.testing.assert_allclose(np.diff(lumbar.time_s), 1 / RATE_HZ, atol=2e-6)
+
+
 def test_sensor_that_never_comes_back_gives_up_with_a_gap() -> None:
     async def body() -> None:
         world = VirtualBleWorld()

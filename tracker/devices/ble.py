@@ -213,8 +213,9 @@ class SensorTarget:
     ``transport``: how to reach it (None: the session's); ``kind``: its protocol (None:
     recognised from its advertisement or services); ``clock``: how its device times go
     on the recording's timeline (None: a `ClockMapper` onto the session clock, as for
-    every real sensor); ``source_done``: set when the source has sent everything (an
-    emulated recording ran out), which finishes the link.
+    every real sensor; a clock keeps state, so a target serves one session);
+    ``source_done``: set when the source has sent everything (an emulated recording ran
+    out), which finishes the link.
     """
 
     target: str

@@ -59,7 +59,8 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
     session's duration and status ticks, timeouts) runs on it: an emulated session plays
     at any ``speed`` in the CPU time it needs, and the time its work takes is never
     counted against the sensors, so nothing in it can lose a race with the wall clock.
-    Real I/O (files, signals through the wake-up pipe) still happens as it comes.
+    Real I/O (files, signals through the wake-up pipe) still happens as it comes; work
+    in another thread would take no virtual time (the live path starts none).
     """
 
     def __init__(self) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
+from live_helpers import run_virtual
 
 from tracker.devices.ble import BleTransport, LiveSession, StreamItem
 from tracker.devices.bumble_backend import BumbleClient, BumbleScanner, VirtualBleWorld
@@ -29,13 +30,14 @@ def transport(world: VirtualBleWorld) -> BleTransport:
 
 
 def run(coro_fn: Callable[[], Awaitable[Any]], timeout_s: float = 30.0) -> Any:
-    """Run one test coroutine on a fresh loop, bounded so a bug cannot hang the suite."""
+    """Run one test coroutine on a fresh loop on a virtual clock (`run_virtual`: paced
+    emulators and back-off take no wall time), bounded so a bug cannot hang the suite."""
 
     async def bounded() -> Any:
         async with asyncio.timeout(timeout_s):
             return await coro_fn()
 
-    return asyncio.run(bounded())
+    return run_virtual(bounded())
 
 
 async def collect(session: LiveSession, until: Callable[[], Awaitable[Any]]) -> list[StreamItem]:

@@ -21,7 +21,6 @@ from tracker.devices.ble import (
     LiveSession,
     RawPacket,
     ReconnectPolicy,
-    parse_device_spec,
     scan,
 )
 from tracker.devices.bumble_backend import VirtualBleWorld
@@ -34,6 +33,7 @@ from tracker.devices.kinds import (
     StreamStartError,
     UnknownDeviceError,
 )
+from tracker.devices.sources import SensorSources, parse_device_spec
 from tracker.errors import DeviceError, TrackerError
 from tracker.recording.load import save_recording
 from tracker.recording.model import Gap, Recording
@@ -145,6 +145,9 @@ def test_two_sensors_at_once() -> None:
 def test_disconnect_mid_stream_keeps_earlier_samples_and_reports_the_gap() -> None:
     async def body() -> None:
         world = VirtualBleWorld()
+        # Paced on the virtual clock (`run`): the reconnect takes its back-off and link
+        # set-up there, never the machine's load, so it is back long before the stream's
+        # end (4 s of recording left, 0.2 s at x20) and what follows the gap is streamed.
         sensor = await _sensor(
             world, speed=20.0, duration_s=6.0, faults=Faults(disconnect_after=20)
         )
@@ -154,6 +157,7 @@ def test_disconnect_mid_stream_keeps_earlier_samples_and_reports_the_gap() -> No
         got = blocks(items, "lumbar")
         gaps = [i for i in items if isinstance(i, Gap)]
         assert len(gaps) == 1 and gaps[0].reason == "disconnected"
+        assert len(got) > 200, "no samples after the reconnect"
         before = got.time_s <= gaps[0].start_s
         # Every sample sent before the drop arrived: 20 notifications x 10 samples.
         assert before.sum() == 200
@@ -310,25 +314,95 @@ def test_emulator_device_string_streams_a_recording_file(tmp_path) -> None:
         {"lumbar": motion("lumbar", 2.0, RATE_HZ), "sacrum": motion("sacrum", 2.0, 50.0)}
     )
     save_recording(recording, path)
+    devices = {"lumbar": f"emulator:{path}", "sacrum": f"emulator:polar_pmd:{path}"}
 
-    async def body() -> tuple[LiveSession, list]:
+    async def body() -> tuple[np.ndarray, LiveSession, list]:
         items = []
-        async with LiveSession(
-            {"lumbar": f"emulator:{path}", "sacrum": f"emulator:polar_pmd:{path}"}, speed=50.0
-        ) as session:
-            async for item in session:  # ends by itself when both recordings ran out
-                items.append(item)
-        return session, items
+        async with SensorSources(devices, speed=50.0) as sources:
+            async with LiveSession(sources.targets) as session:
+                sources.start_playback()
+                async for item in session:  # ends by itself when both recordings ran out
+                    items.append(item)
+            return sources.emulated["sacrum"].grid_t_s, session, items
 
-    session, items = run(body)
+    sacrum_grid, session, items = run(body)
     lumbar, sacrum = blocks(items, "lumbar"), blocks(items, "sacrum")
     assert len(lumbar) == 200
     np.testing.assert_allclose(lumbar.acc_mps2, recording.sensors["lumbar"].acc_mps2, atol=ACC_LSB)
     # The emulated Verity Sense samples the 50 Hz sacrum motion at 208 Hz.
     assert session.devices["sacrum"].protocol == "polar_pmd"
-    assert len(sacrum) == len(session.emulated["sacrum"].grid_t_s) == 412
+    assert len(sacrum) == len(sacrum_grid) == 412
     finished = [e.placement for e in items if isinstance(e, LinkEvent) and e.event == "finished"]
     assert sorted(finished) == ["lumbar", "sacrum"]
+
+
+@pytest.mark.parametrize("kind", ["tracker_imu", "polar_pmd", "movesense"])
+def test_emulated_sensors_stream_on_the_source_recordings_timeline(tmp_path, kind) -> None:
+    # A device clock far from the source's: samples still land on the source's own times,
+    # both sensors alike, with no correction downstream.
+    start_s = 228.75
+    shifted = {
+        p: SensorSamples(p, s.time_s + start_s, s.acc_mps2, s.gyro_rad_s)
+        for p, s in (
+            ("lumbar", motion("lumbar", 2.0, 104.0)),
+            ("sacrum", motion("sacrum", 2.0, 104.0)),
+        )
+    }
+    path = tmp_path / "source.trk"
+    save_recording(Recording(shifted), path)
+    devices = {p: f"emulator:{kind}:{path}" for p in shifted}
+
+    async def body() -> list:
+        async with SensorSources(devices, speed=40.0) as sources:
+            async with LiveSession(sources.targets) as session:
+                sources.start_playback()
+                return [item async for item in session]
+
+    items = run(body)
+    for p in shifted:
+        got = blocks(items, p)
+        assert len(got) > 150
+        # Each grid sample is the source's motion at that very time (to within a count).
+        source = shifted[p]
+        want = np.interp(got.time_s, source.time_s, source.acc_mps2[:, 0])
+        np.testing.assert_allclose(got.acc_mps2[:, 0], want, atol=0.02)
+        assert abs(got.time_s[0] - start_s) < 0.05
+
+
+def test_an_emulated_sensor_beside_a_real_one_goes_on_the_session_clock(tmp_path) -> None:
+    # A source far from zero: with a real sensor in the session there is no source
+    # timeline to share, so the emulated one is mapped like the real one.
+    shifted = motion("lumbar", 2.0, RATE_HZ)
+    path = tmp_path / "source.trk"
+    save_recording(
+        Recording(
+            {
+                "lumbar": SensorSamples(
+                    "lumbar", shifted.time_s + 500.0, shifted.acc_mps2, shifted.gyro_rad_s
+                )
+            }
+        ),
+        path,
+    )
+
+    async def body() -> list:
+        world = VirtualBleWorld()
+        real = await _sensor(world, "sacrum", speed=10.0)
+        devices = {"lumbar": f"emulator:{path}", "sacrum": real.name}
+        async with SensorSources(devices, speed=10.0, transport=transport(world)) as sources:
+            assert not sources.all_emulated
+            async with LiveSession(sources.targets) as session:
+                sources.start_playback()
+                items = await collect(session, sources.emulated["lumbar"].exhausted.wait)
+        await world.close()
+        return items
+
+    items = run(body)
+    lumbar, sacrum = blocks(items, "lumbar"), blocks(items, "sacrum")
+    assert len(lumbar) == 200 and len(sacrum) > 0
+    # Both start near the session clock's zero (x10: within a second of data).
+    assert abs(lumbar.time_s[0]) < 1.0 and abs(sacrum.time_s[0]) < 1.0
+    np.testing.assert_allclose(np.diff(lumbar.time_s), 1 / RATE_HZ, atol=2e-6)
 
 
 def test_sensor_that_never_comes_back_gives_up_with_a_gap() -> None:

@@ -1,12 +1,17 @@
-"""Pure stream bookkeeping: sequence gaps, timestamp gaps, device -> session clock."""
+"""Pure stream bookkeeping: sequence gaps, timestamp gaps, device -> session clock, and
+why a payload was refused."""
 
 from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tracker.devices.base import DecodeError, DecodeReason
 from tracker.devices.host_protocols import AccGyroPairer
 from tracker.devices.stream_tracking import ClockMapper, SequenceTracker, TimestampGapTracker
 
@@ -91,3 +96,69 @@ def test_pairer_interpolates_gyro_and_drops_acc_inside_gyro_holes() -> None:
     np.testing.assert_array_equal(second.device_time_s, t[20:][~hole[20:]])
     np.testing.assert_allclose(second.acc_mps2, acc[20:][~hole[20:]])
     assert pairer.dropped == 5
+
+
+# --- decode failures carry their reason -------------------------------------------------
+
+
+def _imu_packet() -> bytes:
+    from tracker.devices import tracker_imu as imu
+
+    counts = np.zeros((4, 3), dtype=np.int16)
+    return imu.encode_data_packet(
+        seq=1,
+        t0_us=1000,
+        sample_rate_hz=100.0,
+        acc_range_g=8,
+        gyro_range_dps=2000,
+        acc_counts=counts,
+        gyro_counts=counts,
+    )
+
+
+def _decoders() -> dict[str, Callable[[bytes], object]]:
+    from tracker.devices import movesense as ms
+    from tracker.devices import polar_pmd as pmd
+    from tracker.devices import tracker_imu as imu
+
+    return {
+        "tracker_imu": imu.decode_data_packet,
+        "polar_pmd": lambda p: pmd.decode_data(p, sample_rate_hz=52, factor=1.0),
+        "movesense": lambda p: ms.decode_data(p, sample_rate_hz=104),
+    }
+
+
+@pytest.mark.parametrize(
+    "kind, payload, reason",
+    [
+        ("tracker_imu", _imu_packet()[:-3], DecodeReason.TRUNCATED),
+        ("tracker_imu", b"", DecodeReason.TRUNCATED),
+        ("tracker_imu", _imu_packet() + bytes(13), DecodeReason.OVERSIZED),
+        ("tracker_imu", bytes([0xE0]) + _imu_packet()[1:], DecodeReason.INVALID),  # version 7
+        ("polar_pmd", bytes.fromhex("02 00 00 00 00"), DecodeReason.TRUNCATED),
+        (
+            "polar_pmd",
+            bytes.fromhex("02 00 00 00 00 00 00 00 00 01") + bytes(600),
+            DecodeReason.OVERSIZED,
+        ),
+        (
+            "polar_pmd",
+            bytes.fromhex("01 00 00 00 00 00 00 00 00 00 00 00 00"),
+            DecodeReason.INVALID,
+        ),
+        ("movesense", b"\x02", DecodeReason.TRUNCATED),
+        ("movesense", b"\x02\x01" + bytes(600), DecodeReason.OVERSIZED),
+    ],
+)
+def test_a_decode_failure_says_why_as_data(kind: str, payload: bytes, reason: DecodeReason) -> None:
+    with pytest.raises(DecodeError) as caught:
+        _decoders()[kind](payload)
+    assert caught.value.reason is reason
+
+
+def test_a_decode_error_keeps_its_reason_through_pickle() -> None:
+    # (Errors cross process pools in batch work.)
+    error = DecodeError("cut off", DecodeReason.TRUNCATED)
+    back = pickle.loads(pickle.dumps(error))
+    assert (str(back), back.reason) == ("cut off", DecodeReason.TRUNCATED)
+    assert DecodeError("bad field").reason is DecodeReason.INVALID

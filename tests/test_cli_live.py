@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import errno
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from bleak.backends.scanner import BaseBleakScanner
 from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason
 from click.testing import CliRunner, Result
-from live_helpers import SPEED, write_source
+from live_helpers import SPEED, VIRTUAL_ASYNCIO, write_source
 
 import tracker.cli.live as live_cli
 from tracker.cli import cli
@@ -20,6 +21,13 @@ from tracker.devices import ble
 from tracker.devices.ble import BleTransport, FoundDevice
 from tracker.recording import native
 from tracker.recording.native import read_native, read_native_info
+
+
+@pytest.fixture(autouse=True)
+def virtual_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`tracker live` runs its sessions on a virtual clock: emulated sensors play at
+    --speed without the test waiting for them (tests.live_helpers.VirtualClockLoop)."""
+    monkeypatch.setattr(live_cli, "asyncio", VIRTUAL_ASYNCIO)
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +94,12 @@ def test_quiet_prints_event_lines_cues_and_the_summary(source: Path, tmp_path: P
     result = live(source, "-o", tmp_path / "q.trk", "--quiet", "--cue", "none")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert any(line.endswith("calibrated lumbar sensor, 3.9 s standing") for line in lines)
+    (calibrated,) = [line for line in lines if "calibrated lumbar sensor, 3.9 s standing" in line]
+    # Reported a while after the standing phase (stamped then): the line says when it was.
+    stamp, until = re.fullmatch(
+        r"0:(\d\d\.\d\d)  .* standing until 0:(\d\d\.\d\d)", calibrated
+    ).groups()
+    assert 3.5 < float(until) < float(stamp)
     reps = [line for line in lines if " set 1 rep " in line]
     assert len(reps) == 6
     assert "depth" in reps[0] and "lumbar flexion" in reps[0]
@@ -182,9 +195,8 @@ def test_disk_full_says_what_is_on_disk_summarises_only_that_and_exits_1(
     source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "full.trk"
-    # One sensor (the emulators of two start a varying moment apart), and about half
-    # of its session fits (its raw packets take room too, the source holds two sensors'
-    # samples): the disk fills in the middle of the set.
+    # One sensor, and about half of its session fits (its raw packets take room too, the
+    # source holds two sensors' samples): the disk fills in the middle of the set.
     fill_disk_after(monkeypatch, out, free_bytes=len(source.read_bytes()) * 2 // 5)
     result = run(
         "live",
@@ -254,7 +266,8 @@ def test_demo_streams_the_bundled_recording(
     assert_one_line_error(missing, "the demo recording recordings/test_demo.trk is missing")
     (tmp_path / "recordings").mkdir()
     (tmp_path / name).write_bytes(source.read_bytes())
-    result = run("live", "--demo", "--speed", str(SPEED), "-o", "d.trk", "--no-profile", "-q")
+    # As the README's quick start runs it.
+    result = run("live", "--demo", "--speed", "10", "-o", "d.trk", "--no-profile", "-q")
     assert result.exit_code == 0, result.output
     assert "Total: 1 set, 6 reps" in result.stdout
 

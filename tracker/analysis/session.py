@@ -7,7 +7,6 @@ live path uses, so an export and a live session of the same data give the same r
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
@@ -90,20 +89,21 @@ def analyse_recording(
     settings: AnalysisSettings,
     block_s: float | None = None,
     *,
-    speed: float | None = None,
+    pace: Callable[[Iterator[SensorSamples]], Iterable[SensorSamples]] | None = None,
     on_event: Callable[[Event], None] | None = None,
 ) -> SessionResult:
     """Run the pipeline over a recording.
 
     ``block_s`` None feeds each sensor in one block; otherwise blocks of that length are
-    fed in time order, as a live stream would deliver them, paced at ``speed`` times
-    real time when given (a replay). ``on_event`` gets every event as it is emitted.
+    fed in time order, as a live stream would deliver them, through ``pace`` when given
+    (a replay paces them at the source edge: `tracker.devices.playback.paced`).
+    ``on_event`` gets every event as it is emitted.
     """
     placements = recording.placements
     if not placements:
         raise AnalysisError("the recording holds no samples")
     try:
-        return _analyse(recording, settings, block_s, speed, on_event)
+        return _analyse(recording, settings, block_s, pace, on_event)
     except UnusableSensorError as exc:
         if len(placements) < 2:
             raise
@@ -111,7 +111,7 @@ def analyse_recording(
         rest = replace(
             recording, sensors={p: s for p, s in recording.sensors.items() if p != exc.placement}
         )
-        result = _analyse(rest, settings, block_s, speed, on_event)
+        result = _analyse(rest, settings, block_s, pace, on_event)
         result.notices.insert(len(recording.input_notes), f"{exc}; analysed the other sensor alone")
         return result
 
@@ -120,7 +120,7 @@ def _analyse(
     recording: Recording,
     settings: AnalysisSettings,
     block_s: float | None,
-    speed: float | None,
+    pace: Callable[[Iterator[SensorSamples]], Iterable[SensorSamples]] | None,
     on_event: Callable[[Event], None] | None,
 ) -> SessionResult:
     placements = recording.placements
@@ -137,13 +137,10 @@ def _analyse(
         blocks: Iterable[SensorSamples] = [recording.sensors[p] for p in placements]
     else:
         blocks = iter_blocks(recording, block_s)
+        if pace is not None:
+            blocks = pace(blocks)
     t_first = recording_start_s(recording)
-    wall0 = time.monotonic()
     for b in blocks:
-        if speed is not None:
-            delay = (float(b.time_s[-1]) - t_first) / speed - (time.monotonic() - wall0)
-            if delay > 0:
-                time.sleep(delay)
         emit(pipe.feed(b))
     emit(pipe.finish())
     result = SessionResult.of(pipe, events, recording.duration_s(), t_first)

@@ -376,16 +376,20 @@ def summary(recording, as_json, explain, **opts):
 @limit_options
 def replay(recording, speed, fast, block_ms, explain, **opts):
     """Stream RECORDING through the live pipeline, printing events as they happen."""
-    from tracker.report.event_lines import event_line
+    from tracker.analysis.session import recording_start_s
+    from tracker.devices.playback import paced
+    from tracker.report.event_lines import EventLines
     from tracker.report.summary import explain_dict, format_explain, format_summary, summary_dict
 
     rec, settings, source = load_and_settings(recording, **opts)
+    start_s = recording_start_s(rec)
+    lines = EventLines(start_s)
     result = analyse_recording(
         rec,
         settings,
         block_ms / 1000.0,
-        speed=None if fast else speed,
-        on_event=lambda e: click.echo(event_line(e)),
+        pace=None if fast else lambda blocks: paced(blocks, speed, start_s),
+        on_event=lambda e: click.echo(lines.line(e)),
     )
     click.echo("")
     click.echo(format_summary(summary_dict(result), source))

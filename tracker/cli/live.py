@@ -29,7 +29,8 @@ from tracker.live.session import (
 )
 from tracker.live.speech import Speaker, find_speech_command
 from tracker.recording.model import DeviceInfo, SessionNotes
-from tracker.report.event_lines import clock_text, event_line
+from tracker.report.event_lines import EventLines
+from tracker.samples import SensorSamples
 
 DEMO_RECORDING = Path("recordings") / "swing_dual.trk"
 
@@ -71,6 +72,8 @@ class _TerminalSink(LiveSink):
         self.speaker: Speaker | None = None
         self.bell = cue_mode != "none"
         self.notes: list[str] = []
+        #: Every line is stamped with the time since the recording started.
+        self.lines = EventLines()
         if cue_mode == "speech":
             command = find_speech_command()
             if command is None:
@@ -100,24 +103,33 @@ class _TerminalSink(LiveSink):
         for note in self.notes:
             err.echo(f"Note: {note}")
 
+    def recording_started(self, start_s: float) -> None:
+        self.lines.start_s = start_s
+
+    def samples(self, block: SensorSamples, arrival_s: float, at_s: float) -> None:
+        if len(block):
+            self.lines.advance(float(block.time_s[-1]))
+
     def event(self, event: Event, at_s: float) -> None:
         if isinstance(event, FlagRaised):
             return  # crossings reach the lifter as cues (below), bounded by the policy
         # Lines scroll above the redrawn status block (or make up the --quiet output).
-        self._line(event_line(event))
+        self._line(self.lines.line(event))
 
     def cue(self, cue: Cue, at_s: float) -> None:
         if self.speaker is not None:
             self.speaker.say(cue.spoken)
         elif self.bell:
             self.out.write("\a")
-        self._line(f"{clock_text(cue.time_s)}  CUE {cue.text}")
+        self._line(f"{self.lines.stamp(cue.time_s)}  CUE {cue.text}")
         self.out.flush()
 
     def link(self, event: LinkEvent) -> None:
         if event.event not in ("connected", "finished"):
             detail = f": {event.detail}" if event.detail else ""
-            self._line(f"{clock_text(event.host_time_s)}  {event.placement} {event.event}{detail}")
+            # Stamped where the recording is when it happened: a dropped sensor's stream
+            # stops there (the wall time is in the status block).
+            self._line(f"{self.lines.stamp()}  {event.placement} {event.event}{detail}")
 
     def status(self, status: LiveStatus) -> None:
         if not self.redraw:

@@ -7,14 +7,39 @@ I/O. Values are in the sensor frame of docs/frames.md: m/s^2 and rad/s.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 
 from tracker.errors import TrackerError
 
 
+class DecodeReason(Enum):
+    """Why a payload was refused, as data: a stream counts each kind on its own."""
+
+    #: Shorter than its protocol says (cut off on the way, or empty).
+    TRUNCATED = "truncated"
+    #: Longer than its protocol says, or than any attribute can be.
+    OVERSIZED = "oversized"
+    #: The right size, but a field the protocol does not allow (or out of sequence).
+    INVALID = "invalid"
+
+
 class DecodeError(TrackerError):
-    """A payload that does not follow its protocol (truncated, oversized, bad field)."""
+    """A payload that does not follow its protocol; ``reason`` says how."""
+
+    def __init__(self, message: str, reason: DecodeReason = DecodeReason.INVALID) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type[DecodeError], tuple[str, DecodeReason]]:
+        # (Pickled with its reason: an exception pickles only its args by default.)
+        return type(self), (str(self), self.reason)
+
+
+def length_reason(got: int, expected: int) -> DecodeReason:
+    """TRUNCATED or OVERSIZED for a payload of ``got`` bytes where ``expected`` belong."""
+    return DecodeReason.TRUNCATED if got < expected else DecodeReason.OVERSIZED
 
 
 @dataclass(frozen=True, eq=False)

@@ -3,25 +3,28 @@
 This is the one module that uses bleak (the bumble backend aside). Everything below
 the GATT layer is injected through a `BleTransport` (default: the platform's stack;
 tests and ``emulator:`` devices: `tracker.devices.bumble_backend`), so the code path is
-the same for real and emulated sensors.
+the same for real and emulated sensors. Which sensors exist is not decided here: a
+DEVICE string becomes a `SensorTarget` in `tracker.devices.sources`, which also creates
+emulated sensors.
 
 Entry points
 ------------
 * `scan` lists supported devices in range (kind, name, address, RSSI).
-* `LiveSession` opens one or two sensors given as strings (BLE address or name,
-  ``emulator:PATH`` or ``emulator:KIND:PATH``), one per placement, and yields a single
-  async stream of `StreamItem`:
+* `LiveSession` opens one or two sensors, one per placement, each a BLE address or name
+  or a `SensorTarget`, and yields a single async stream of `StreamItem`:
 
   - `SensorSamples` blocks per placement (sensor frame, docs/frames.md), their
-    ``time_s`` on the sensor's own clock shifted by a constant so that both sensors
-    start near the session's host clock (`tracker.devices.stream_tracking.ClockMapper`);
+    ``time_s`` on the sensor's own clock shifted by a constant: so that both sensors
+    start near the session's host clock (`tracker.devices.stream_tracking.ClockMapper`),
+    or by the known constant of the target's clock (emulated sensors: the source
+    recording's timeline);
   - `RawPacket`: every data notification as received, for the recording writer;
   - `Gap`: a stretch lost to a disconnect, known once the sensor is back;
   - `LinkEvent`: connected, disconnected, reconnected, reconnect_failed, finished.
 
   ::
 
-      async with LiveSession({"lumbar": "emulator:rec.csv"}, speed=5.0) as session:
+      async with LiveSession({"lumbar": "AA:BB:CC:DD:EE:FF"}) as session:
           async for item in session:
               ...                      # break (or session.close()) to stop
 
@@ -40,7 +43,6 @@ import re
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,7 +51,7 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakBluetoothNotAvailableError, BleakDBusError, BleakError
 
-from tracker.devices.base import DecodeError
+from tracker.devices.base import DecodeError, DecodeReason
 from tracker.devices.kinds import (
     BluetoothUnavailableError,
     DeviceKind,
@@ -67,12 +69,13 @@ from tracker.devices.kinds import (
 )
 from tracker.devices.stream_tracking import (
     ClockMapper,
+    DeviceClock,
     SequenceTracker,
     StreamStats,
     TimestampGapTracker,
 )
 from tracker.errors import DeviceError, InputError
-from tracker.recording.model import DeviceInfo, Gap
+from tracker.recording.model import DeviceInfo, Gap, RawPacket
 from tracker.samples import SensorSamples
 from tracker.units import PLACEMENTS
 
@@ -80,11 +83,8 @@ BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
 MODEL_NUMBER_UUID = "00002a24-0000-1000-8000-00805f9b34fb"
 FIRMWARE_REVISION_UUID = "00002a26-0000-1000-8000-00805f9b34fb"
 
-EMULATOR_PREFIX = "emulator:"
-
 _MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 _UUID_RE = re.compile(r"^[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}$")  # macOS ids
-_KIND_RE = re.compile(r"^[a-z][a-z0-9_]+$")
 
 _BLUETOOTH_HELP = (
     "Bluetooth is not available: no adapter found, it is powered off, or BlueZ is not "
@@ -176,23 +176,6 @@ async def scan(
 
 
 @dataclass(frozen=True)
-class RawPacket:
-    """One data notification as received, for the recording writer.
-
-    ``host_time_s``: session clock at arrival (real seconds since the session opened);
-    ``device_time_s``: the device timestamp in the payload (protocol's own clock, as
-    sent, None when unreadable). Fields follow `RecordingWriter.write_packet`.
-    """
-
-    placement: str
-    protocol: str
-    host_time_s: float
-    device_time_s: float | None
-    payload: bytes
-    char_uuid: str = ""
-
-
-@dataclass(frozen=True)
 class LinkEvent:
     """A change of a sensor's link: connected, disconnected, reconnected,
     reconnect_failed, gave_up, finished."""
@@ -220,43 +203,26 @@ class ReconnectPolicy:
     give_up_after_s: float | None = None
 
 
-# --- device specs ------------------------------------------------------------------------
+# --- targets -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class DeviceSpec:
-    """A parsed DEVICE string: a BLE ``target`` (address or name) or an emulator."""
+class SensorTarget:
+    """One sensor to open: a BLE address or advertised name (``target``).
 
-    target: str | None = None
-    emulator_path: Path | None = None
-    kind: str | None = None
-
-    @property
-    def is_emulator(self) -> bool:
-        return self.emulator_path is not None
-
-
-def parse_device_spec(text: str) -> DeviceSpec:
-    """``ADDRESS`` | ``NAME`` | ``emulator:PATH`` | ``emulator:KIND:PATH``.
-
-    KIND is a supported kind (see `tracker.devices.kinds`); our firmware profile by
-    default. Raises `UnknownDeviceError` for an unknown KIND, `DeviceError` when empty.
+    ``transport``: how to reach it (None: the session's); ``kind``: its protocol (None:
+    recognised from its advertisement or services); ``clock``: how its device times go
+    on the recording's timeline (None: a `ClockMapper` onto the session clock, as for
+    every real sensor; a clock keeps state, so a target serves one session);
+    ``source_done``: set when the source has sent everything (an emulated recording ran
+    out), which finishes the link.
     """
-    text = text.strip()
-    if not text:
-        raise DeviceError("empty device: give a BLE address or name, or emulator:PATH")
-    if not text.startswith(EMULATOR_PREFIX):
-        return DeviceSpec(target=text)
-    rest = text[len(EMULATOR_PREFIX) :]
-    kind = None
-    head, sep, tail = rest.partition(":")
-    # "c:\\x.csv" is a Windows path, not a kind: kinds are longer than one letter.
-    if sep and _KIND_RE.match(head) and not Path(rest).exists():
-        kind = get_kind(head).kind
-        rest = tail
-    if not rest:
-        raise DeviceError(f"{text!r} names no recording: use emulator:PATH or emulator:KIND:PATH")
-    return DeviceSpec(emulator_path=Path(rest), kind=kind)
+
+    target: str
+    transport: BleTransport | None = None
+    kind: str | None = None
+    clock: DeviceClock | None = None
+    source_done: asyncio.Event | None = None
 
 
 # --- one sensor --------------------------------------------------------------------------
@@ -306,8 +272,8 @@ class SensorLink:
     """One sensor at one placement: find, connect, start, decode, reconnect.
 
     ``emit`` receives every `StreamItem` (called from the event loop, never blocks).
-    ``clock_origin_s`` is the loop time the session clock starts at. ``speed`` tells the
-    clock mapper how much faster than real time an emulated sensor runs.
+    ``clock_origin_s`` is the loop time the session clock starts at. ``clock`` puts device
+    times on the recording's timeline (None: a `ClockMapper` onto the session clock).
     ``source_done`` (emulated sensors) is set when the emulator has sent everything.
     """
 
@@ -321,7 +287,7 @@ class SensorLink:
         kind: str | None = None,
         config: StreamConfig | None = None,
         reconnect: ReconnectPolicy | None = None,
-        speed: float = 1.0,
+        clock: DeviceClock | None = None,
         scan_timeout_s: float = 10.0,
         connect_timeout_s: float = 10.0,
         clock_origin_s: float | None = None,
@@ -345,7 +311,7 @@ class SensorLink:
         self._emit = emit
         self._loop = asyncio.get_running_loop()
         self._origin_s = self._loop.time() if clock_origin_s is None else clock_origin_s
-        self._clock = ClockMapper(speed)
+        self._clock: DeviceClock = clock if clock is not None else ClockMapper()
         self._seq = SequenceTracker()
         self._ts_gaps = TimestampGapTracker()
         self._source_done = source_done
@@ -557,14 +523,7 @@ class SensorLink:
             return None
         kind = self.kind.kind if self.kind else ""
         self._emit(
-            RawPacket(
-                self.placement,
-                kind,
-                host_s,
-                protocol.payload_time_s(payload),
-                payload,
-                char_uuid,
-            )
+            RawPacket(self.placement, kind, host_s, protocol.payload_time_s(payload), payload)
         )
         self.stats.packets += 1
         try:
@@ -573,10 +532,10 @@ class SensorLink:
             # A payload the codec rejects (InputError / ValueError: a field it cannot
             # use) is counted and skipped; the stream goes on.
             self.stats.malformed += 1
-            text = str(exc).lower()
-            if "truncat" in text or "short" in text:
+            reason = exc.reason if isinstance(exc, DecodeError) else DecodeReason.INVALID
+            if reason is DecodeReason.TRUNCATED:
                 self.stats.truncated += 1
-            elif "oversize" in text or "long" in text or "extra" in text:
+            elif reason is DecodeReason.OVERSIZED:
                 self.stats.oversized += 1
             return None
         blocks = []
@@ -665,8 +624,8 @@ class SensorLink:
     def _finish_gap(self) -> None:
         """Report a gap that no sample after it closes (the sensor never came back)."""
         if self._gap_start_s is not None:
-            # Session clock now, on the sensor's mapped timeline (ClockMapper: host x speed).
-            end_s = max(self._gap_start_s, self._now_s() * self._clock.speed)
+            # Where the sensor's timeline is now.
+            end_s = max(self._gap_start_s, self._clock.timeline_now_s(self._now_s()))
             self._emit(Gap(self.placement, self._gap_start_s, end_s, self._gap_reason))
             self._gap_start_s = None
 
@@ -714,45 +673,41 @@ _DONE = object()
 class LiveSession:
     """One or two sensors streaming at once, as one async stream of `StreamItem`.
 
-    ``devices`` maps placement (``"lumbar"``, ``"sacrum"``) to a DEVICE string (see
-    `parse_device_spec`). ``speed`` paces ``emulator:`` devices that many times faster
-    than real time. ``transport`` selects the bleak backends for real devices (tests pass
-    the bumble ones). ``faults`` (tests) injects faults into emulated devices by placement.
+    ``devices`` maps placement (``"lumbar"``, ``"sacrum"``) to a BLE address or
+    advertised name, or to a `SensorTarget` (emulated sensors: `tracker.devices.sources`).
+    ``transport`` selects the bleak backends of targets that name none (tests pass the
+    bumble ones).
     """
 
     def __init__(
         self,
-        devices: Mapping[str, str],
+        devices: Mapping[str, str | SensorTarget],
         *,
-        speed: float = 1.0,
         transport: BleTransport | None = None,
         config: StreamConfig | None = None,
         reconnect: ReconnectPolicy | None = None,
         scan_timeout_s: float = 10.0,
         connect_timeout_s: float = 10.0,
-        faults: Mapping[str, Any] | None = None,
     ) -> None:
         if not devices:
             raise DeviceError("no sensor given: name a device for lumbar and/or sacrum")
         unknown = [p for p in devices if p not in PLACEMENTS]
         if unknown:
             raise DeviceError(f"unknown placement {unknown[0]!r}; expected one of {PLACEMENTS}")
-        if not (speed > 0 and np.isfinite(speed)):
-            raise DeviceError(f"speed must be a positive number, got {speed}")
-        self.specs = {p: parse_device_spec(s) for p, s in devices.items()}
-        self.speed = speed
+        self.targets = {p: _target(d) for p, d in devices.items()}
         self.transport = transport
         self.config = config
         self.reconnect = reconnect
         self.scan_timeout_s = scan_timeout_s
         self.connect_timeout_s = connect_timeout_s
-        self.faults = dict(faults or {})
         self.links: dict[str, SensorLink] = {}
-        self.emulated: dict[str, Any] = {}  # placement -> EmulatedSensor
-        self._world: Any = None
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._closed = False
         self._watcher: asyncio.Task[None] | None = None
+
+    @property
+    def placements(self) -> tuple[str, ...]:
+        return tuple(self.targets)
 
     @property
     def stats(self) -> dict[str, StreamStats]:
@@ -776,69 +731,31 @@ class LiveSession:
         await self.close()
 
     async def open(self) -> None:
-        """Start emulators (if any), connect every sensor and start streaming."""
+        """Connect every sensor and start streaming."""
         loop = asyncio.get_running_loop()
         origin_s = loop.time()
         try:
-            for placement, spec in self.specs.items():
-                self.links[placement] = await self._make_link(placement, spec, origin_s)
+            for placement, target in self.targets.items():
+                self.links[placement] = SensorLink(
+                    placement,
+                    target.target,
+                    emit=self._queue.put_nowait,
+                    transport=target.transport or self.transport,
+                    kind=target.kind,
+                    config=self.config,
+                    reconnect=self.reconnect,
+                    clock=target.clock,
+                    scan_timeout_s=self.scan_timeout_s,
+                    connect_timeout_s=self.connect_timeout_s,
+                    clock_origin_s=origin_s,
+                    source_done=target.source_done,
+                )
             for link in self.links.values():
                 await link.open()
         except BaseException:
             await self.close()
             raise
         self._watcher = loop.create_task(self._watch_finished())
-
-    async def _make_link(self, placement: str, spec: DeviceSpec, origin_s: float) -> SensorLink:
-        common = dict(
-            emit=self._queue.put_nowait,
-            config=self.config,
-            reconnect=self.reconnect,
-            scan_timeout_s=self.scan_timeout_s,
-            connect_timeout_s=self.connect_timeout_s,
-            clock_origin_s=origin_s,
-        )
-        if not spec.is_emulator:
-            assert spec.target is not None
-            return SensorLink(
-                placement, spec.target, transport=self.transport, kind=spec.kind, **common
-            )
-        sensor, transport = await self._start_emulator(placement, spec)
-        return SensorLink(
-            placement,
-            sensor.name,
-            transport=transport,
-            kind=sensor.kind,
-            speed=self.speed,
-            source_done=sensor.exhausted,
-            **common,
-        )
-
-    async def _start_emulator(self, placement: str, spec: DeviceSpec) -> tuple[Any, BleTransport]:
-        try:
-            from tracker.devices import emulator
-            from tracker.devices.bumble_backend import BumbleClient, BumbleScanner, VirtualBleWorld
-        except ImportError as exc:  # bumble is an optional extra
-            raise DeviceError(
-                f"emulator devices need the 'emulator' extra ({exc.name} is missing): "
-                "pip install 'lumbar-tracker[emulator]'"
-            ) from exc
-        assert spec.emulator_path is not None
-        samples = emulator.load_placement_samples(spec.emulator_path, placement)
-        if self._world is None:
-            self._world = VirtualBleWorld()
-        sensor = emulator.create_sensor(
-            spec.kind,
-            self._world,
-            samples,
-            speed=self.speed,
-            faults=self.faults.get(placement),
-            index=len(self.emulated) + 1,
-        )
-        await sensor.start()
-        self.emulated[placement] = sensor
-        transport = BleTransport(BumbleScanner, BumbleClient, {"bumble_world": self._world})
-        return sensor, transport
 
     async def _watch_finished(self) -> None:
         await asyncio.gather(*(link.finished.wait() for link in self.links.values()))
@@ -855,7 +772,7 @@ class LiveSession:
                 raise DeviceError(f"the {placement} stream failed: {link.error!r}") from link.error
 
     async def close(self) -> None:
-        """Stop every sensor and emulator; ends the iteration. Idempotent."""
+        """Stop every sensor; ends the iteration. Idempotent."""
         if self._closed:
             return
         self._closed = True
@@ -865,11 +782,16 @@ class LiveSession:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
-        for sensor in self.emulated.values():
-            await sensor.close()
-        if self._world is not None:
-            await self._world.close()
         self._queue.put_nowait(_DONE)
+
+
+def _target(device: str | SensorTarget) -> SensorTarget:
+    if isinstance(device, SensorTarget):
+        return device
+    text = device.strip()
+    if not text:
+        raise DeviceError("empty device: give a BLE address or name")
+    return SensorTarget(text)
 
 
 def describe_supported_kinds() -> list[tuple[str, str]]:
@@ -881,18 +803,17 @@ __all__ = [
     "BleTransport",
     "BluetoothUnavailableError",
     "DeviceNotFoundError",
-    "DeviceSpec",
     "FoundDevice",
     "LinkEvent",
     "LiveSession",
     "RawPacket",
     "ReconnectPolicy",
     "SensorLink",
+    "SensorTarget",
     "ServiceMissingError",
     "StreamItem",
     "StreamStartError",
     "UnknownDeviceError",
     "describe_supported_kinds",
-    "parse_device_spec",
     "scan",
 ]

@@ -4,8 +4,13 @@ Each emulated sensor joins a `VirtualBleWorld` (tracker.devices.bumble_backend) 
 peripheral: it advertises like the real device (name, service UUIDs), serves the
 protocol's GATT service plus Battery and Device Information, obeys the protocol's
 control commands (start, stop, rate, range) and streams one placement's `SensorSamples`
-as notifications, paced at real time x ``speed`` (``speed=None``: as fast as the loop
-runs). The samples are in the sensor frame of docs/frames.md.
+as notifications, paced by a `PlaybackClock` at real time x ``speed`` (``speed=None``:
+as fast as the loop runs). The samples are in the sensor frame of docs/frames.md.
+
+Sensors that share one `PlaybackClock` (`tracker.devices.sources` gives all emulated
+sensors of a session one) sample the recording together, as two real sensors on one body
+measure the same moment: each stream waits for the clock to start, and grid time t is
+sent when the clock reads t. A sensor with a clock of its own starts it with its stream.
 
 The device clock keeps running while the link is down, as on real hardware: after a
 reconnect and a new start, a paced stream resumes at "now" and the samples measured in
@@ -42,6 +47,7 @@ from tracker.devices import tracker_imu as imu
 from tracker.devices.base import DecodeError
 from tracker.devices.bumble_backend import VirtualBleWorld
 from tracker.devices.kinds import UnknownDeviceError
+from tracker.devices.playback import PlaybackClock
 from tracker.errors import DeviceError
 from tracker.samples import SensorSamples
 
@@ -165,6 +171,7 @@ class EmulatedSensor:
         *,
         name: str | None = None,
         speed: float | None = 1.0,
+        clock: PlaybackClock | None = None,
         faults: Faults | None = None,
         battery_percent: int = 87,
         address: str | None = None,
@@ -176,11 +183,15 @@ class EmulatedSensor:
                 f"an emulated sensor needs at least 2 samples of {samples.placement}, "
                 f"got {len(samples)}"
             )
-        if speed is not None and not (speed > 0 and math.isfinite(speed)):
-            raise DeviceError(f"emulator speed must be a positive number, got {speed}")
         self.world = world
         self.samples = samples
-        self.speed = speed
+        # Without a shared ``clock``, ``speed`` makes one of the sensor's own, started
+        # with its first stream; a shared clock is started by its owner.
+        self._own_clock = clock is None
+        if clock is None and speed is not None:
+            clock = PlaybackClock(speed)
+        #: Paces the stream (None: flat out).
+        self.clock = clock
         self.faults = faults or Faults()
         self.battery_percent = battery_percent
         #: Device clock reading at the first source sample (seconds).
@@ -198,7 +209,6 @@ class EmulatedSensor:
         self._next_sample = 0  # first grid sample not yet produced
         self._next_index = 0  # notifications produced so far (all starts)
         self._start_index = 0  # value of _next_index at the latest start
-        self._anchor_loop_s: float | None = None  # loop time of grid time 0 (paced)
         self._disconnect_injected = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.rate_hz = 0.0
@@ -368,21 +378,19 @@ class EmulatedSensor:
 
     async def _stream(self, connection: Connection) -> None:
         assert self._data_char is not None
-        loop = asyncio.get_running_loop()
-        speed = self.speed
-        if speed is not None and self._more():
-            if self._anchor_loop_s is None:
-                self._anchor_loop_s = loop.time() - float(self.grid_t_s[self._next_sample]) / speed
-            else:
+        clock = self.clock
+        restart = self.stats.starts > 1
+        if clock is not None and self._more():
+            if self._own_clock:
+                clock.start()
+            await clock.sleep_until(0.0)
+            if restart:
                 # The device clock ran on while nobody listened: skip what it produced.
-                self._skip_until((loop.time() - self._anchor_loop_s) * speed)
+                self._skip_until(clock.now_s())
         self._start_index = self._next_index
         for packet in self.packets(self._next_sample):
-            if speed is not None:
-                assert self._anchor_loop_s is not None
-                delay = self._anchor_loop_s + packet.time_s / speed - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+            if clock is not None:
+                await clock.sleep_until(packet.time_s)
             else:
                 # Flat out, but let the link and the host run between notifications.
                 await asyncio.sleep(0)
@@ -848,11 +856,13 @@ def create_sensor(
     samples: SensorSamples,
     *,
     speed: float | None = 1.0,
+    clock: PlaybackClock | None = None,
     faults: Faults | None = None,
     index: int = 1,
     name: str | None = None,
 ) -> EmulatedSensor:
-    """An emulated sensor of ``kind`` (None: our firmware profile) streaming ``samples``.
+    """An emulated sensor of ``kind`` (None: our firmware profile) streaming ``samples``,
+    paced by ``clock`` when given, else by a clock of its own at ``speed``.
 
     ``index`` (1, 2, ...) makes the address, hence the advertised name, unique per world.
     """
@@ -868,6 +878,7 @@ def create_sensor(
         samples,
         name=name,
         speed=speed,
+        clock=clock,
         faults=faults,
         address=f"C0:00:00:00:{index >> 8:02X}:{index & 0xFF:02X}",
     )

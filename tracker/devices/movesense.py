@@ -36,7 +36,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from tracker.devices.base import DecodedPacket, DecodeError
+from tracker.devices.base import DecodedPacket, DecodeError, DecodeReason, length_reason
 from tracker.errors import InputError
 from tracker.units import RAD_PER_DEG
 
@@ -142,9 +142,14 @@ def decode_command(data: bytes) -> GspCommand:
     """Parse a command write (emulator side)."""
     data = bytes(data)
     if len(data) < 2:
-        raise DecodeError(f"Movesense command is {len(data)} bytes, expected at least 2")
+        raise DecodeError(
+            f"Movesense command is {len(data)} bytes, expected at least 2", DecodeReason.TRUNCATED
+        )
     if len(data) > MAX_PAYLOAD_BYTES:
-        raise DecodeError(f"Movesense command is {len(data)} bytes, longer than any attribute")
+        raise DecodeError(
+            f"Movesense command is {len(data)} bytes, longer than any attribute",
+            DecodeReason.OVERSIZED,
+        )
     cmd, ref = data[0], data[1]
     if ref == 0:
         raise DecodeError("Movesense command with client reference 0 (must be non-zero)")
@@ -204,16 +209,25 @@ def decode_notification(data: bytes) -> CommandResult | DataPart:
     """Parse one notification of the data characteristic."""
     data = bytes(data)
     if len(data) < 2:
-        raise DecodeError(f"Movesense notification is {len(data)} bytes, expected at least 2")
+        raise DecodeError(
+            f"Movesense notification is {len(data)} bytes, expected at least 2",
+            DecodeReason.TRUNCATED,
+        )
     if len(data) > MAX_PAYLOAD_BYTES:
-        raise DecodeError(f"Movesense notification is {len(data)} bytes, longer than any attribute")
+        raise DecodeError(
+            f"Movesense notification is {len(data)} bytes, longer than any attribute",
+            DecodeReason.OVERSIZED,
+        )
     kind, ref = data[0], data[1]
     if kind == Response.COMMAND_RESULT:
         rest = data[2:]
         if rest == _HELLO:
             return CommandResult(ref, hello=True)
         if len(rest) != 2:
-            raise DecodeError(f"Movesense command result has {len(rest)} status bytes, expected 2")
+            raise DecodeError(
+                f"Movesense command result has {len(rest)} status bytes, expected 2",
+                length_reason(len(rest), 2),
+            )
         return CommandResult(ref, status=_status(rest))
     if kind in (Response.DATA, Response.DATA_PART2, Response.DATA_PART3):
         return DataPart(ref, kind - Response.DATA + 1, data[2:])
@@ -287,11 +301,15 @@ def decode_imu6(body: bytes, *, sample_rate_hz: float) -> DecodedPacket:
         raise InputError(f"sample rate must be a positive number of Hz, got {sample_rate_hz}")
     body = bytes(body)
     if len(body) > MAX_PARTS * MAX_PAYLOAD_BYTES:
-        raise DecodeError(f"Movesense IMU6 body is {len(body)} bytes, implausibly long")
+        raise DecodeError(
+            f"Movesense IMU6 body is {len(body)} bytes, implausibly long", DecodeReason.OVERSIZED
+        )
     n, rest = divmod(len(body) - _TS_BYTES, _SAMPLE_BYTES)
     if n < 1 or rest:
         raise DecodeError(
-            f"Movesense IMU6 body is {len(body)} bytes; expected 4 + 24 x samples (>= 1)"
+            f"Movesense IMU6 body is {len(body)} bytes; expected 4 + 24 x samples (>= 1)",
+            # A whole number of samples plus a part is cut off or carries extra bytes.
+            DecodeReason.TRUNCATED if n < 1 else DecodeReason.INVALID,
         )
     timestamp_ms = int.from_bytes(body[:_TS_BYTES], "little")
     # NaN and infinity are told by their bits (exponent all ones): converting a

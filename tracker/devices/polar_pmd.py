@@ -33,7 +33,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from tracker.devices.base import DecodedPacket, DecodeError
+from tracker.devices.base import DecodedPacket, DecodeError, DecodeReason
 from tracker.errors import DeviceError, InputError
 from tracker.units import G_MPS2, RAD_PER_DEG
 
@@ -160,9 +160,14 @@ def decode_features(data: bytes) -> frozenset[MeasurementType]:
     """
     data = bytes(data)
     if len(data) < 2:
-        raise DecodeError(f"PMD feature read is {len(data)} bytes, expected at least 2")
+        raise DecodeError(
+            f"PMD feature read is {len(data)} bytes, expected at least 2", DecodeReason.TRUNCATED
+        )
     if len(data) > MAX_PAYLOAD_BYTES:
-        raise DecodeError(f"PMD feature read is {len(data)} bytes, longer than any attribute")
+        raise DecodeError(
+            f"PMD feature read is {len(data)} bytes, longer than any attribute",
+            DecodeReason.OVERSIZED,
+        )
     if data[0] != FEATURE_READ_CODE:
         raise DecodeError(f"PMD feature read starts with 0x{data[0]:02X}, expected 0x0F")
     bitmap = int.from_bytes(data[1:], "little")
@@ -220,13 +225,17 @@ def decode_settings(params: bytes) -> PmdSettings:
     """
     params = bytes(params)
     if len(params) > MAX_PAYLOAD_BYTES * 16:
-        raise DecodeError(f"PMD settings are {len(params)} bytes, implausibly long")
+        raise DecodeError(
+            f"PMD settings are {len(params)} bytes, implausibly long", DecodeReason.OVERSIZED
+        )
     values: dict[str, tuple] = {}
     factor: float | None = None
     pos = 0
     while pos < len(params):
         if pos + 2 > len(params):
-            raise DecodeError(f"PMD settings truncated: setting header at byte {pos}")
+            raise DecodeError(
+                f"PMD settings truncated: setting header at byte {pos}", DecodeReason.TRUNCATED
+            )
         type_id, count = params[pos], params[pos + 1]
         pos += 2
         try:
@@ -238,7 +247,8 @@ def decode_settings(params: bytes) -> PmdSettings:
         if end > len(params):
             raise DecodeError(
                 f"PMD setting {setting.name} truncated: needs {width * count} bytes, "
-                f"{len(params) - pos} left"
+                f"{len(params) - pos} left",
+                DecodeReason.TRUNCATED,
             )
         items = [params[i : i + width] for i in range(pos, end, width)]
         pos = end
@@ -345,9 +355,11 @@ def decode_command(data: bytes) -> ControlPointCommand:
     """Parse a control-point write (emulator side)."""
     data = bytes(data)
     if not data:
-        raise DecodeError("empty PMD control point command")
+        raise DecodeError("empty PMD control point command", DecodeReason.TRUNCATED)
     if len(data) > MAX_PAYLOAD_BYTES:
-        raise DecodeError(f"PMD command is {len(data)} bytes, longer than any attribute")
+        raise DecodeError(
+            f"PMD command is {len(data)} bytes, longer than any attribute", DecodeReason.OVERSIZED
+        )
     op = data[0]
     if len(data) == 1:
         return ControlPointCommand(op, None)
@@ -405,15 +417,20 @@ def decode_control_point(data: bytes) -> ControlPointResponse | MeasurementStopp
     """Parse a notification on the control point."""
     data = bytes(data)
     if not data:
-        raise DecodeError("empty PMD control point notification")
+        raise DecodeError("empty PMD control point notification", DecodeReason.TRUNCATED)
     if len(data) > MAX_PAYLOAD_BYTES:
-        raise DecodeError(f"PMD CP notification is {len(data)} bytes, longer than any attribute")
+        raise DecodeError(
+            f"PMD CP notification is {len(data)} bytes, longer than any attribute",
+            DecodeReason.OVERSIZED,
+        )
     if data[0] == ONLINE_MEASUREMENT_STOPPED:
         return MeasurementStopped(tuple(b & _TYPE_MASK for b in data[1:]))
     if data[0] != RESPONSE_CODE:
         raise DecodeError(f"PMD CP notification starts with 0x{data[0]:02X}, expected 0xF0")
     if len(data) < 4:
-        raise DecodeError(f"PMD CP response is {len(data)} bytes, expected at least 4")
+        raise DecodeError(
+            f"PMD CP response is {len(data)} bytes, expected at least 4", DecodeReason.TRUNCATED
+        )
     op, type_byte, status = data[1], data[2], data[3]
     if status != ResponseStatus.SUCCESS:
         return ControlPointResponse(op, type_byte & _TYPE_MASK, status)
@@ -529,9 +546,15 @@ def decode_data_header(payload: bytes) -> DataFrameHeader:
     """Parse the header of a data notification (enough to route it to its stream)."""
     payload = bytes(payload)
     if len(payload) < _HEADER_BYTES:
-        raise DecodeError(f"PMD data frame is {len(payload)} bytes, shorter than its header")
+        raise DecodeError(
+            f"PMD data frame is {len(payload)} bytes, shorter than its header",
+            DecodeReason.TRUNCATED,
+        )
     if len(payload) > MAX_PAYLOAD_BYTES:
-        raise DecodeError(f"PMD data frame is {len(payload)} bytes, longer than any attribute")
+        raise DecodeError(
+            f"PMD data frame is {len(payload)} bytes, longer than any attribute",
+            DecodeReason.OVERSIZED,
+        )
     return DataFrameHeader(
         payload[0] & _TYPE_MASK, int.from_bytes(payload[1:9], "little"), payload[9]
     )
@@ -558,7 +581,8 @@ def _decode_delta_content(content: bytes, value_bytes: int, as_float: bool) -> l
     ref_len = _CHANNELS * value_bytes
     if len(content) < ref_len:
         raise DecodeError(
-            f"PMD compressed frame content is {len(content)} bytes, reference needs {ref_len}"
+            f"PMD compressed frame content is {len(content)} bytes, reference needs {ref_len}",
+            DecodeReason.TRUNCATED,
         )
     prev = [
         int.from_bytes(content[i : i + value_bytes], "little", signed=not as_float)
@@ -568,7 +592,9 @@ def _decode_delta_content(content: bytes, value_bytes: int, as_float: bool) -> l
     pos = ref_len
     while pos < len(content):
         if pos + 2 > len(content):
-            raise DecodeError(f"PMD delta block header truncated at byte {pos}")
+            raise DecodeError(
+                f"PMD delta block header truncated at byte {pos}", DecodeReason.TRUNCATED
+            )
         bits, count = content[pos], content[pos + 1]
         pos += 2
         if not 1 <= bits <= 32:
@@ -576,7 +602,8 @@ def _decode_delta_content(content: bytes, value_bytes: int, as_float: bool) -> l
         nbytes = (bits * count * _CHANNELS + 7) // 8
         if pos + nbytes > len(content):
             raise DecodeError(
-                f"PMD delta block truncated: needs {nbytes} bytes, {len(content) - pos} left"
+                f"PMD delta block truncated: needs {nbytes} bytes, {len(content) - pos} left",
+                DecodeReason.TRUNCATED,
             )
         stream = int.from_bytes(content[pos : pos + nbytes], "little")
         pos += nbytes
@@ -619,7 +646,8 @@ def decode_raw(payload: bytes) -> tuple[DataFrameHeader, np.ndarray]:
     step = fmt.value_bytes * _CHANNELS
     if not content or len(content) % step:
         raise DecodeError(
-            f"PMD frame content is {len(content)} bytes, not a positive multiple of {step}"
+            f"PMD frame content is {len(content)} bytes, not a positive multiple of {step}",
+            DecodeReason.TRUNCATED if not content else DecodeReason.INVALID,
         )
     dtype = {1: "<i1", 2: "<i2"}.get(fmt.value_bytes)
     if dtype is not None:

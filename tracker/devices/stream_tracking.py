@@ -6,7 +6,9 @@ the device clock is the sensor's own (docs/frames.md, "Timelines").
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 #: A jump between consecutive samples longer than this many nominal periods is a gap.
 GAP_PERIODS = 1.5
@@ -115,7 +117,7 @@ class ClockMapper:
         self.offset_error_s = 0.0
         self._last_device_s: float | None = None
 
-    def map(self, device_times_s: list[float] | tuple[float, ...], host_arrival_s: float) -> float:
+    def map(self, device_times_s: Sequence[float], host_arrival_s: float) -> float:
         """Offset to add to this packet's device times (anchors on the first packet)."""
         newest = float(device_times_s[-1])
         host_scaled = host_arrival_s * self.speed
@@ -128,3 +130,42 @@ class ClockMapper:
         self._last_device_s = newest
         self.offset_error_s = (host_scaled - newest) - self.offset_s
         return self.offset_s
+
+    def timeline_now_s(self, host_now_s: float) -> float:
+        """Where the mapped timeline is at session-clock time ``host_now_s``."""
+        return host_now_s * self.speed
+
+
+class KnownClock:
+    """A device clock known to run on the recording's timeline, shifted by ``offset_s``.
+
+    An emulated sensor replaying a recording has one: its clock reads a known value at
+    the source's first sample and runs with the source, so its samples go back on the
+    source's own timeline exactly, and two emulated sensors of one recording line up as
+    the recording does (no estimate from arrival times, which at ``--speed`` X would put
+    X times the link's latency between them). ``now_s`` says where the device's stream is
+    on that timeline now (for a gap that no later sample closes).
+    """
+
+    def __init__(self, offset_s: float, now_s: Callable[[], float]) -> None:
+        self.offset_s = offset_s
+        self._now_s = now_s
+
+    def map(self, device_times_s: Sequence[float], host_arrival_s: float) -> float:
+        return self.offset_s
+
+    def timeline_now_s(self, host_now_s: float) -> float:
+        return self._now_s()
+
+
+class DeviceClock(Protocol):
+    """How a link puts device times on the recording's timeline: `ClockMapper` (a real
+    sensor, mapped onto the session clock) or `KnownClock` (an emulated one)."""
+
+    def map(self, device_times_s: Sequence[float], host_arrival_s: float) -> float:
+        """The offset to add to this packet's device times."""
+        ...
+
+    def timeline_now_s(self, host_now_s: float) -> float:
+        """Where the timeline is at session-clock time ``host_now_s``."""
+        ...

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from tracker.devices.base import DecodedPacket, DecodeError
+from tracker.devices.base import DecodedPacket, DecodeError, DecodeReason, length_reason
 from tracker.units import G_MPS2, RAD_PER_DEG
 
 PROTOCOL_NAME = "tracker_imu"
@@ -294,7 +294,8 @@ def parse_data_packet(payload: bytes) -> DataPacket:
     data = bytes(payload)
     if len(data) < HEADER_SIZE:
         raise DecodeError(
-            f"tracker-imu packet truncated: {len(data)} bytes, the header alone is {HEADER_SIZE}"
+            f"tracker-imu packet truncated: {len(data)} bytes, the header alone is {HEADER_SIZE}",
+            DecodeReason.TRUNCATED,
         )
     fmt = data[0]
     version = fmt >> _VERSION_SHIFT
@@ -317,11 +318,13 @@ def parse_data_packet(payload: bytes) -> DataPacket:
     if len(data) < size:
         raise DecodeError(
             f"tracker-imu packet truncated: {len(data)} bytes for {count} samples "
-            f"({size} bytes); is the ATT MTU smaller than the firmware was told?"
+            f"({size} bytes); is the ATT MTU smaller than the firmware was told?",
+            DecodeReason.TRUNCATED,
         )
     if len(data) > size:
         raise DecodeError(
-            f"tracker-imu packet oversized: {len(data)} bytes for {count} samples ({size} bytes)"
+            f"tracker-imu packet oversized: {len(data)} bytes for {count} samples ({size} bytes)",
+            DecodeReason.OVERSIZED,
         )
     body = np.frombuffer(data, dtype=_SAMPLE_DTYPE, offset=HEADER_SIZE).reshape(count, 6)
     return DataPacket(
@@ -683,7 +686,9 @@ def decode_control_notification(payload: bytes) -> Response | Event:
     """Parse a notification of the control characteristic: a response or an event."""
     data = bytes(payload)
     if len(data) < 2:
-        raise DecodeError(f"control notification of {len(data)} bytes is too short")
+        raise DecodeError(
+            f"control notification of {len(data)} bytes is too short", DecodeReason.TRUNCATED
+        )
     if data[0] == EVENT_MARKER:
         try:
             code = EventCode(data[1])
@@ -691,10 +696,15 @@ def decode_control_notification(payload: bytes) -> Response | Event:
             raise DecodeError(f"unknown control event 0x{data[1]:02x}") from None
         if code is EventCode.OVERFLOW:
             if len(data) != 6:
-                raise DecodeError(f"OVERFLOW event of {len(data)} bytes, expected 6")
+                raise DecodeError(
+                    f"OVERFLOW event of {len(data)} bytes, expected 6", length_reason(len(data), 6)
+                )
             return Event(code, dropped_samples=int.from_bytes(data[2:6], "little"))
         if len(data) != 3:
-            raise DecodeError(f"STREAM_STOPPED event of {len(data)} bytes, expected 3")
+            raise DecodeError(
+                f"STREAM_STOPPED event of {len(data)} bytes, expected 3",
+                length_reason(len(data), 3),
+            )
         try:
             return Event(code, reason=StopReason(data[2]))
         except ValueError:

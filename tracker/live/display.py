@@ -2,7 +2,9 @@
 
 `LiveStatus` is updated from pipeline events, cues, link events and stream counters;
 `status_lines` renders it as a few lines that a terminal front end redraws in place.
-Angles are degrees from standing neutral (docs/frames.md); times are seconds.
+Angles are degrees from standing neutral (docs/frames.md); times are seconds, shown as
+time since the recording started (as event lines and the summary show them) next to
+the wall time the session has run (they differ when emulated sensors run at --speed).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from tracker.analysis.events import (
 from tracker.devices.ble import LinkEvent
 from tracker.devices.stream_tracking import StreamStats
 from tracker.live.cues import Cue
+from tracker.report.event_lines import clock_text
 
 _LINK_TEXT = {
     "connected": "streaming",
@@ -56,7 +59,12 @@ class LiveStatus:
     """Everything the live display shows."""
 
     recording_path: str = ""
+    #: Wall time since the session opened.
     elapsed_s: float = 0.0
+    #: The recording's first sample (main sensor) on its timeline, once it arrived.
+    recording_start_s: float | None = None
+    #: The newest sample's time on the recording's timeline.
+    newest_s: float | None = None
     calibrated: list[str] = field(default_factory=list)
     set_no: int = 0
     exercise: str = ""
@@ -65,10 +73,20 @@ class LiveStatus:
     total_reps: int = 0
     last_rep: RepMetrics | None = None
     last_cue: Cue | None = None
-    #: Session clock (elapsed seconds) when the last cue was given.
+    #: Wall time since the session opened when the last cue was given.
     last_cue_at_s: float = 0.0
     cues_given: int = 0
     sensors: dict[str, SensorStatus] = field(default_factory=dict)
+
+    def advance(self, t_s: float) -> None:
+        """A sample at ``t_s`` (recording timeline) arrived."""
+        self.newest_s = t_s if self.newest_s is None else max(self.newest_s, t_s)
+
+    def since_start(self, t_s: float | None) -> float:
+        """``t_s`` on the recording's timeline as seconds since the recording started."""
+        if t_s is None or self.recording_start_s is None:
+            return 0.0
+        return t_s - self.recording_start_s
 
     def apply_event(self, event: Event) -> None:
         if isinstance(event, CalibrationDone):
@@ -110,10 +128,6 @@ class LiveStatus:
             sensor.battery_percent = battery_percent.get(p)
 
 
-def _clock(t_s: float) -> str:
-    return f"{int(t_s // 60):02d}:{t_s % 60:04.1f}"
-
-
 def rep_text(m: RepMetrics) -> str:
     """The last rep's depth, flexion and tempo on one line."""
     text = f"depth {m.hinge_depth_deg:.0f} deg"
@@ -131,7 +145,10 @@ def rep_text(m: RepMetrics) -> str:
 
 def status_lines(status: LiveStatus) -> list[str]:
     """The live display: a fixed number of lines for a given set of sensors."""
-    lines = [f"tracker live  {_clock(status.elapsed_s)}  recording to {status.recording_path}"]
+    lines = [
+        f"tracker live  {clock_text(status.since_start(status.newest_s))} recorded "
+        f"({clock_text(status.elapsed_s)} wall time)  recording to {status.recording_path}"
+    ]
     if status.set_no == 0:
         waiting = "calibrating: stand still, then hinge" if not status.calibrated else "ready"
         lines.append(f"no set yet ({waiting}); reps so far {status.total_reps}")
@@ -150,6 +167,9 @@ def status_lines(status: LiveStatus) -> list[str]:
             f"({s.lost_packets} lost, {s.malformed} malformed); drops {s.disconnects}"
         )
     cue = status.last_cue
-    when = _clock(status.last_cue_at_s)
-    lines.append("last cue: " + (f"{cue.text} at {when}" if cue else "none"))
+    if cue is None:
+        lines.append("last cue: none")
+    else:
+        when = clock_text(status.since_start(cue.time_s))
+        lines.append(f"last cue: {cue.text} at {when} ({clock_text(status.last_cue_at_s)} wall)")
     return lines

@@ -4,7 +4,8 @@
                                        output_path=Path("s.trk"),
                                        settings=AnalysisSettings()), sink)
 
-`run_live` opens a `tracker.devices.ble.LiveSession`, then creates the native recording
+`run_live` creates the session's sensors (`tracker.devices.sources`: emulated ones start
+up here) and opens a `tracker.devices.ble.LiveSession` on them, then creates the native recording
 (so a session that cannot connect leaves no empty file) and, until the streams end,
 the ``stop`` event is set (Ctrl-C, SIGTERM or SIGHUP in the CLI) or ``duration_s`` of
 wall time passed:
@@ -23,12 +24,9 @@ like `tracker summary` would), never of samples that did not reach the disk. ``s
 set while the sensors are still being opened abandons the opening: nothing is recorded
 and `StoppedBeforeRecording` is raised.
 
-Timelines (docs/frames.md): real sensors keep the BLE session's mapping (each device
-clock shifted onto the session clock). When every sensor is an ``emulator:`` device, each
-sensor's samples are put back on its source recording's own timeline: the emulators
-replay one recording but start streaming at slightly different moments, and at
-``--speed`` X that start-up skew, scaled by X, would otherwise misalign the two sensors
-by far more than the pipeline's clock alignment can absorb.
+Timelines (docs/frames.md): the BLE session puts every sample on the recording's
+timeline: real sensors' device clocks shifted onto the session clock; when every sensor
+is an ``emulator:`` device, the source recording's own timeline (`SensorSources`).
 """
 
 from __future__ import annotations
@@ -46,20 +44,14 @@ from tracker.analysis.events import Event, Notice
 from tracker.analysis.pipeline import Pipeline
 from tracker.analysis.session import SessionResult, analyse_recording
 from tracker.analysis.settings import AnalysisSettings
-from tracker.devices.ble import (
-    BleTransport,
-    LinkEvent,
-    LiveSession,
-    RawPacket,
-    ReconnectPolicy,
-    StreamItem,
-)
+from tracker.devices.ble import BleTransport, LinkEvent, LiveSession, ReconnectPolicy, StreamItem
+from tracker.devices.sources import SensorSources
 from tracker.devices.stream_tracking import StreamStats
 from tracker.errors import AnalysisError, TrackerError
 from tracker.live.cues import Cue, CuePolicy
 from tracker.live.display import LiveStatus
 from tracker.recording.fileio import OutputError
-from tracker.recording.model import DeviceInfo, Gap, SessionNotes
+from tracker.recording.model import DeviceInfo, Gap, RawPacket, SessionNotes
 from tracker.recording.native import RecordingWriter, read_native
 from tracker.samples import SensorSamples
 from tracker.units import LUMBAR
@@ -80,8 +72,8 @@ class LiveConfig:
     ``emulator:KIND:PATH``). ``speed``: emulated devices run that many times faster than
     real time. ``duration_s``: stop after that much wall time (None: until the streams
     end or ``stop`` is set). ``cue_policy`` is stateful: give each session a new one.
-    ``transport``, ``reconnect``, ``faults``: passed to `LiveSession` (tests inject
-    emulator faults by placement).
+    ``transport``, ``faults``: passed to `SensorSources` (tests inject emulator faults by
+    placement); ``reconnect``, ``scan_timeout_s``: to `LiveSession`.
     """
 
     devices: Mapping[str, str]
@@ -111,6 +103,10 @@ class LiveSink:
 
     def opened(self, path: Path, devices: dict[str, DeviceInfo]) -> None:
         """The sensors stream and the recording at ``path`` is created."""
+
+    def recording_started(self, start_s: float) -> None:
+        """The recording's timeline starts at ``start_s`` (its main sensor's first sample,
+        what people read as 0:00, as in the summary). Called once, with that sample."""
 
     def event(self, event: Event, at_s: float) -> None:
         """A pipeline event (also a `Notice` for every recorded gap)."""
@@ -173,28 +169,6 @@ def in_time_order(block: SensorSamples, last_s: float | None) -> tuple[SensorSam
     return kept, int(len(t) - np.count_nonzero(keep))
 
 
-class _SourceTimeline:
-    """Puts each emulated sensor's samples back on its source recording's timeline.
-
-    An emulator's device clock reads grid time 0 at the source's first sample, and the
-    BLE session shifts it by a constant; so the first block received (grid sample 0: the
-    paced stream starts at the beginning) fixes that constant.
-    """
-
-    def __init__(self, first_source_time_s: dict[str, float]) -> None:
-        self._first = first_source_time_s
-        self._shift: dict[str, float] = {}
-
-    def block(self, block: SensorSamples) -> SensorSamples:
-        p = block.placement
-        shift = self._shift.setdefault(p, self._first[p] - float(block.time_s[0]))
-        return SensorSamples(p, block.time_s + shift, block.acc_mps2, block.gyro_rad_s)
-
-    def gap(self, gap: Gap) -> Gap:
-        shift = self._shift.get(gap.placement, 0.0)
-        return Gap(gap.placement, gap.start_s + shift, gap.end_s + shift, gap.reason)
-
-
 async def run_live(
     config: LiveConfig, sink: LiveSink | None = None, stop: asyncio.Event | None = None
 ) -> LiveResult:
@@ -205,27 +179,28 @@ async def run_live(
     cannot be created; the recording is closed cleanly in every case once created.
     """
     loop = asyncio.get_running_loop()
-    session = LiveSession(
-        config.devices,
-        speed=config.speed,
-        transport=config.transport,
-        reconnect=config.reconnect,
-        scan_timeout_s=config.scan_timeout_s,
-        faults=config.faults,
-    )
     stop = stop or asyncio.Event()
-    # LiveSession's clock starts when `open` begins: the same origin to well under 1 ms.
-    origin_s = loop.time()
-    try:
-        if not await _open_unless_stopped(session, stop):
-            raise StoppedBeforeRecording("stopped while the sensors were being opened")
-        run = _Run(config, session, sink or LiveSink(), stop, origin_s)
-        return await run.run()
-    finally:
-        await session.close()
+    async with SensorSources(
+        config.devices, speed=config.speed, transport=config.transport, faults=config.faults
+    ) as sources:
+        session = LiveSession(
+            sources.targets, reconnect=config.reconnect, scan_timeout_s=config.scan_timeout_s
+        )
+        # LiveSession's clock starts when `open` begins: the same origin to well under 1 ms.
+        origin_s = loop.time()
+        try:
+            if not await _open_unless_stopped(session, stop, cancellable=not sources.all_emulated):
+                raise StoppedBeforeRecording("stopped while the sensors were being opened")
+            sources.start_playback()
+            run = _Run(config, session, sink or LiveSink(), stop, origin_s, sources.all_emulated)
+            return await run.run()
+        finally:
+            await session.close()
 
 
-async def _open_unless_stopped(session: LiveSession, stop: asyncio.Event) -> bool:
+async def _open_unless_stopped(
+    session: LiveSession, stop: asyncio.Event, *, cancellable: bool
+) -> bool:
     """Open ``session``; False if ``stop`` is set first.
 
     With a real sensor the opening is then cancelled: a scan for a sensor that is not
@@ -236,7 +211,6 @@ async def _open_unless_stopped(session: LiveSession, stop: asyncio.Event) -> boo
     """
     if stop.is_set():
         return False
-    cancellable = not all(spec.is_emulator for spec in session.specs.values())
     opening = asyncio.ensure_future(session.open())
     stopping = asyncio.ensure_future(stop.wait())
     try:
@@ -262,6 +236,7 @@ class _Run:
         sink: LiveSink,
         stop: asyncio.Event,
         origin_s: float,
+        source_timeline: bool,
     ) -> None:
         self.config = config
         self.session = session
@@ -270,15 +245,9 @@ class _Run:
         self.loop = asyncio.get_running_loop()
         self.origin_s = origin_s
         self.policy = config.cue_policy
-        self.pipeline = Pipeline(session.specs.keys(), config.settings)
-        emulated = all(spec.is_emulator for spec in session.specs.values())
-        self.timeline = (
-            _SourceTimeline(
-                {p: float(sensor.samples.time_s[0]) for p, sensor in session.emulated.items()}
-            )
-            if emulated
-            else None
-        )
+        self.pipeline = Pipeline(session.placements, config.settings)
+        #: Samples are on the source recording's timeline (every sensor emulated).
+        self.source_timeline = source_timeline
         self.status = LiveStatus(recording_path=str(config.output_path))
         self.writer: RecordingWriter | None = None
         self.samples_on_disk: dict[str, int] = {}
@@ -290,6 +259,8 @@ class _Run:
         #: Samples left out per sensor because their time was not after the last one's.
         self.out_of_order: dict[str, int] = {}
         self.gaps: list[Gap] = []
+        #: The sensor whose clock is the recording's timeline (DESIGN 4.3).
+        self.main = LUMBAR if LUMBAR in session.placements else session.placements[0]
 
     def now_s(self) -> float:
         return self.loop.time() - self.origin_s
@@ -300,7 +271,7 @@ class _Run:
             "recorded_by": "tracker live",
             "speed": config.speed,
             "devices": dict(config.devices),
-            "timeline": "source recording" if self.timeline else "session clock",
+            "timeline": "source recording" if self.source_timeline else "session clock",
             **config.meta,
         }
         self.writer = RecordingWriter(
@@ -345,11 +316,11 @@ class _Run:
             disk_error=self.disk_error,
             stats=dict(session.stats),
             battery_percent=dict(session.battery_percent),
-            samples_recorded={p: self.samples_on_disk.get(p, 0) for p in session.specs},
+            samples_recorded={p: self.samples_on_disk.get(p, 0) for p in session.placements},
             gaps=self.gaps,
             cues_given=self.policy.given,
             cues_suppressed=self.policy.suppressed,
-            emulated_timeline=self.timeline is not None,
+            emulated_timeline=self.source_timeline,
         )
 
     # -- stopping and ticking -------------------------------------------------------------
@@ -427,32 +398,20 @@ class _Run:
         if isinstance(item, RawPacket):
             self.last_arrival_s[item.placement] = item.host_time_s
             if self.writer is not None:
-                self._record(
-                    self.writer.write_packet,
-                    item.placement,
-                    item.protocol,
-                    item.host_time_s,
-                    item.device_time_s,
-                    item.payload,
-                )
+                self._record(self.writer.write_raw, item)
         elif isinstance(item, SensorSamples):
             self._block(item)
         elif isinstance(item, Gap):
-            gap = self.timeline.gap(item) if self.timeline else item
-            self.gaps.append(gap)
+            self.gaps.append(item)
             if self.writer is not None:
-                self._record(self.writer.write_gap, gap)
-            lost_s = gap.end_s - gap.start_s
-            self._events(
-                [Notice(gap.start_s, f"{gap.placement} sensor: {lost_s:.1f} s lost ({gap.reason})")]
-            )
+                self._record(self.writer.write_gap, item)
+            lost = f"{item.end_s - item.start_s:.1f} s lost ({item.reason})"
+            self._events([Notice(item.start_s, f"{item.placement} sensor: {lost}")])
         elif isinstance(item, LinkEvent):
             self.status.apply_link(item)
             self.sink.link(item)
 
     def _block(self, block: SensorSamples) -> None:
-        if self.timeline is not None:
-            block = self.timeline.block(block)
         p = block.placement
         block, dropped = in_time_order(block, self.last_time_s.get(p))
         if dropped:
@@ -471,8 +430,13 @@ class _Run:
             return
         if self.writer is not None:
             self._record(self.writer.write_samples, block)
-        self.first_time_s.setdefault(p, float(block.time_s[0]))
+        if p not in self.first_time_s:
+            self.first_time_s[p] = float(block.time_s[0])
+            if p == self.main:
+                self.status.recording_start_s = self.first_time_s[p]
+                self.sink.recording_started(self.first_time_s[p])
         self.last_time_s[p] = float(block.time_s[-1])
+        self.status.advance(self.last_time_s[p])
         self.sink.samples(block, self.last_arrival_s.get(p, self.now_s()), self.now_s())
         self._events(self.pipeline.feed(block))
 
@@ -494,7 +458,7 @@ class _Run:
         except AnalysisError as exc:
             return None, str(exc)
         pipe = self.pipeline
-        main = LUMBAR if LUMBAR in self.first_time_s else next(iter(self.first_time_s), None)
+        main = self.main if self.main in self.first_time_s else next(iter(self.first_time_s), None)
         duration_s = (self.last_time_s[main] - self.first_time_s[main]) if main else 0.0
         start_s = self.first_time_s.get(main) if main else None
         return SessionResult.of(pipe, [], duration_s, start_s), None

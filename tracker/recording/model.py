@@ -45,6 +45,23 @@ class SessionNotes:
         return cls(**known)
 
 
+@dataclass(frozen=True)
+class RawPacket:
+    """One BLE notification as received: what a live session records, and what a
+    recording gives back for re-decoding.
+
+    ``host_time_s``: session clock when it arrived (seconds since the session opened,
+    monotonic); ``device_time_s``: the device's own timestamp in the payload when the
+    protocol has one (its own clock, as sent), else None.
+    """
+
+    placement: str
+    protocol: str
+    host_time_s: float
+    device_time_s: float | None
+    payload: bytes
+
+
 @dataclass
 class Gap:
     """A stretch without data from one placement (e.g. a BLE disconnect), sensor clock."""

@@ -34,7 +34,7 @@ from tracker.recording.fileio import (
     read_input_buffer,
     replace_atomically,
 )
-from tracker.recording.model import DeviceInfo, Gap, Recording, SessionNotes
+from tracker.recording.model import DeviceInfo, Gap, RawPacket, Recording, SessionNotes
 from tracker.recording.timestamps import MendedTimes, mend_notes, mend_samples
 from tracker.samples import SensorSamples
 from tracker.units import PLACEMENTS
@@ -115,21 +115,6 @@ def _decode_samples(buf: memoryview) -> tuple[str, np.ndarray, np.ndarray, np.nd
     acc = np.frombuffer(buf, "<f8", 3 * n, pos + 8 * n).reshape(n, 3)
     gyro = np.frombuffer(buf, "<f8", 3 * n, pos + 32 * n).reshape(n, 3)
     return placement, t, acc, gyro
-
-
-@dataclass(frozen=True)
-class RawPacket:
-    """One BLE notification as received, for re-decoding.
-
-    ``host_time_s``: host clock when it arrived (seconds, the session's monotonic clock);
-    ``device_time_s``: the device's own timestamp when the protocol has one, else None.
-    """
-
-    placement: str
-    protocol: str
-    host_time_s: float
-    device_time_s: float | None
-    payload: bytes
 
 
 def _encode_packets(placement: str, protocol: str, packets: list[RawPacket]) -> bytes:
@@ -474,6 +459,16 @@ class RecordingWriter:
         if self._packet_bytes[key] >= _MAX_PACKET_BYTES_PER_RECORD:
             self._emit_packets(key)
         self._after_write()
+
+    def write_raw(self, packet: RawPacket) -> None:
+        """Append one `RawPacket` (as `write_packet`)."""
+        self.write_packet(
+            packet.placement,
+            packet.protocol,
+            packet.host_time_s,
+            packet.device_time_s,
+            packet.payload,
+        )
 
     def write_gap(self, gap: Gap) -> None:
         """Record a stretch without data (e.g. a BLE disconnect) on that sensor's clock."""

@@ -172,6 +172,17 @@ def classify(f: SetFeatures) -> SetDecision:
         ev.append(Evidence("median hinge angle", f.median_angle_deg, "deg", "lying back"))
         return done("hip_thrust")
     ev.append(Evidence("median hinge angle", f.median_angle_deg, "deg", "upright or bent"))
+    rate = f.mean_rate_deg_s
+    if (
+        rate is not None
+        and rate >= SWING_RATE_DEG_S
+        and (f.trunk_pause_s or 0.0) < SWING_MAX_PAUSE_S
+    ):
+        # Swinging is told by tempo before the knees: no grind moves the trunk this fast
+        # through every half-rep without pausing, and a swing's hips do drop a little.
+        ev.append(Evidence("mean trunk rate", rate, "deg/s", "swung"))
+        ev.append(Evidence("trunk pause", f.trunk_pause_s, "s", "swung through"))
+        return done("kettlebell_swing")
     bottom = f.bottom_pause_s or 0.0
     top = f.top_pause_s or 0.0
     travel = f.hip_travel_m if f.hip_travel_m is not None else 0.0
@@ -208,15 +219,6 @@ def classify(f: SetFeatures) -> SetDecision:
         ev.append(
             Evidence("hip drop on the way down beyond the hinge", descent, "m", "knees straight")
         )
-    rate = f.mean_rate_deg_s
-    if (
-        rate is not None
-        and rate >= SWING_RATE_DEG_S
-        and (f.trunk_pause_s or 0.0) < SWING_MAX_PAUSE_S
-    ):
-        ev.append(Evidence("mean trunk rate", rate, "deg/s", "swung"))
-        ev.append(Evidence("trunk pause", f.trunk_pause_s, "s", "swung through"))
-        return done("kettlebell_swing")
     ev.append(Evidence("mean trunk rate", rate, "deg/s", "ground, not swung"))
     if f.set_up_hold:
         ev.append(Evidence("set-up hold at the first bottom", None, "", "bar on the floor"))

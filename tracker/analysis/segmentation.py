@@ -46,7 +46,7 @@ from tracker.analysis.exercises import (
     classify,
     named,
 )
-from tracker.analysis.opening import OPEN_PROBABILITY, PairFeatures, opening_model
+from tracker.analysis.models import YES_PROBABILITY, PairFeatures, model
 from tracker.analysis.settings import SegmentationSettings
 from tracker.analysis.stats import median
 from tracker.analysis.turning import TurningPoint
@@ -582,18 +582,18 @@ class RepSegmenter:
 
     def _pair_against(self, c1: Cycle, c2: Cycle, swung: bool) -> str | None:
         """Why ``c1`` and the ``c2`` after it are not two reps of one set, by how they
-        compare (`tracker.analysis.opening`; None if they are)."""
+        compare (`tracker.analysis.models`; None if they are)."""
         if self._pick_up_before(c1, c2):
             return "held still at a turn much longer than the movement after it: picking up"
-        model = opening_model()
+        m = model("opening")
         f = self.pair_features(c1, c2)
-        p = model.probability(f)
-        if p >= OPEN_PROBABILITY:
+        p = m.probability(f)
+        if p >= YES_PROBABILITY:
             return None
-        return f"unlike the movement after it (chance of a set {p:.2f}: {model.against(f)})"
+        return f"unlike the movement after it (chance of a set {p:.2f}: {m.against(f)})"
 
     def pair_features(self, c1: Cycle, c2: Cycle) -> PairFeatures:
-        """How ``c1`` compares with the ``c2`` after it (`tracker.analysis.opening`);
+        """How ``c1`` compares with the ``c2`` after it (`tracker.analysis.models`);
         both rep-shaped."""
         dt = self.period_s
 

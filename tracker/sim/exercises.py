@@ -26,6 +26,23 @@ Range = tuple[float, float]
 #: Fault kinds a set may ask for (docs/truth-format.md).
 FAULT_KINDS: tuple[str, ...] = ("flexion", "overextension", "butt_wink", "creep", "borderline")
 
+#: Relative SD of a rep's depth within a set, drawn per set (a practised lifter repeats
+#: a rep within a few percent; someone learning the hinge varies it by a sixth).
+DEPTH_SD: Range = (0.03, 0.15)
+#: ... and by 4% with a bar on the floor or a bench, which sets the depth.
+FLOOR_DEPTH_SD = 0.04
+#: A rep's pelvis tilt at the bottom stays within the style's range, less or plus these
+#: (deg): a rep can stop short of the style's range, not go past it.
+DEPTH_MARGIN_DEG: Range = (5.0, 0.0)
+#: The style's tempo SD is scaled per set by a factor drawn from this range.
+TEMPO_SD_SCALE: Range = (1.0, 2.5)
+#: Share of sets whose first rep differs from the rest, and how: relative depth change
+#: (deeper from a dead stop, sometimes shallower while finding the groove) and slower
+#: lowering.
+FIRST_REP_ODD_SHARE = 0.5
+FIRST_REP_DEPTH: Range = (-0.1, 0.25)
+FIRST_REP_DOWN: Range = (0.0, 0.4)
+
 GOOD_FLEXION_MAX_DEG = 28.0
 FAULT_FLEXION_DEG: Range = (40.0, 50.0)
 FAULT_EXTENSION_DEG: Range = (13.0, 20.0)
@@ -123,6 +140,7 @@ class SetForm:
         rng: np.random.Generator,
         fault_reps: dict[str, list[int]],
         creep_deg: float,
+        form_rng: np.random.Generator,
     ) -> None:
         self.style = STYLES[exercise]
         self.exercise = exercise
@@ -143,6 +161,24 @@ class SetForm:
         }
         # Swings keep their rhythm; grinding lifts lose 5-20% concentric speed over a set.
         self.fatigue = 0.02 if exercise == "kettlebell_swing" else float(rng.uniform(0.05, 0.2))
+        # How evenly this lifter repeats a rep (drawn from ``form_rng``, so that the
+        # rest of the plan draws as it would without): depth varies rep to rep by a
+        # relative SD of 3-15% (a practised lifter at the low end, someone learning the
+        # hinge at the high end), tempo by the style's SD times 1-2.5 (swings keep their
+        # rhythm). A bar on the floor (deadlifts) or a bench (hip thrusts) sets the
+        # depth of every rep: there it varies only by how the lifter meets it.
+        self.floor = st.rest == "bottom"
+        spread = float(form_rng.uniform(*DEPTH_SD))
+        self.depth_sd = FLOOR_DEPTH_SD if self.floor else spread
+        scale = float(form_rng.uniform(*TEMPO_SD_SCALE))
+        self.tempo_sd = st.tempo_sd * (1.0 if exercise == "kettlebell_swing" else scale)
+        # Half of all sets begin with a rep unlike the rest: from a dead stop, the first
+        # rep goes deeper (or shallower) and lowers slower.
+        odd_first = form_rng.random() < FIRST_REP_ODD_SHARE
+        first_depth = float(form_rng.uniform(*FIRST_REP_DEPTH))
+        first_down = float(form_rng.uniform(*FIRST_REP_DOWN))
+        self.first_depth = first_depth if odd_first and not self.floor else 0.0
+        self.first_down = first_down if odd_first else 0.0
         self.fault_reps = fault_reps
         self.creep_deg = creep_deg
         # Creep: peak flexion rises linearly from a low start; stays under the good maximum.
@@ -150,11 +186,11 @@ class SetForm:
 
     def rep(self, i: int) -> RepForm:
         """Form of rep ``i`` (1-based)."""
-        rng, st = self.rng, self.style
-        sd = st.tempo_sd
+        rng = self.rng
+        sd = self.tempo_sd
 
         def jit(x: float) -> float:
-            # Bounded so a rep's tempo stays within the exercise's documented range.
+            # Bounded at two SDs, so no rep's tempo strays far from the set's.
             return x * float(np.exp(np.clip(rng.normal(0.0, sd), -2.0 * sd, 2.0 * sd)))
 
         # Fatigue: the concentric slows over the set (velocity loss), the eccentric a bit.
@@ -162,8 +198,21 @@ class SetForm:
         slow_up = 1.0 + self.fatigue * frac
         slow_down = 1.0 + 0.3 * self.fatigue * frac
         sign = 1.0 if self.theta_bottom >= 0 else -1.0
+        first = i == 1
+        depth = 1.0 + float(rng.normal(0.0, self.depth_sd))
+        theta_bottom = self.theta_bottom * depth
+        if not self.floor:
+            # Bounded: a rep can stop short of the style's range, not go past it.
+            depth = float(np.clip(depth, 1.0 - 2.0 * self.depth_sd, 1.0 + 2.0 * self.depth_sd))
+            depth *= 1.0 + (self.first_depth if first else 0.0)
+            lo, hi = self.style.theta_bottom_deg
+            theta_bottom = float(
+                np.clip(
+                    self.theta_bottom * depth, lo - DEPTH_MARGIN_DEG[0], hi + DEPTH_MARGIN_DEG[1]
+                )
+            )
         form = RepForm(
-            theta_bottom=self.theta_bottom * (1.0 + rng.normal(0.0, 0.04)),
+            theta_bottom=theta_bottom,
             theta_top=self.theta_top + rng.normal(0.0, 0.7),
             lam_peak=float(
                 np.clip(self.lam_peak + rng.normal(0.0, 1.5), 3.0, GOOD_FLEXION_MAX_DEG)
@@ -171,10 +220,13 @@ class SetForm:
             lam_top=float(np.clip(self.lam_top + rng.normal(0.0, 0.7), -4.0, 1.5)),
             hjc_bottom=(
                 self.hjc_bottom[0] * (1.0 + rng.normal(0.0, 0.05)),
-                self.hjc_bottom[1] * (1.0 + rng.normal(0.0, 0.04)),
+                # A deeper rep lowers the hips further too (about as much, relatively).
+                self.hjc_bottom[1] * (1.0 if self.floor else depth) * (1.0 + rng.normal(0.0, 0.04)),
             ),
             hjc_top=self.hjc_top,
-            down_s=jit(self.tempo["down"]) * slow_down,
+            down_s=jit(self.tempo["down"])
+            * slow_down
+            * (1.0 + (self.first_down if first else 0.0)),
             up_s=jit(self.tempo["up"]) * slow_up,
             hold_bottom_s=jit(self.tempo["hold_bottom"]),
             hold_top_s=jit(self.tempo["hold_top"]),

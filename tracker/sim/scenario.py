@@ -33,6 +33,8 @@ def _fault_reps(spec: SetSpec, rng: np.random.Generator) -> dict[str, list[int]]
 def build_plan(config: SessionConfig, tl: Timeline) -> SessionPlan:
     """Lay the whole session out on the timeline."""
     rng = stream(config.seed, "plan")
+    # How evenly each set's reps repeat: a stream of its own, so the plan is unchanged.
+    form_rng = stream(config.seed, "form")
     plan = SessionPlan()
     if config.lead_in_walk_s:
         plan.events.append(act.walk(tl, rng, config.lead_in_walk_s))
@@ -45,7 +47,7 @@ def build_plan(config: SessionConfig, tl: Timeline) -> SessionPlan:
         plan.sets.append(SetPlan(idx, spec.exercise, spec.load_kg, fault_reps, creep))
         tl.wait(rng.uniform(0.8, 2.0))
         reps, events = perform_set(
-            tl, rng, idx, SetForm(spec.exercise, spec.reps, rng, fault_reps, creep)
+            tl, rng, idx, SetForm(spec.exercise, spec.reps, rng, fault_reps, creep, form_rng)
         )
         plan.reps.extend(reps)
         plan.events.extend(events)

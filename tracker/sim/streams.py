@@ -18,6 +18,7 @@ _STREAM = {
     "samples": 8,
     "loss": 9,
     "noise": 10,
+    "form": 11,
 }
 
 

@@ -1,4 +1,5 @@
-"""The set-opening model: its file, its features' effect, and the docs' table of it."""
+"""The fitted model of the set rules: its file, what its features do, and the docs'
+table of it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tracker.analysis.opening import OPEN_PROBABILITY, OpeningModel, PairFeatures, opening_model
+from tracker.analysis.models import (
+    MODEL_FILES,
+    YES_PROBABILITY,
+    LogisticModel,
+    PairFeatures,
+    model,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,9 +35,10 @@ ALIKE = PairFeatures(
 )
 
 
-def test_the_model_file_matches_the_features():
-    m = opening_model()
-    assert m.names == PairFeatures.names()
+@pytest.mark.parametrize("name", sorted(MODEL_FILES))
+def test_each_model_file_matches_its_features(name):
+    m = model(name)
+    assert m.names == tuple(f.name for f in dataclasses.fields(MODEL_FILES[name][1]))
     assert len(m.mean) == len(m.scale) == len(m.weights) == len(m.names)
     assert all(s > 0 for s in m.scale)
     assert "own simulator" in m.fitted_on
@@ -40,11 +48,11 @@ def test_a_file_with_other_features_is_refused():
     d = json.loads((ROOT / "tracker/analysis/opening_model.json").read_text())
     d["features"] = d["features"][::-1]
     with pytest.raises(ValueError, match="differ"):
-        OpeningModel.from_dict(d)
+        LogisticModel.from_dict(d, PairFeatures)
 
 
 def test_two_reps_alike_open_a_set():
-    assert opening_model().probability(ALIKE) >= OPEN_PROBABILITY
+    assert model("opening").probability(ALIKE) >= YES_PROBABILITY
 
 
 @pytest.mark.parametrize(
@@ -55,27 +63,28 @@ def test_two_reps_alike_open_a_set():
     ],
 )
 def test_each_strong_difference_alone_keeps_a_set_from_opening(change, why):
-    m = opening_model()
+    m = model("opening")
     f = dataclasses.replace(ALIKE, **change)
-    assert m.probability(f) < OPEN_PROBABILITY, why
+    assert m.probability(f) < YES_PROBABILITY, why
     # ... and the explanation names it.
     assert next(iter(change)).replace("_", " ") in m.against(f)
 
 
 @pytest.mark.parametrize(
-    "name", ["amplitude_log_ratio", "turn_gap_share", "duration_log_ratio", "turn_hold_gap_s"]
+    "name", ["amplitude_log_ratio", "duration_log_ratio", "turn_hold_gap_s", "turn_hold_log_ratio"]
 )
 def test_a_bigger_difference_never_makes_a_set_likelier(name):
-    m = opening_model()
+    m = model("opening")
     ps = [m.probability(dataclasses.replace(ALIKE, **{name: x})) for x in (0.0, 0.3, 0.6, 1.2)]
     assert ps == sorted(ps, reverse=True)
     assert ps[0] > ps[-1]
 
 
-def test_the_docs_table_is_the_model_file():
-    m = opening_model()
+@pytest.mark.parametrize("name", sorted(MODEL_FILES))
+def test_the_docs_table_is_the_model_file(name):
+    m = model(name)
     text = (ROOT / "docs/analysis.md").read_text()
-    table = text.split("<!-- opening-model -->", 1)[1].split("<!-- /opening-model -->", 1)[0]
+    table = text.split(f"<!-- {name}-model -->", 1)[1].split(f"<!-- /{name}-model -->", 1)[0]
     rows = re.findall(
         r"^\s*\| `(\w+)` \| ([-+]\d+\.\d+) \| ([-\d.e]+) \| ([-\d.e]+) \|", table, re.M
     )

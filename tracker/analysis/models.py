@@ -1,17 +1,18 @@
-"""Do a movement and the one after it open a set? One fitted model over how they compare.
+"""The fitted model of the set rules: does a pair of movements open a set?
 
 A set is periodic: its reps are alike, while a pick-up, a sit-down, a stretch or a walk
 differs from what follows it. How alike the first two reps must be is not a matter of
 one threshold per feature: a first rep after unracking may go 40% deeper than the second
 yet at the same tempo, while a pick-up goes to the floor and holds there to grip. So the
-comparison is one logistic model over the features of `PairFeatures`, each standardised,
-whose parameters live in ``opening_model.json`` beside this module and are regenerated
-from labelled movement pairs by ``bench/fit_opening.py`` (the file says what it was fitted
-on). At run time it is plain arithmetic; the contributions of the features are the
-evidence, in words, for `tracker summary --explain`.
-
-Hard physical conditions stay outside the model (`RepSegmenter._not_opening`): both
-movements rep-shaped, no more than a breather between them, no sitting or walking in it.
+comparison is one logistic model over the standardised features of `PairFeatures`
+(units in their names), whose parameters live in ``opening_model.json`` beside this
+module and are regenerated from labelled movement pairs by ``bench/fit_models.py`` (the
+file says what it was fitted on). At run time it is plain arithmetic; the features'
+contributions are the evidence, in words, for ``tracker summary --explain``. Hard
+physical conditions stay outside the model (`RepSegmenter._not_opening`): both
+movements rep-shaped, no more than a breather between them, no sitting or walking in
+it, no much longer grip at the first one's turn. `MODEL_FILES` names every model, so
+that the judging of later movements can follow the same way.
 """
 
 from __future__ import annotations
@@ -23,15 +24,15 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-#: Probability of a set from which a pair opens one: the model is fitted to be calibrated,
-#: so even odds.
-OPEN_PROBABILITY = 0.5
+#: Probability from which a model says yes: it is fitted to be calibrated, so even odds.
+YES_PROBABILITY = 0.5
 
 
 @dataclass(frozen=True)
 class PairFeatures:
     """How the first of two consecutive movements compares with the second (each out of
-    a rest and back). "Depth" is the turn's angle, "amplitude" the smaller half."""
+    a rest and back). "Turn" is the angle where a movement turns back, "amplitude" the
+    smaller of its two halves."""
 
     #: |ln(amplitude 1 / amplitude 2)|: how much further one moves than the other.
     amplitude_log_ratio: float
@@ -59,13 +60,12 @@ class PairFeatures:
     #: The first one's amplitude (deg).
     amplitude_deg: float
 
-    @classmethod
-    def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
+
+FeatureSet = PairFeatures
 
 
 @dataclass(frozen=True)
-class OpeningModel:
+class LogisticModel:
     names: tuple[str, ...]
     mean: tuple[float, ...]
     scale: tuple[float, ...]
@@ -75,10 +75,11 @@ class OpeningModel:
     fitted_on: str
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> OpeningModel:
+    def from_dict(cls, d: dict[str, Any], features: type) -> LogisticModel:
         names = tuple(d["features"])
-        if names != PairFeatures.names():
-            raise ValueError(f"opening model features {names} differ from PairFeatures")
+        expected = tuple(f.name for f in fields(features))
+        if names != expected:
+            raise ValueError(f"model features {names} differ from {features.__name__}")
         return cls(
             names,
             tuple(map(float, d["mean"])),
@@ -88,25 +89,31 @@ class OpeningModel:
             str(d.get("fitted_on", "")),
         )
 
-    def contributions(self, f: PairFeatures) -> list[float]:
-        """Each feature's share of the log-odds of a set (standardised times weight)."""
+    def contributions(self, f: FeatureSet) -> list[float]:
+        """Each feature's share of the log-odds of yes (standardised times weight)."""
         return [
             w * (x - m) / s
             for x, m, s, w in zip(astuple(f), self.mean, self.scale, self.weights, strict=True)
         ]
 
-    def probability(self, f: PairFeatures) -> float:
+    def probability(self, f: FeatureSet) -> float:
         z = self.bias + sum(self.contributions(f))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
-    def against(self, f: PairFeatures, n: int = 2) -> str:
-        """The ``n`` features that weighed most against a set, in words."""
+    def against(self, f: FeatureSet, n: int = 2) -> str:
+        """The ``n`` features that weighed most against yes, in words."""
         pairs = sorted(zip(self.contributions(f), self.names, astuple(f), strict=True))
         words = [f"{name.replace('_', ' ')} {value:.2f}" for c, name, value in pairs[:n] if c < 0]
         return ", ".join(words) or "no single feature"
 
 
+#: Each model's file beside this module, and its features.
+MODEL_FILES = {"opening": ("opening_model.json", PairFeatures)}
+
+
 @cache
-def opening_model() -> OpeningModel:
-    text = resources.files("tracker.analysis").joinpath("opening_model.json").read_text()
-    return OpeningModel.from_dict(json.loads(text))
+def model(name: str) -> LogisticModel:
+    """The fitted model ``name`` (a key of `MODEL_FILES`)."""
+    file, features = MODEL_FILES[name]
+    text = resources.files("tracker.analysis").joinpath(file).read_text()
+    return LogisticModel.from_dict(json.loads(text), features)

@@ -328,9 +328,28 @@ def _sensor(
     return samples, m
 
 
+#: The sensor column is read as an enumeration of the placements: the parser keeps one
+#: small code per row instead of a string, and splitting by sensor compares codes.
+_SENSOR_CODES = pl.Enum(PLACEMENTS)
+
+
+def _schema(cols: list[str], sensor_type: Any) -> dict[str, Any]:
+    """The parser's schema: columns named by position (``column_1`` ...: a file may
+    order them any way), numbers as float64, ``sensor`` as ``sensor_type``, extra
+    columns as text (they are not read)."""
+    return {
+        f"column_{i + 1}": pl.Float64
+        if c in _NUMERIC
+        else sensor_type
+        if c == "sensor"
+        else pl.String
+        for i, c in enumerate(cols)
+    }
+
+
 def _read_columns(source: object, cols: list[str], schema: dict[str, Any]) -> pl.DataFrame:
-    """The format's columns of every data row, by the parser (columns named by position,
-    ``column_1`` ...: a file may order them any way); raises what the parser raises."""
+    """The format's columns of every data row, by the parser; raises what the parser
+    raises."""
     return pl.read_csv(
         source,  # type: ignore[arg-type]
         has_header=False,
@@ -345,14 +364,18 @@ def _read_columns(source: object, cols: list[str], schema: dict[str, Any]) -> pl
 def _parse_fast(source: object, cols: list[str]) -> dict[str, _Rows] | None:
     """Each sensor's rows, parsed in bulk; None when anything is off (the slow parser
     then names the first bad line)."""
-    # The parser names columns by position; a file may order them any way.
-    schema = {
-        f"column_{i + 1}": pl.Float64 if c in _NUMERIC else pl.String for i, c in enumerate(cols)
-    }
     name = {c: f"column_{cols.index(c) + 1}" for c in COLUMNS}
+    sensor = pl.col(name["sensor"])
     try:
-        table = _read_columns(source, cols, schema)
-        line = np.arange(2, table.height + 2)  # the header is line 1
+        try:
+            table = _read_columns(source, cols, _schema(cols, _SENSOR_CODES))
+        except pl.exceptions.ComputeError:
+            # A sensor name padded with spaces (which the format allows) is not one of
+            # the enumeration's; read the names as text and strip them. An unknown
+            # name fails the strict cast below (and the slow parser names its line).
+            table = _read_columns(source, cols, _schema(cols, pl.String))
+            table = table.with_columns(sensor.str.strip_chars().cast(_SENSOR_CODES))
+        lines = None  # row i is on line i + 2 (the header is line 1)
         if sum(table.null_count().row(0)):
             # Blank lines read as rows of nulls and are fine; a row with some nulls is short.
             nulls = table.select(pl.all().is_null()).to_numpy()
@@ -360,30 +383,30 @@ def _parse_fast(source: object, cols: list[str]) -> dict[str, _Rows] | None:
             if not np.array_equal(blank, nulls.any(axis=1)):
                 return None
             table = table.filter(pl.Series(~blank))
-            line = line[~blank]
-        sensor = table.get_column(name["sensor"])
-        names = sensor.unique().to_list()
-        if len(names) > 2 * len(PLACEMENTS) or any(n.strip() not in PLACEMENTS for n in names):
-            return None
+            lines = np.flatnonzero(~blank) + 2
     except (pl.exceptions.PolarsError, pl.exceptions.PanicException, ValueError, OSError):
         # (a panic in the parser's own code on odd input derives from BaseException only)
         return None
+    codes = table.get_column(name["sensor"]).to_physical().to_numpy()
+    counts = np.bincount(codes, minlength=len(PLACEMENTS))
+
+    def line_of(code: int, i: int) -> int:
+        # Asked only for a message: the row's place in the file is found then.
+        row = int(np.flatnonzero(codes == code)[i]) if counts[code] < len(codes) else i
+        return row + 2 if lines is None else int(lines[row])
+
     rows = {}
-    for p in PLACEMENTS:
-        own = [n for n in names if n.strip() == p]
-        if not own:
+    for code, p in enumerate(PLACEMENTS):
+        if not counts[code]:
             continue
-        part, mask = table, None  # one sensor: every row is its own
-        if len(own) < len(names):
-            # Splitting in the parser's own columns, then handing numpy one array per
-            # quantity, copies each value once.
-            mask = (sensor == own[0] if len(own) == 1 else sensor.is_in(own)).to_numpy()
-            part = table.filter(pl.Series(mask))
+        # One sensor: every row is its own. Else the parser splits its own columns (in
+        # native code, on every core) and hands numpy each quantity in its final layout.
+        part = table if counts[code] == len(codes) else table.filter(sensor == p)
         rows[p] = _Rows(
             part.get_column(name["time_s"]).to_numpy(writable=True),
             part.select(name[c] for c in _NUMERIC[1:4]).to_numpy(order="c", writable=True),
             part.select(name[c] for c in _NUMERIC[4:7]).to_numpy(order="c", writable=True),
-            lambda i, mask=mask: int(line[i if mask is None else np.flatnonzero(mask)[i]]),
+            lambda i, code=code: line_of(code, i),
         )
     return rows
 

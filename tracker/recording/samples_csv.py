@@ -13,7 +13,9 @@ frame of docs/frames.md. Details and validation rules: docs/samples-csv.md.
 Reading is fast because the common case never loops in Python: polars parses the file
 in bulk (in native code, on every core) and the checks are vectorised. Only when the
 bulk parse fails or finds something odd does a row-by-row parser run, whose job is to
-name the first bad line.
+name the first bad line. polars is imported when a file is parsed, not with this module
+(importing it takes a fifth of a second, which the export of a native recording, or
+writing a samples CSV, need not pay).
 """
 
 from __future__ import annotations
@@ -29,10 +31,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import polars as pl
 
 from tracker.errors import InputError
 from tracker.limits import MAX_ABS_TIME_S, MAX_READABLE_ABS_VALUE
@@ -43,6 +44,9 @@ from tracker.recording.model import Recording
 from tracker.recording.timestamps import MendedTimes, mend_notes, mend_timestamps
 from tracker.samples import SensorSamples
 from tracker.units import G_MPS2, PLACEMENTS, RAD_PER_DEG
+
+if TYPE_CHECKING:
+    import polars as pl
 
 COLUMNS: tuple[str, ...] = (
     "time_s",
@@ -328,15 +332,15 @@ def _sensor(
     return samples, m
 
 
-#: The sensor column is read as an enumeration of the placements: the parser keeps one
-#: small code per row instead of a string, and splitting by sensor compares codes.
-_SENSOR_CODES = pl.Enum(PLACEMENTS)
-
-
-def _schema(cols: list[str], sensor_type: Any) -> dict[str, Any]:
+def _schema(cols: list[str], sensor_codes: bool) -> dict[str, Any]:
     """The parser's schema: columns named by position (``column_1`` ...: a file may
-    order them any way), numbers as float64, ``sensor`` as ``sensor_type``, extra
-    columns as text (they are not read)."""
+    order them any way), numbers as float64, extra columns as text (they are not read),
+    and ``sensor`` as text or, with ``sensor_codes``, as an enumeration of the
+    placements: the parser then keeps one small code per row instead of a string, and
+    splitting by sensor compares codes."""
+    import polars as pl
+
+    sensor_type = pl.Enum(PLACEMENTS) if sensor_codes else pl.String
     return {
         f"column_{i + 1}": pl.Float64
         if c in _NUMERIC
@@ -350,6 +354,8 @@ def _schema(cols: list[str], sensor_type: Any) -> dict[str, Any]:
 def _read_columns(source: object, cols: list[str], schema: dict[str, Any]) -> pl.DataFrame:
     """The format's columns of every data row, by the parser; raises what the parser
     raises."""
+    import polars as pl
+
     return pl.read_csv(
         source,  # type: ignore[arg-type]
         has_header=False,
@@ -364,17 +370,19 @@ def _read_columns(source: object, cols: list[str], schema: dict[str, Any]) -> pl
 def _parse_fast(source: object, cols: list[str]) -> dict[str, _Rows] | None:
     """Each sensor's rows, parsed in bulk; None when anything is off (the slow parser
     then names the first bad line)."""
+    import polars as pl
+
     name = {c: f"column_{cols.index(c) + 1}" for c in COLUMNS}
     sensor = pl.col(name["sensor"])
     try:
         try:
-            table = _read_columns(source, cols, _schema(cols, _SENSOR_CODES))
+            table = _read_columns(source, cols, _schema(cols, sensor_codes=True))
         except pl.exceptions.ComputeError:
             # A sensor name padded with spaces (which the format allows) is not one of
             # the enumeration's; read the names as text and strip them. An unknown
             # name fails the strict cast below (and the slow parser names its line).
-            table = _read_columns(source, cols, _schema(cols, pl.String))
-            table = table.with_columns(sensor.str.strip_chars().cast(_SENSOR_CODES))
+            table = _read_columns(source, cols, _schema(cols, sensor_codes=False))
+            table = table.with_columns(sensor.str.strip_chars().cast(pl.Enum(PLACEMENTS)))
         lines = None  # row i is on line i + 2 (the header is line 1)
         if sum(table.null_count().row(0)):
             # Blank lines read as rows of nulls and are fine; a row with some nulls is short.
@@ -423,6 +431,8 @@ def _first_suspect_row(source: object, cols: list[str]) -> int | None:
     """The first data row (0-based) that has a missing field, an unknown sensor or a
     value that is not a number, found in bulk; None when the file cannot be parsed even
     as text (the row-by-row parser then walks it all)."""
+    import polars as pl
+
     schema = {f"column_{i + 1}": pl.String for i in range(len(cols))}
     try:
         table = _read_columns(source, cols, schema)

@@ -395,12 +395,13 @@ def _parse_fast(source: object, cols: list[str]) -> dict[str, _Rows] | None:
     except (pl.exceptions.PolarsError, pl.exceptions.PanicException, ValueError, OSError):
         # (a panic in the parser's own code on odd input derives from BaseException only)
         return None
-    codes = table.get_column(name["sensor"]).to_physical().to_numpy()
-    counts = np.bincount(codes, minlength=len(PLACEMENTS))
+    codes = table.get_column(name["sensor"]).to_physical()
+    counts = [int((codes == code).sum()) for code in range(len(PLACEMENTS))]
 
     def line_of(code: int, i: int) -> int:
         # Asked only for a message: the row's place in the file is found then.
-        row = int(np.flatnonzero(codes == code)[i]) if counts[code] < len(codes) else i
+        shared = counts[code] < len(codes)  # (other sensors have rows too)
+        row = int(np.flatnonzero(codes.to_numpy() == code)[i]) if shared else i
         return row + 2 if lines is None else int(lines[row])
 
     rows = {}

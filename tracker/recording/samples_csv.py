@@ -404,20 +404,32 @@ def _parse_fast(source: object, cols: list[str]) -> dict[str, _Rows] | None:
         row = int(np.flatnonzero(codes.to_numpy() == code)[i]) if shared else i
         return row + 2 if lines is None else int(lines[row])
 
-    rows = {}
-    for code, p in enumerate(PLACEMENTS):
-        if not counts[code]:
-            continue
-        # One sensor: every row is its own. Else the parser splits its own columns (in
-        # native code, on every core) and hands numpy each quantity in its final layout.
-        part = table if counts[code] == len(codes) else table.filter(sensor == p)
-        rows[p] = _Rows(
-            part.get_column(name["time_s"]).to_numpy(writable=True),
-            part.select(name[c] for c in _NUMERIC[1:4]).to_numpy(order="c", writable=True),
-            part.select(name[c] for c in _NUMERIC[4:7]).to_numpy(order="c", writable=True),
-            lambda i, code=code: line_of(code, i),
-        )
-    return rows
+    # Each sensor's rows go straight from the parser's buffers (the chunks it parsed
+    # in parallel, read in place) into that sensor's final arrays: one copy of each
+    # value, no intermediate table.
+    columns = [codes, *(table.get_column(name[c]) for c in _NUMERIC)]
+    chunks = [column.get_chunks() for column in columns]
+    if len({tuple(len(chunk) for chunk in cs) for cs in chunks}) > 1:
+        chunks = [[column.rechunk()] for column in columns]  # (chunked unlike each other)
+    arrays = {
+        code: (np.empty(n), np.empty((n, 3)), np.empty((n, 3)))
+        for code, n in enumerate(counts)
+        if n
+    }
+    filled = dict.fromkeys(arrays, 0)
+    for code_chunk, *value_chunks in zip(*chunks, strict=True):
+        sensor_codes = code_chunk.to_numpy()
+        values = [chunk.to_numpy() for chunk in value_chunks]
+        for code, (time_s, acc, gyro) in arrays.items():
+            own = sensor_codes == code
+            start = filled[code]
+            filled[code] = stop = start + int(np.count_nonzero(own))
+            for value, target in zip(values, (time_s, *acc.T, *gyro.T), strict=True):
+                np.compress(own, value, out=target[start:stop])
+    return {
+        PLACEMENTS[code]: _Rows(*arrays[code], lambda i, code=code: line_of(code, i))
+        for code in arrays
+    }
 
 
 def _line_text(data: bytes | mmap.mmap, start: int, lineno: int) -> str:

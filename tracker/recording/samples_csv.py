@@ -29,6 +29,7 @@ import re
 from array import array
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -404,32 +405,57 @@ def _parse_fast(source: object, cols: list[str]) -> dict[str, _Rows] | None:
         row = int(np.flatnonzero(codes.to_numpy() == code)[i]) if shared else i
         return row + 2 if lines is None else int(lines[row])
 
-    # Each sensor's rows go straight from the parser's buffers (the chunks it parsed
-    # in parallel, read in place) into that sensor's final arrays: one copy of each
-    # value, no intermediate table.
-    columns = [codes, *(table.get_column(name[c]) for c in _NUMERIC)]
-    chunks = [column.get_chunks() for column in columns]
+    arrays = _by_sensor(codes, [table.get_column(name[c]) for c in _NUMERIC], counts)
+    return {
+        PLACEMENTS[code]: _Rows(*arrays[code], lambda i, code=code: line_of(code, i))
+        for code in arrays
+    }
+
+
+def _by_sensor(
+    codes: pl.Series, columns: list[pl.Series], counts: list[int]
+) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Each sensor's (time, acc, gyro) arrays, keyed by sensor code, from the parsed
+    ``codes`` and ``columns`` (time, acc x y z, gyro x y z).
+
+    Every value is copied once, from the chunks the parser wrote (read in place) into
+    its sensor's final array; the quantities are copied in parallel threads (numpy
+    releases the GIL while it copies), as the parser parsed them.
+    """
+    chunks = [column.get_chunks() for column in [codes, *columns]]
     if len({tuple(len(chunk) for chunk in cs) for cs in chunks}) > 1:
-        chunks = [[column.rechunk()] for column in columns]  # (chunked unlike each other)
+        chunks = [[column.rechunk()] for column in [codes, *columns]]  # (unlike chunks)
     arrays = {
         code: (np.empty(n), np.empty((n, 3)), np.empty((n, 3)))
         for code, n in enumerate(counts)
         if n
     }
+    targets = {code: (t, *acc.T, *gyro.T) for code, (t, acc, gyro) in arrays.items()}
+    # Where each chunk's rows go: per sensor, their places in the chunk and the slice
+    # of the sensor's arrays that they fill.
+    routes = []
     filled = dict.fromkeys(arrays, 0)
-    for code_chunk, *value_chunks in zip(*chunks, strict=True):
+    for code_chunk in chunks[0]:
         sensor_codes = code_chunk.to_numpy()
-        values = [chunk.to_numpy() for chunk in value_chunks]
-        for code, (time_s, acc, gyro) in arrays.items():
-            own = sensor_codes == code
+        route = []
+        for code in arrays:
+            # (by index: np.compress into a strided column of acc is 3x slower)
+            rows = np.flatnonzero(sensor_codes == code)
             start = filled[code]
-            filled[code] = stop = start + int(np.count_nonzero(own))
-            for value, target in zip(values, (time_s, *acc.T, *gyro.T), strict=True):
-                np.compress(own, value, out=target[start:stop])
-    return {
-        PLACEMENTS[code]: _Rows(*arrays[code], lambda i, code=code: line_of(code, i))
-        for code in arrays
-    }
+            filled[code] = start + len(rows)
+            route.append((code, rows, slice(start, start + len(rows))))
+        routes.append(route)
+    values = [[chunk.to_numpy() for chunk in cs] for cs in chunks[1:]]
+
+    def fill(quantity: int) -> None:
+        for value, route in zip(values[quantity], routes, strict=True):
+            for code, rows, where in route:
+                np.take(value, rows, out=targets[code][quantity][where])
+
+    with ThreadPoolExecutor(min(len(columns), os.cpu_count() or 1)) as pool:
+        for _ in pool.map(fill, range(len(columns))):
+            pass  # (re-raises what a thread raised)
+    return arrays
 
 
 def _line_text(data: bytes | mmap.mmap, start: int, lineno: int) -> str:

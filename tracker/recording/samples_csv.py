@@ -10,8 +10,9 @@ interleave; each sensor's rows are in time order. Time in seconds on that sensor
 acceleration (specific force) in m/s^2 and angular velocity in rad/s, both in the sensor
 frame of docs/frames.md. Details and validation rules: docs/samples-csv.md.
 
-Reading is fast because the common case never loops in Python: polars parses the file
-in bulk (in native code, on every core) and the checks are vectorised. Only when the
+Reading is fast because the common case never loops over rows in Python: polars parses
+the file in bulk (in native code, on every core), numpy copies each sensor's rows into
+its arrays, and the checks are vectorised. Only when the
 bulk parse fails or finds something odd does a row-by-row parser run, whose job is to
 name the first bad line. polars is imported when a file is parsed, not with this module
 (importing it takes a fifth of a second, which the export of a native recording, or
@@ -341,15 +342,9 @@ def _schema(cols: list[str], sensor_codes: bool) -> dict[str, Any]:
     splitting by sensor compares codes."""
     import polars as pl
 
-    sensor_type = pl.Enum(PLACEMENTS) if sensor_codes else pl.String
-    return {
-        f"column_{i + 1}": pl.Float64
-        if c in _NUMERIC
-        else sensor_type
-        if c == "sensor"
-        else pl.String
-        for i, c in enumerate(cols)
-    }
+    types = {c: pl.Float64 for c in _NUMERIC}
+    types["sensor"] = pl.Enum(PLACEMENTS) if sensor_codes else pl.String
+    return {f"column_{i + 1}": types.get(c, pl.String) for i, c in enumerate(cols)}
 
 
 def _read_columns(source: object, cols: list[str], schema: dict[str, Any]) -> pl.DataFrame:

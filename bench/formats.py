@@ -14,7 +14,8 @@ in the same run and on the same file:
 Each contender runs in a process of its own (the read, pandas and the yardstick in
 worker processes that have imported what they need; the export fresh each time), in
 interleaved rounds, best of ``--repeats``. Both wall time and CPU time (user + system,
-all threads) are reported, and both ratios. The targets (read <= 1.2x pandas, export
+all threads) are reported, and both ratios: of the best times, and the median of each
+round's own ratio. The targets (read <= 1.2x pandas, export
 <= 1.5x pandas + VQF) are about the time a user waits, so they are judged on wall time
 on a quiet machine. On a machine shared with other jobs wall time measures the load as
 much as the code; CPU time is then the honest proxy (both parsers run threads, and CPU
@@ -73,20 +74,28 @@ def timed(label: str, fn: Callable[..., object], *args: object) -> object:
     return result
 
 
-def best_of(repeats: int, fns: dict[str, Callable[[], Measured]]) -> dict[str, Measured]:
-    """Best wall and best CPU time of each function over ``repeats`` interleaved rounds:
-    the machine's load then weighs on all of them alike, and the best round is the
-    least disturbed."""
-    best = dict.fromkeys(fns, (float("inf"), float("inf")))
+def rounds(repeats: int, fns: dict[str, Callable[[], Measured]]) -> dict[str, np.ndarray]:
+    """(wall, CPU) of each function in each of ``repeats`` interleaved rounds (one row
+    per round): the machine's load then weighs on all of them alike."""
+    times: dict[str, list[Measured]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            wall, cpu = fn()
-            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
-    return best
+            times[name].append(fn())
+    return {name: np.array(t) for name, t in times.items()}
 
 
-def ratio(a: Measured, b: Measured) -> Measured:
-    return a[0] / b[0], a[1] / b[1]
+def best(times: np.ndarray) -> Measured:
+    """The best wall and the best CPU time: the least disturbed rounds."""
+    return float(times[:, 0].min()), float(times[:, 1].min())
+
+
+def show_ratio(label: str, times: np.ndarray, yardstick: np.ndarray) -> None:
+    """The ratio of the best times, and the median of each round's own ratio (a round's
+    two runs follow each other, so a load that comes and goes weighs on both)."""
+    (wall, cpu), (wall_y, cpu_y) = best(times), best(yardstick)
+    show_both(label, (wall / wall_y, cpu / cpu_y), "")
+    per_round = np.median(times / yardstick, axis=0)
+    show_both("  (median of the rounds' own ratios)", (per_round[0], per_round[1]), "")
 
 
 def pandas_and_vqf(pd: object, path: Path) -> None:
@@ -242,35 +251,29 @@ def main() -> None:
         kinds = ["read", "pandas", "yardstick"] if has_pandas else ["read"]
         workers = {kind: Worker(kind, csv) for kind in kinds}
         try:
-            rounds = f"(best of {args.repeats})"
-            best = best_of(args.repeats, {k: workers[k] for k in kinds if k != "yardstick"})
-            show_both(f"samples CSV: read_samples_csv {rounds}", best["read"])
+            of = f"(best of {args.repeats})"
+            reads = rounds(args.repeats, {k: workers[k] for k in kinds if k != "yardstick"})
+            show_both(f"samples CSV: read_samples_csv {of}", best(reads["read"]))
             if not has_pandas:
                 print("pandas is not installed: no ratios (pip install pandas)")
                 return
-            show_both(f"samples CSV: pandas.read_csv {rounds}", best["pandas"])
-            show_both(
-                "samples CSV: read / pandas (target <= 1.2)",
-                ratio(best["read"], best["pandas"]),
-                "",
-            )
+            show_both(f"samples CSV: pandas.read_csv {of}", best(reads["pandas"]))
+            show_ratio("samples CSV: read / pandas (target <= 1.2)", reads["read"], reads["pandas"])
             out = Path(tmp) / "reps.csv"
             env = export_env(Path(tmp) / "pycache")
             export_times(csv, out, env)  # (not timed: fills the bytecode cache)
-            exports = best_of(
+            exports = rounds(
                 max(1, args.repeats // 2),
                 {"export": lambda: export_times(csv, out, env), "yardstick": workers["yardstick"]},
             )
         finally:
             for w in workers.values():
                 w.close()
-        rounds = f"(best of {max(1, args.repeats // 2)})"
-        show_both(f"tracker export of the samples CSV {rounds}", exports["export"])
-        show_both(f"pandas read + one VQF pass per sensor {rounds}", exports["yardstick"])
-        show_both(
-            "export / (pandas + VQF) (target <= 1.5)",
-            ratio(exports["export"], exports["yardstick"]),
-            "",
+        of = f"(best of {max(1, args.repeats // 2)})"
+        show_both(f"tracker export of the samples CSV {of}", best(exports["export"]))
+        show_both(f"pandas read + one VQF pass per sensor {of}", best(exports["yardstick"]))
+        show_ratio(
+            "export / (pandas + VQF) (target <= 1.5)", exports["export"], exports["yardstick"]
         )
 
 

@@ -13,7 +13,12 @@ from recording_testdata import BAD_CSV_CASES, EXAMPLE_CSV, assert_close_samples,
 
 from tracker.errors import InputError, UnitError
 from tracker.recording.model import Recording
-from tracker.recording.samples_csv import read_samples_csv, write_samples_csv
+from tracker.recording.samples_csv import (
+    _parse_fast,
+    _parse_slow,
+    read_samples_csv,
+    write_samples_csv,
+)
 from tracker.samples import SensorSamples
 from tracker.units import G_MPS2, RAD_PER_DEG
 
@@ -140,6 +145,36 @@ def test_crlf_bom_blank_lines_and_spaces_are_accepted(tmp_path: Path) -> None:
     text = text.replace(",sacrum,", ", sacrum ,")
     rec = read_samples_csv(write(tmp_path, text))
     assert [len(rec.sensors[p]) for p in rec.placements] == [2, 2]
+
+
+def test_bulk_parser_reads_what_the_row_parser_reads(tmp_path: Path) -> None:
+    # Columns in another order, an extra column, sensor names padded with spaces, blank
+    # lines, interleaved sensors: all allowed, so all read in bulk (a long file of this
+    # kind must not fall to the row-by-row parser), with the values and line numbers
+    # that the row-by-row parser gives.
+    cols = ["gyro_z", "sensor", "note", "time_s", "acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y"]
+    rng = np.random.default_rng(3)
+    lines = [",".join(cols)]
+    for i in range(300):
+        if i % 37 == 5:
+            lines.append("")
+        name = ["lumbar", " sacrum", "lumbar ", "sacrum"][i % 4] if i % 5 else "sacrum"
+        v = rng.normal(size=7).round(4)
+        lines.append(f"{v[6]},{name},n{i},{i * 0.004:.6f},{v[0]},{v[1]},{9.8 + v[2]},{v[3]},{v[4]}")
+    text = "\n".join(lines) + "\n"
+    path = write(tmp_path, text)
+    bulk = _parse_fast(path, cols)
+    rows = _parse_slow(text, cols, path)
+    assert bulk is not None
+    assert set(bulk) == set(rows) == {"lumbar", "sacrum"}
+    for p, r in rows.items():
+        b = bulk[p]
+        np.testing.assert_array_equal(b.time_s, r.time_s)
+        np.testing.assert_array_equal(b.acc, r.acc)
+        np.testing.assert_array_equal(b.gyro, r.gyro)
+        assert [b.line_of(i) for i in range(len(r.time_s))] == [
+            r.line_of(i) for i in range(len(r.time_s))
+        ]
 
 
 def test_units_are_converted_on_import(tmp_path: Path) -> None:

@@ -51,6 +51,8 @@ def value_problem(acc_mps2: np.ndarray, gyro_rad_s: np.ndarray, time_s: np.ndarr
         ("acceleration", acc_mps2, MAX_ABS_ACC_MPS2, "m/s^2", "MAX_ABS_ACC_MPS2"),
         ("angular velocity", gyro_rad_s, MAX_ABS_GYRO_RAD_S, "rad/s", "MAX_ABS_GYRO_RAD_S"),
     ):
+        if not len(values) or (values.min() >= -limit and values.max() <= limit):
+            continue  # the common case, in two passes without temporaries (NaN fails both)
         beyond = np.flatnonzero((np.abs(values) > limit).any(axis=1))
         if len(beyond):
             i = int(beyond[0])

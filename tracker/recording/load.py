@@ -4,6 +4,11 @@ The reader is chosen by the file's content (the native signature), not its name,
 renamed file still loads. Other importers (phone apps, ...) plug in with
 `register_importer`; they are asked, in registration order, after the native format
 and before the samples CSV, which takes every remaining file and explains what is wrong.
+A file that opens with the samples CSV header is a samples CSV: no importer is asked.
+
+Each reader is imported when a file of its format is read (the native reader for a
+native recording, the phone importers for a file that might be a phone export): a
+command that reads one recording then loads only the code for that format.
 """
 
 from __future__ import annotations
@@ -19,8 +24,7 @@ from tracker.limits import time_axis_problem, value_problem
 from tracker.recording import framing
 from tracker.recording.fileio import holding_streams, is_stream, read_input_head
 from tracker.recording.model import Recording
-from tracker.recording.native import read_native, write_native
-from tracker.recording.samples_csv import read_samples_csv, write_samples_csv
+from tracker.recording.samples_csv import HEADER, read_samples_csv, write_samples_csv
 
 #: Bytes handed to an importer's ``sniff`` to decide whether it reads a file.
 SNIFF_BYTES = 4096
@@ -28,6 +32,9 @@ NATIVE_SUFFIX = ".trk"
 CSV_SUFFIX = ".csv"
 #: How a zip archive starts: a member, an empty archive, a split archive.
 _ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+#: How a samples CSV starts (after a byte-order mark, if any): no phone export does.
+_SAMPLES_CSV_START = HEADER.encode()
+_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,11 @@ def _load(
                 f"{p} is a native recording, stored in m/s^2 and rad/s; "
                 f"--acc-unit / --gyro-unit apply only to samples CSV"
             )
+        from tracker.recording.native import read_native
+
         return read_native(p, recover=recover)
+    if head.removeprefix(_BOM).startswith(_SAMPLES_CSV_START):
+        return _read_csv(p, acc_unit, gyro_unit, placement)
     if not folder and head.startswith(_ZIP_SIGNATURES) and is_stream(p):
         raise InputError(
             f"{p} is a zip archive, which cannot be read through a pipe; give its path"
@@ -122,6 +133,10 @@ def _load(
         from tracker.recording.phone_files import export_problem
 
         raise export_problem(p)
+    return _read_csv(p, acc_unit, gyro_unit, placement)
+
+
+def _read_csv(p: Path, acc_unit: str, gyro_unit: str, placement: str | None) -> Recording:
     recording = read_samples_csv(p, acc_unit=acc_unit, gyro_unit=gyro_unit)
     _no_placement(p, placement)  # after reading: a file that is no CSV says so first
     return recording
@@ -137,6 +152,8 @@ def save_recording(recording: Recording, path: str | os.PathLike[str]) -> None:
     if suffix == CSV_SUFFIX:
         write_samples_csv(recording, p)
     elif suffix == NATIVE_SUFFIX:
+        from tracker.recording.native import write_native
+
         write_native(recording, p)
     else:
         raise InputError(

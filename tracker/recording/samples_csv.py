@@ -10,10 +10,13 @@ interleave; each sensor's rows are in time order. Time in seconds on that sensor
 acceleration (specific force) in m/s^2 and angular velocity in rad/s, both in the sensor
 frame of docs/frames.md. Details and validation rules: docs/samples-csv.md.
 
-Reading is fast because the common case never loops in Python: polars parses the file
-in bulk (in native code, on every core) and the checks are vectorised. Only when the
+Reading is fast because the common case never loops over rows in Python: polars parses
+the file in bulk (in native code, on every core), numpy copies each sensor's rows into
+its arrays, and the checks are vectorised. Only when the
 bulk parse fails or finds something odd does a row-by-row parser run, whose job is to
-name the first bad line.
+name the first bad line. polars is imported when a file is parsed, not with this module
+(importing it takes a fifth of a second, which the export of a native recording, or
+writing a samples CSV, need not pay).
 """
 
 from __future__ import annotations
@@ -27,12 +30,12 @@ import re
 from array import array
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import polars as pl
 
 from tracker.errors import InputError
 from tracker.limits import MAX_ABS_TIME_S, MAX_READABLE_ABS_VALUE
@@ -43,6 +46,9 @@ from tracker.recording.model import Recording
 from tracker.recording.timestamps import MendedTimes, mend_notes, mend_timestamps
 from tracker.samples import SensorSamples
 from tracker.units import G_MPS2, PLACEMENTS, RAD_PER_DEG
+
+if TYPE_CHECKING:
+    import polars as pl
 
 COLUMNS: tuple[str, ...] = (
     "time_s",
@@ -328,9 +334,24 @@ def _sensor(
     return samples, m
 
 
+def _schema(cols: list[str], sensor_codes: bool) -> dict[str, Any]:
+    """The parser's schema: columns named by position (``column_1`` ...: a file may
+    order them any way), numbers as float64, extra columns as text (they are not read),
+    and ``sensor`` as text or, with ``sensor_codes``, as an enumeration of the
+    placements: the parser then keeps one small code per row instead of a string, and
+    splitting by sensor compares codes."""
+    import polars as pl
+
+    types = {c: pl.Float64 for c in _NUMERIC}
+    types["sensor"] = pl.Enum(PLACEMENTS) if sensor_codes else pl.String
+    return {f"column_{i + 1}": types.get(c, pl.String) for i, c in enumerate(cols)}
+
+
 def _read_columns(source: object, cols: list[str], schema: dict[str, Any]) -> pl.DataFrame:
-    """The format's columns of every data row, by the parser (columns named by position,
-    ``column_1`` ...: a file may order them any way); raises what the parser raises."""
+    """The format's columns of every data row, by the parser; raises what the parser
+    raises."""
+    import polars as pl
+
     return pl.read_csv(
         source,  # type: ignore[arg-type]
         has_header=False,
@@ -345,14 +366,20 @@ def _read_columns(source: object, cols: list[str], schema: dict[str, Any]) -> pl
 def _parse_fast(source: object, cols: list[str]) -> dict[str, _Rows] | None:
     """Each sensor's rows, parsed in bulk; None when anything is off (the slow parser
     then names the first bad line)."""
-    # The parser names columns by position; a file may order them any way.
-    schema = {
-        f"column_{i + 1}": pl.Float64 if c in _NUMERIC else pl.String for i, c in enumerate(cols)
-    }
+    import polars as pl
+
     name = {c: f"column_{cols.index(c) + 1}" for c in COLUMNS}
+    sensor = pl.col(name["sensor"])
     try:
-        table = _read_columns(source, cols, schema)
-        line = np.arange(2, table.height + 2)  # the header is line 1
+        try:
+            table = _read_columns(source, cols, _schema(cols, sensor_codes=True))
+        except pl.exceptions.ComputeError:
+            # A sensor name padded with spaces (which the format allows) is not one of
+            # the enumeration's; read the names as text and strip them. An unknown
+            # name fails the strict cast below (and the slow parser names its line).
+            table = _read_columns(source, cols, _schema(cols, sensor_codes=False))
+            table = table.with_columns(sensor.str.strip_chars().cast(pl.Enum(PLACEMENTS)))
+        lines = None  # row i is on line i + 2 (the header is line 1)
         if sum(table.null_count().row(0)):
             # Blank lines read as rows of nulls and are fine; a row with some nulls is short.
             nulls = table.select(pl.all().is_null()).to_numpy()
@@ -360,32 +387,70 @@ def _parse_fast(source: object, cols: list[str]) -> dict[str, _Rows] | None:
             if not np.array_equal(blank, nulls.any(axis=1)):
                 return None
             table = table.filter(pl.Series(~blank))
-            line = line[~blank]
-        sensor = table.get_column(name["sensor"])
-        names = sensor.unique().to_list()
-        if len(names) > 2 * len(PLACEMENTS) or any(n.strip() not in PLACEMENTS for n in names):
-            return None
+            lines = np.flatnonzero(~blank) + 2
     except (pl.exceptions.PolarsError, pl.exceptions.PanicException, ValueError, OSError):
         # (a panic in the parser's own code on odd input derives from BaseException only)
         return None
-    rows = {}
-    for p in PLACEMENTS:
-        own = [n for n in names if n.strip() == p]
-        if not own:
-            continue
-        part, mask = table, None  # one sensor: every row is its own
-        if len(own) < len(names):
-            # Splitting in the parser's own columns, then handing numpy one array per
-            # quantity, copies each value once.
-            mask = (sensor == own[0] if len(own) == 1 else sensor.is_in(own)).to_numpy()
-            part = table.filter(pl.Series(mask))
-        rows[p] = _Rows(
-            part.get_column(name["time_s"]).to_numpy(writable=True),
-            part.select(name[c] for c in _NUMERIC[1:4]).to_numpy(order="c", writable=True),
-            part.select(name[c] for c in _NUMERIC[4:7]).to_numpy(order="c", writable=True),
-            lambda i, mask=mask: int(line[i if mask is None else np.flatnonzero(mask)[i]]),
-        )
-    return rows
+    codes = table.get_column(name["sensor"]).to_physical()
+    counts = [int((codes == code).sum()) for code in range(len(PLACEMENTS))]
+
+    def line_of(code: int, i: int) -> int:
+        # Asked only for a message: the row's place in the file is found then.
+        shared = counts[code] < len(codes)  # (other sensors have rows too)
+        row = int(np.flatnonzero(codes.to_numpy() == code)[i]) if shared else i
+        return row + 2 if lines is None else int(lines[row])
+
+    arrays = _by_sensor(codes, [table.get_column(name[c]) for c in _NUMERIC], counts)
+    return {
+        PLACEMENTS[code]: _Rows(*arrays[code], lambda i, code=code: line_of(code, i))
+        for code in arrays
+    }
+
+
+def _by_sensor(
+    codes: pl.Series, columns: list[pl.Series], counts: list[int]
+) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Each sensor's (time, acc, gyro) arrays, keyed by sensor code, from the parsed
+    ``codes`` and ``columns`` (time, acc x y z, gyro x y z).
+
+    Every value is copied once, from the chunks the parser wrote (read in place) into
+    its sensor's final array; the quantities are copied in parallel threads (numpy
+    releases the GIL while it copies), as the parser parsed them.
+    """
+    chunks = [column.get_chunks() for column in [codes, *columns]]
+    if len({tuple(len(chunk) for chunk in cs) for cs in chunks}) > 1:
+        chunks = [[column.rechunk()] for column in [codes, *columns]]  # (unlike chunks)
+    arrays = {
+        code: (np.empty(n), np.empty((n, 3)), np.empty((n, 3)))
+        for code, n in enumerate(counts)
+        if n
+    }
+    targets = {code: (t, *acc.T, *gyro.T) for code, (t, acc, gyro) in arrays.items()}
+    # Where each chunk's rows go: per sensor, their places in the chunk and the slice
+    # of the sensor's arrays that they fill.
+    routes = []
+    filled = dict.fromkeys(arrays, 0)
+    for code_chunk in chunks[0]:
+        sensor_codes = code_chunk.to_numpy()
+        route = []
+        for code in arrays:
+            # (by index: np.compress into a strided column of acc is 3x slower)
+            rows = np.flatnonzero(sensor_codes == code)
+            start = filled[code]
+            filled[code] = start + len(rows)
+            route.append((code, rows, slice(start, start + len(rows))))
+        routes.append(route)
+    values = [[chunk.to_numpy() for chunk in cs] for cs in chunks[1:]]
+
+    def fill(quantity: int) -> None:
+        for value, route in zip(values[quantity], routes, strict=True):
+            for code, rows, where in route:
+                np.take(value, rows, out=targets[code][quantity][where])
+
+    with ThreadPoolExecutor(min(len(columns), os.cpu_count() or 1)) as pool:
+        for _ in pool.map(fill, range(len(columns))):
+            pass  # (re-raises what a thread raised)
+    return arrays
 
 
 def _line_text(data: bytes | mmap.mmap, start: int, lineno: int) -> str:
@@ -400,6 +465,8 @@ def _first_suspect_row(source: object, cols: list[str]) -> int | None:
     """The first data row (0-based) that has a missing field, an unknown sensor or a
     value that is not a number, found in bulk; None when the file cannot be parsed even
     as text (the row-by-row parser then walks it all)."""
+    import polars as pl
+
     schema = {f"column_{i + 1}": pl.String for i in range(len(cols))}
     try:
         table = _read_columns(source, cols, schema)

@@ -45,6 +45,7 @@ from tracker.analysis.exercises import (
     classify,
     named,
 )
+from tracker.analysis.gait import GaitDetector
 from tracker.analysis.settings import SegmentationSettings
 from tracker.analysis.stats import median
 from tracker.analysis.turning import TurningPoint
@@ -143,6 +144,7 @@ class RepSegmenter:
         #: The exercise the user named (its rest position follows), None to decide per set.
         self.forced = None if exercise is None else named(exercise)
         self.period_s = period_s
+        self._gait = GaitDetector(period_s)
         self.chain: list[Turn] = []
         self.open: OpenSet | None = None
         #: Set by `_update_set` when it finds the open set had ended before a cycle.
@@ -470,6 +472,9 @@ class RepSegmenter:
         smallest = min(abs(c.p.value - c.a.value), abs(c.p.value - c.b.value))
         if smallest < self.s.min_rep_amplitude_deg or c.a.leave is None:
             return False
+        largest = max(abs(c.p.value - c.a.value), abs(c.p.value - c.b.value))
+        if self._gait.in_gait(self._vert, c.a.leave, c.b.arrive + 1, largest):
+            return False  # a step or a stride of walking, stairs or jogging
         # A rep returns to its rest position; sitting down, lying back or walking off
         # ends somewhere else.
         tol = self._return_tolerance_deg(smallest)

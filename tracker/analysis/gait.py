@@ -34,9 +34,10 @@ MAX_STEP_S = 1.0 / 1.3
 MIN_GAIT_ACC_SD_MPS2 = 0.5
 #: The vertical acceleration repeats itself after one step at least this well
 #: (normalised autocorrelation): heel strike, loading and push-off come back every step
-#: (0.7-0.95 in walking and jogging). The hips' rise and fall in a rep is one smooth
-#: movement per rep, which repeats after a whole rep and not after a step.
-MIN_STEP_AUTOCORR = 0.5
+#: (step regularity at the lower trunk 0.7-0.95 in adults walking, a little less on
+#: stairs). A rep's hips rise and fall once or twice per rep, smoothly, and repeat less
+#: exactly: the reps found in lifting sessions stay under 0.5, a few reach 0.8.
+MIN_STEP_AUTOCORR = 0.65
 #: Between no lag and the step lag the autocorrelation dips by at least this below its
 #: peak (half a step on, heel strike meets mid-swing): a slow movement (a hinge, the
 #: hips rising over seconds) still correlates well after a fraction of a second, but
@@ -45,9 +46,9 @@ MIN_STEP_CONTRAST = 0.5
 #: Steps shake the hips by at least this much per degree of the candidate's excursion
 #: (m/s^2 SD per deg). A hinge moves the hips only as its own angle does: a sensor
 #: 0.1-0.25 m from the hip axis swung at a fast swing's 1 Hz gets about 0.03 per
-#: degree, a squat bouncing out of the bottom up to about 0.1. Steps give 1-10 m/s^2
-#: while a loose pouch swings 10-30 degrees: 0.15-0.5 per degree.
-MIN_GAIT_ACC_PER_DEG = 0.12
+#: degree; reps that repeat after half a rep as regularly as steps stay under 0.05.
+#: Steps give 1-10 m/s^2 while a loose pouch swings 10-30 degrees: 0.09-0.5 per degree.
+MIN_GAIT_ACC_PER_DEG = 0.07
 #: Gait tilts the pelvis (or the trunk) by well under this (deg, the candidate's own
 #: range); a loosely worn phone pushed by the thigh adds up to ~30 degrees jogging. A
 #: wider excursion is a hinge even if the hips happen to move periodically.

@@ -12,7 +12,8 @@ are also given per 100 of them.
 
 The suite cycles through themes (walking at three speeds, stairs, jogging, sitting down
 and standing up, pick-up bends, a mix), setups, tiers and sample rates of 50-200 Hz;
-a third of the single-sensor sessions are a phone in a belt pouch (100 Hz, loose).
+in every other round of the themes the single sensor is a phone in a belt pouch (100 Hz,
+loose).
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ def config(index: int, seed_base: int) -> SessionConfig:
     theme = THEMES[index % len(THEMES)]
     setup = SETUPS[(index // len(THEMES) + index) % len(SETUPS)]
     tier = TIERS[(index // 2) % len(TIERS)]
-    pouch = setup != "dual" and index % 3 == 0
+    # Every other round of the themes, the single sensor is a phone in a belt pouch.
+    pouch = setup != "dual" and (index // len(THEMES)) % 2 == 0
     if pouch:
         rates: float | dict[str, float] = 100.0
     elif setup == "dual":

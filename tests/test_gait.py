@@ -108,6 +108,18 @@ def test_a_swing_straight_after_walking_is_not_gait():
         assert not det.in_gait(v, first + k * n, first + (k + 1) * n, 40.0), k
 
 
+def test_a_walk_with_lost_data_is_gait():
+    """A burst of lost packets bridged by interpolation leaves a spike in the vertical
+    acceleration; left out, the steps around it still repeat."""
+    v = _walking(6.0, 2.8, 8.0)
+    lost = np.zeros(len(v), dtype=bool)
+    lost[330:345] = True
+    v[330:345] = np.linspace(-40.0, 40.0, 15)
+    start, stop = 300, 372
+    assert not GaitDetector(PERIOD_S).in_gait(v, start, stop, 30.0)
+    assert GaitDetector(PERIOD_S).in_gait(v, start, stop, 30.0, lost)
+
+
 def test_a_flight_of_stairs_long_as_a_deadlift_is_gait():
     """Leaning into a flight and straightening at its top makes one long cycle: most of
     its windows are steps."""
@@ -161,8 +173,8 @@ def test_gait_checks_stream_as_in_batch(pouch_walk, monkeypatch):
     real = GaitDetector.in_gait
     mode = "batch"
 
-    def spy(self, vert, start, stop, excursion):
-        verdict = real(self, vert, start, stop, excursion)
+    def spy(self, vert, start, stop, excursion, unreliable=None):
+        verdict = real(self, vert, start, stop, excursion, unreliable)
         calls[mode].append((start, stop, excursion, verdict))
         return verdict
 

@@ -473,7 +473,7 @@ class RepSegmenter:
         if smallest < self.s.min_rep_amplitude_deg or c.a.leave is None:
             return False
         largest = max(abs(c.p.value - c.a.value), abs(c.p.value - c.b.value))
-        if self._gait.in_gait(self._vert, c.a.leave, c.b.arrive + 1, largest):
+        if self._gait.in_gait(self._vert, c.a.leave, c.b.arrive + 1, largest, self._unreliable):
             return False  # a step or a stride of walking, stairs or jogging
         # A rep returns to its rest position; sitting down, lying back or walking off
         # ends somewhere else.

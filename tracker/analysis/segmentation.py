@@ -46,6 +46,7 @@ from tracker.analysis.exercises import (
     classify,
     named,
 )
+from tracker.analysis.gait import GaitDetector
 from tracker.analysis.models import YES_PROBABILITY, PairFeatures, model
 from tracker.analysis.settings import SegmentationSettings
 from tracker.analysis.stats import median
@@ -175,6 +176,7 @@ class RepSegmenter:
         #: The exercise the user named (its rest position follows), None to decide per set.
         self.forced = None if exercise is None else named(exercise)
         self.period_s = period_s
+        self._gait = GaitDetector(period_s)
         self.chain: list[Turn] = []
         self.open: OpenSet | None = None
         #: Set by `_update_set` when it finds the open set had ended before a cycle.
@@ -657,6 +659,9 @@ class RepSegmenter:
             )
         if c.a.leave is None:
             return "no still start"
+        largest = max(abs(c.p.value - c.a.value), abs(c.p.value - c.b.value))
+        if self._gait.in_gait(self._vert, c.a.leave, c.b.arrive + 1, largest, self._unreliable):
+            return "walking, stairs or jogging: the hips shook at step frequency throughout"
         # A rep returns to its rest position; sitting down, lying back or walking off
         # ends somewhere else.
         tol = self._return_tolerance_deg(smallest)

@@ -1,4 +1,5 @@
-"""Non-rep activities: standing, weight shifting, walking, picking a weight up or putting it down.
+"""Non-rep activities: standing, weight shifting, walking, sitting down and standing up,
+picking a weight up or putting it down (daily-life locomotion: `tracker.sim.gait`).
 
 Each function appends knots and overlays to a `Timeline` from its cursor and returns the
 `EventPlan` it produced. Angles in the channels are radians; frames in docs/frames.md.
@@ -141,8 +142,22 @@ def sit(tl: Timeline, rng: np.random.Generator, duration_s: float) -> EventPlan:
     starts with a forward lean of the trunk.
     """
     t0 = tl.now_s
-    r = RAD_PER_DEG
     down_s, up_s = rng.uniform(1.0, 1.6), rng.uniform(1.0, 1.5)
+    stand_to_sit(tl, rng, down_s)
+    tl.wait(max(1.0, duration_s - down_s - up_s))
+    sit_to_stand(tl, rng, up_s)
+    return EventPlan("sit", t0, tl.now_s)
+
+
+def stand_to_sit(
+    tl: Timeline, rng: np.random.Generator, duration_s: float | None = None
+) -> EventPlan:
+    """Sitting down (on a chair, bench or box): the trunk leans forward while the hips
+    go back and down, then the pelvis tilts back (slumped) and the lumbar spine flexes.
+    Ends seated; ``duration_s`` 1.0-1.6 s when not given."""
+    t0 = tl.now_s
+    down_s = rng.uniform(1.0, 1.6) if duration_s is None else duration_s
+    r = RAD_PER_DEG
     tl.move(
         down_s,
         {
@@ -152,7 +167,17 @@ def sit(tl: Timeline, rng: np.random.Generator, duration_s: float) -> EventPlan:
             "hz": [(1.0, -rng.uniform(0.42, 0.5))],
         },
     )
-    tl.wait(max(1.0, duration_s - down_s - up_s))
+    return EventPlan("stand_to_sit", t0, tl.now_s)
+
+
+def sit_to_stand(
+    tl: Timeline, rng: np.random.Generator, duration_s: float | None = None
+) -> EventPlan:
+    """Standing up from sitting: a forward lean of the trunk (hips off the seat), then
+    hips and trunk extend to upright. ``duration_s`` 1.0-1.5 s when not given."""
+    t0 = tl.now_s
+    up_s = rng.uniform(1.0, 1.5) if duration_s is None else duration_s
+    r = RAD_PER_DEG
     tl.move(
         up_s,
         {
@@ -162,7 +187,7 @@ def sit(tl: Timeline, rng: np.random.Generator, duration_s: float) -> EventPlan:
             "hz": [(1.0, 0.0)],
         },
     )
-    return EventPlan("sit", t0, tl.now_s)
+    return EventPlan("sit_to_stand", t0, tl.now_s)
 
 
 def bend_down_up(

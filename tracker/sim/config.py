@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tracker.errors import InputError
+from tracker.sim.daily import Bout
 from tracker.sim.exercises import FAULT_KINDS
 from tracker.sim.tiers import TIERS, Imperfections
 from tracker.units import EXERCISES, LUMBAR, PLACEMENTS, SACRUM
@@ -61,6 +62,10 @@ class SessionConfig:
     end_standing_s: float = 3.0
     mounting: Mapping[str, np.ndarray] | None = None
     internal_rate_hz: float = 1000.0
+    #: A daily-life session instead of sets (`tracker.sim.daily`): these bouts in order.
+    daily: tuple[Bout, ...] = ()
+    #: Sensors worn loosely, as a phone in a belt pouch (`daily.pouch_tissue`).
+    loose_mounting: bool = False
 
     @property
     def placements(self) -> tuple[str, ...]:
@@ -79,8 +84,12 @@ class SessionConfig:
             raise InputError(f"unknown setup {self.setup!r}; use one of {', '.join(SETUPS)}")
         if self.tier not in TIERS:
             raise InputError(f"unknown tier {self.tier!r}; use one of {', '.join(TIERS)}")
-        if not self.sets:
-            raise InputError("a session needs at least one set")
+        if not self.sets and not self.daily:
+            raise InputError("a session needs at least one set (or daily-life bouts)")
+        if self.sets and self.daily:
+            raise InputError("a daily-life session has no sets: give sets or daily bouts")
+        for i, bout in enumerate(self.daily, 1):
+            bout.validate(i)
         for p in self.placements:
             if isinstance(self.rate_hz, Mapping) and p not in self.rate_hz:
                 raise InputError(f"no sample rate given for the {p} sensor")

@@ -11,6 +11,7 @@ import numpy as np
 
 from tracker.sim import activities as act
 from tracker.sim.config import SessionConfig, SetSpec
+from tracker.sim.daily import daily_plan
 from tracker.sim.exercises import SetForm
 from tracker.sim.plan import EventPlan, SessionPlan, SetPlan
 from tracker.sim.sets import perform_set
@@ -32,6 +33,8 @@ def _fault_reps(spec: SetSpec, rng: np.random.Generator) -> dict[str, list[int]]
 
 def build_plan(config: SessionConfig, tl: Timeline) -> SessionPlan:
     """Lay the whole session out on the timeline."""
+    if config.daily:
+        return daily_plan(config, tl)
     rng = stream(config.seed, "plan")
     # How evenly each set's reps repeat: a stream of its own, so the plan is unchanged.
     form_rng = stream(config.seed, "form")

@@ -21,6 +21,7 @@ from tracker.samples import SensorSamples
 from tracker.sim import rotations as rot
 from tracker.sim.body import BodyParams, kinematics, random_body, walked_position
 from tracker.sim.config import SessionConfig
+from tracker.sim.daily import Pouch, pouch
 from tracker.sim.pipeline import MARGIN, SensorPipe
 from tracker.sim.scenario import build_plan
 from tracker.sim.sensor import SensorErrors, digitise, random_errors
@@ -174,9 +175,13 @@ def simulate_session(config: SessionConfig) -> SimResult:
     errors: dict[str, SensorErrors] = {}
     tissues: dict[str, TissueParams] = {}
     stamps: dict[str, np.ndarray] = {}
+    pouches: dict[str, Pouch] = {}
     for p in config.placements:
         tissue_rng = stream(config.seed, "tissue", p)
         tissues[p] = random_tissue(tissue_rng, p, tissue_rng.uniform(*tr.wobble_gain))
+        if config.loose_mounting:
+            pouches[p] = pouch(tissue_rng)
+            tissues[p] = pouches[p].tissue
         clocks[p] = _clock(config, p, tr, clock_start)
         errors[p] = random_errors(stream(config.seed, "errors", p), tr, imp, clocks[p].rate_hz)
         t_sim, stamps[p] = sample_instants(
@@ -207,6 +212,8 @@ def simulate_session(config: SessionConfig) -> SimResult:
         # The next chunk's arrays start MARGIN samples before its first new sample.
         walked_start = walked[hi_g - lo_g].copy()
         motion = kinematics(body, ch, walked, config.placements)
+        for p, pch in pouches.items():
+            motion[p] = pch.rock(motion[p], ch["thigh"])
         lo, hi = MARGIN, MARGIN + hi_g - lo_g
         theta_p[lo_g:hi_g] = ch["theta_p"][lo:hi]
         lam[lo_g:hi_g] = ch["lam"][lo:hi]
@@ -261,6 +268,8 @@ def simulate_session(config: SessionConfig) -> SimResult:
             "samples_lost": int(len(keep) - keep.sum()),
             "dropouts": [[d0 + clock_start, d1 + clock_start] for d0, d1 in dropouts],
         }
+        if p in pouches:
+            setup[p]["pouch"] = pouches[p].as_dict()
 
     t = np.arange(n) * dt
     timeline_p = LUMBAR if LUMBAR in config.placements else config.placements[0]
@@ -313,4 +322,7 @@ def _config_dict(config: SessionConfig) -> dict:
             }
             for s in config.sets
         ],
+        # Only in daily-life sessions, so the truth of a lifting session is unchanged.
+        **({"daily": [[b.kind, b.amount] for b in config.daily]} if config.daily else {}),
+        **({"loose_mounting": True} if config.loose_mounting else {}),
     }

@@ -30,6 +30,7 @@ CHANNELS: tuple[str, ...] = (
     "twist_l",  # lumbar axial rotation (L1 vs S1), rad
     "heading",  # whole-body heading about world z, rad
     "speed",  # forward walking speed along the heading, m/s
+    "thigh",  # flexion of the thigh next to a waist-worn pouch, rad (it rocks a loose one)
 )
 
 

@@ -670,6 +670,16 @@ class SensorLink:
 _DONE = object()
 
 
+def check_placements(devices: Mapping[str, object]) -> None:
+    """Raise `DeviceError` unless ``devices`` names at least one known placement, and
+    only known ones."""
+    if not devices:
+        raise DeviceError("no sensor given: name a device for lumbar and/or sacrum")
+    unknown = [p for p in devices if p not in PLACEMENTS]
+    if unknown:
+        raise DeviceError(f"unknown placement {unknown[0]!r}; expected one of {PLACEMENTS}")
+
+
 class LiveSession:
     """One or two sensors streaming at once, as one async stream of `StreamItem`.
 
@@ -689,11 +699,7 @@ class LiveSession:
         scan_timeout_s: float = 10.0,
         connect_timeout_s: float = 10.0,
     ) -> None:
-        if not devices:
-            raise DeviceError("no sensor given: name a device for lumbar and/or sacrum")
-        unknown = [p for p in devices if p not in PLACEMENTS]
-        if unknown:
-            raise DeviceError(f"unknown placement {unknown[0]!r}; expected one of {PLACEMENTS}")
+        check_placements(devices)
         self.targets = {p: _target(d) for p, d in devices.items()}
         self.transport = transport
         self.config = config

@@ -29,12 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tracker.devices.ble import BleTransport, SensorTarget
+from tracker.devices.ble import BleTransport, SensorTarget, check_placements
 from tracker.devices.kinds import get_kind
 from tracker.devices.playback import PlaybackClock
 from tracker.devices.stream_tracking import ClockMapper, KnownClock
 from tracker.errors import DeviceError
-from tracker.units import PLACEMENTS
 
 if TYPE_CHECKING:
     from tracker.devices.emulator import EmulatedSensor, Faults
@@ -103,11 +102,7 @@ class SensorSources:
         faults: Mapping[str, Faults] | None = None,
         clock: PlaybackClock | None = None,
     ) -> None:
-        if not devices:
-            raise DeviceError("no sensor given: name a device for lumbar and/or sacrum")
-        unknown = [p for p in devices if p not in PLACEMENTS]
-        if unknown:
-            raise DeviceError(f"unknown placement {unknown[0]!r}; expected one of {PLACEMENTS}")
+        check_placements(devices)
         self.specs = {p: parse_device_spec(d) for p, d in devices.items()}
         self.speed = speed
         self.transport = transport

@@ -14,6 +14,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
+from tracker.numbers import fixed
 from tracker.recording.csv_safe import csv_text, safe_cell
 from tracker.recording.fileio import replace_atomically
 
@@ -90,21 +91,17 @@ def weekly_trends(conn: sqlite3.Connection, exercise: str | None = None) -> list
     return out
 
 
-def _num(x: float | None, digits: int) -> str:
-    return "" if x is None else f"{x:.{digits}f}"
-
-
 def _cells(t: WeekTrend) -> list[str]:
     return [
         safe_cell(t.exercise),
         t.week,
         str(t.sessions),
         str(t.reps),
-        _num(t.flagged_pct, 1),
-        _num(t.peak_flexion_deg, 1),
-        _num(t.mean_flexion_deg, 1),
-        _num(t.mean_depth_deg, 1),
-        _num(t.mean_rep_s, 2),
+        fixed(t.flagged_pct, 1),
+        fixed(t.peak_flexion_deg, 1),
+        fixed(t.mean_flexion_deg, 1),
+        fixed(t.mean_depth_deg, 1),
+        fixed(t.mean_rep_s, 2),
     ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from tracker.analysis.events import RepMetrics
+from tracker.numbers import fixed
 from tracker.recording.csv_safe import csv_text, safe_cell
 from tracker.recording.fileio import replace_atomically
 
@@ -35,14 +36,6 @@ COLUMNS = (
 )
 
 
-def _num(x: float | None, digits: int) -> str:
-    if x is None:
-        return ""
-    text = f"{x:.{digits}f}"
-    # A value that rounds to zero is written without a sign ("-0.0" reads as a flag).
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
-
-
 def _bool(x: bool | None) -> str:
     return "" if x is None else ("true" if x else "false")
 
@@ -52,18 +45,18 @@ def rep_row(r: RepMetrics) -> list[str]:
         str(r.set),
         str(r.rep),
         safe_cell(r.exercise),
-        _num(r.start_s, 3),
-        _num(r.end_s, 3),
-        _num(r.duration_s, 3),
-        _num(r.hinge_depth_deg, 1),
-        _num(r.lumbar_flexion_deg, 1),
-        _num(r.lumbar_extension_deg, 1),
+        fixed(r.start_s, 3),
+        fixed(r.end_s, 3),
+        fixed(r.duration_s, 3),
+        fixed(r.hinge_depth_deg, 1),
+        fixed(r.lumbar_flexion_deg, 1),
+        fixed(r.lumbar_extension_deg, 1),
         _bool(r.flexion_under_load),
         _bool(r.overextension),
-        _num(r.lumbar_share, 2),
-        _num(r.eccentric_s, 3),
-        _num(r.concentric_s, 3),
-        _num(r.peak_hip_extension_deg_s, 1),
+        fixed(r.lumbar_share, 2),
+        fixed(r.eccentric_s, 3),
+        fixed(r.concentric_s, 3),
+        fixed(r.peak_hip_extension_deg_s, 1),
         _bool(r.flexion_caution),
         _bool(r.angles_approximate),
     ]

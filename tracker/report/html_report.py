@@ -19,6 +19,7 @@ from typing import Any
 
 from tracker import __version__
 from tracker.analysis.session import SessionResult, recording_start_s
+from tracker.numbers import fixed
 from tracker.recording.fileio import replace_atomically
 from tracker.recording.model import Recording
 from tracker.report.plot import (
@@ -98,7 +99,7 @@ def _e(value: object) -> str:
 
 
 def _num(x: float | None, digits: int = 0) -> str:
-    return "–" if x is None else f"{x:.{digits}f}"
+    return fixed(x, digits, missing="–")
 
 
 def _png_data_uri(png: bytes) -> str:

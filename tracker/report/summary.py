@@ -12,6 +12,7 @@ import numpy as np
 
 from tracker.analysis.events import RepMetrics, SetSummary
 from tracker.analysis.session import SessionResult
+from tracker.numbers import fixed
 from tracker.report.words import plural, sets_and_reps
 
 
@@ -90,7 +91,7 @@ def _clock(t_s: float) -> str:
 
 
 def _fmt(x: float | None, unit: str, digits: int = 0) -> str:
-    return "-" if x is None else f"{x:.{digits}f}{unit}"
+    return "-" if x is None else fixed(x, digits) + unit
 
 
 def format_summary(d: dict[str, Any], limits_source: str) -> str:

@@ -17,7 +17,7 @@ from tracker.analysis.settings import AnalysisSettings
 from tracker.cli import cli
 from tracker.recording.csv_safe import FORMULA_TRIGGERS, safe_cell
 from tracker.recording.load import save_recording
-from tracker.recording.rep_csv import format_rep_csv
+from tracker.report.rep_csv import format_rep_csv
 from tracker.report.srt import format_srt, srt_cues, srt_timestamp
 from tracker.sim.config import SessionConfig, SetSpec
 from tracker.sim.session import simulate_session

@@ -23,7 +23,7 @@ from tracker.errors import InputError, TrackerError
 from tracker.recording.fileio import OutputError
 from tracker.recording.load import load_recording
 from tracker.recording.model import Recording
-from tracker.recording.rep_csv import write_rep_csv
+from tracker.report.rep_csv import write_rep_csv
 from tracker.report.words import sets_and_reps
 
 if TYPE_CHECKING:

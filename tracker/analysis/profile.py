@@ -9,8 +9,6 @@ Stored as JSON in the user's data directory (``TRACKER_DATA_DIR`` overrides it),
 from __future__ import annotations
 
 import json
-import os
-import sys
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +18,7 @@ import numpy as np
 from tracker.analysis.session import SessionResult
 from tracker.analysis.settings import AnalysisSettings
 from tracker.errors import AnalysisError, InputError
+from tracker.paths import data_dir
 from tracker.recording.fileio import OutputError, os_error_reason, replace_atomically
 
 PROFILE_VERSION = 1
@@ -50,19 +49,6 @@ class Profile:
             flexion_caution_deg=CAUTION_SHARE * self.max_flexion_deg,
             extension_limit_deg=ext,
         )
-
-
-def data_dir() -> Path:
-    """Where the tool keeps the profile and history (``TRACKER_DATA_DIR`` overrides)."""
-    env = os.environ.get("TRACKER_DATA_DIR")
-    if env:
-        return Path(env)
-    if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA", Path.home())) / "tracker"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "tracker"
-    xdg = os.environ.get("XDG_DATA_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "tracker"
 
 
 def default_profile_path() -> Path:

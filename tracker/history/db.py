@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tracker.analysis.profile import data_dir
 from tracker.errors import InputError
+from tracker.paths import data_dir
 
 DB_NAME = "history.sqlite"
 #: How long a writer waits for another to finish before giving up.

@@ -61,8 +61,8 @@ def _recorded(recording, settings) -> tuple[dict[str, list], object]:
     seg = segmentation.RepSegmenter
     pair_against = seg._pair_against
 
-    def recording_pair_against(self, c1, c2, swung):
-        why = pair_against(self, c1, c2, swung)
+    def recording_pair_against(self, c1, c2):
+        why = pair_against(self, c1, c2)
         seen["opening"].append((_span(c1), _span(c2), self.pair_features(c1, c2), why is None))
         return why
 

@@ -414,7 +414,7 @@ def test_picking_up_then_walking_to_the_station_is_not_the_first_rep(seed, sacru
     # Without the walking check and the comparison of the two movements, a pick-up
     # opens a set as its first rep.
     monkeypatch.setattr(RepSegmenter, "_walked_between", lambda self, c1: False)
-    monkeypatch.setattr(RepSegmenter, "_pair_against", lambda self, c1, c2, swung: None)
+    monkeypatch.setattr(RepSegmenter, "_pair_against", lambda self, c1, c2: None)
     assert during_pick_up(analyse_recording(sim.recording, AnalysisSettings())) >= 1
 
 

@@ -61,9 +61,6 @@ class PairFeatures:
     amplitude_deg: float
 
 
-FeatureSet = PairFeatures
-
-
 @dataclass(frozen=True)
 class LogisticModel:
     names: tuple[str, ...]
@@ -89,18 +86,18 @@ class LogisticModel:
             str(d.get("fitted_on", "")),
         )
 
-    def contributions(self, f: FeatureSet) -> list[float]:
+    def contributions(self, f: PairFeatures) -> list[float]:
         """Each feature's share of the log-odds of yes (standardised times weight)."""
         return [
             w * (x - m) / s
             for x, m, s, w in zip(astuple(f), self.mean, self.scale, self.weights, strict=True)
         ]
 
-    def probability(self, f: FeatureSet) -> float:
+    def probability(self, f: PairFeatures) -> float:
         z = self.bias + sum(self.contributions(f))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
-    def against(self, f: FeatureSet, n: int = 2) -> str:
+    def against(self, f: PairFeatures, n: int = 2) -> str:
         """The ``n`` features that weighed most against yes, in words."""
         pairs = sorted(zip(self.contributions(f), self.names, astuple(f), strict=True))
         words = [f"{name.replace('_', ' ')} {value:.2f}" for c, name, value in pairs[:n] if c < 0]

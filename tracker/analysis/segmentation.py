@@ -10,9 +10,12 @@ Vocabulary (angles in docs/frames.md; the full recipe with figures in docs/analy
 * a *rep* is rest -> peak -> rest, from leaving the rest position to arriving back at
   it (so a pause at rest belongs to neither rep); it reaches a rep's size both ways,
   returns to where it started and lasts at most ``max_rep_s``;
-* a *set* opens on two similar reps in a row with at most a breather between them, so a
-  single pick-up, a sit-down, walking or shifting never opens one, and not on a first
-  cycle that is *odd* next to the second (picking the weight up); it ends after
+* a *set* opens on two reps in a row that are alike by the opening model
+  (`tracker.analysis.models`), with at most a breather between them and no sitting or
+  walking in it, so a single pick-up, a sit-down, walking or shifting never opens one;
+  a first movement that holds its turn much longer than the second is a pick-up; once a
+  set opens, the one or two movements just before it are judged again against its
+  first reps (a first rep often differs from the second); it ends after
   ``set_timeout_s`` without a turn or on a movement too slow to be part of a rep;
 * the *rest extreme* of a set is where each rep starts and ends: the top (minimum hinge
   angle) for swings, RDLs, good mornings, pull-throughs, squats and wall hinges; the
@@ -26,6 +29,10 @@ Vocabulary (angles in docs/frames.md; the full recipe with figures in docs/analy
   put-down or park: held until the set goes on (a rep after all) or ends (dropped);
   three alike in a row are another set's reps, and the search for a set starts again
   at the first;
+* an upright turn through which the hips turn up (the bottom of a squat whose pelvis
+  tucks under) is no rest;
+* a cycle during which the hips shake at step frequency (walking, stairs, jogging) is
+  no rep;
 * a quick bump out of a rest that then goes on past the rest (the back rounding as a
   deadlift breaks from the floor, seen by a lone lumbar sensor) is part of the movement
   out of the rest, not a turn of its own.
@@ -470,20 +477,19 @@ class RepSegmenter:
                 return []  # too few turns, or a bump out of a rest still undecided
             decision = self.forced or classify(self.set_features(self.chain))
             rest_is_max = decision.rest_is_max
-            swung = decision.exercise == "kettlebell_swing"
             i = next(k for k, t in enumerate(self.chain) if t.is_max == rest_is_max)
             if i + 4 >= len(self.chain):
                 return []
             c1 = Cycle(*self.chain[i : i + 3])
             c2 = Cycle(*self.chain[i + 2 : i + 5])
-            if (why := self._not_opening(c1, c2, rest_is_max, swung)) is not None:
+            if (why := self._not_opening(c1, c2, rest_is_max)) is not None:
                 self._decide(c1, "no set", why)
                 self._passed_over = [*self._passed_over[-LEAD_IN_KEPT + 1 :], c1]
                 self.chain = self.chain[i + 1 :]
                 continue
             self.open = OpenSet(rest_is_max, self.chain, i, decision, first=c1.a)
             self._knee_drops.clear()
-            new = self._lead_in(c1, c2, swung)
+            new = self._lead_in(c1, c2)
             self.open.reps.extend(new)
         o = self.open
         o.turns = self.chain
@@ -538,7 +544,7 @@ class RepSegmenter:
                 o.held, o.held_reason = cyc, why
         return new
 
-    def _lead_in(self, c1: Cycle, c2: Cycle, swung: bool) -> list[Cycle]:
+    def _lead_in(self, c1: Cycle, c2: Cycle) -> list[Cycle]:
         """Reps just before the two that opened the set, passed over while the set was
         not yet open: the first rep of a set often differs from the second (the first
         after unracking or from a dead stop goes deeper or slower), which two similar
@@ -557,7 +563,7 @@ class RepSegmenter:
             ):
                 why = "walked or sat after it"
             if why is None:
-                why = self._pair_against(cand, first, swung)
+                why = self._pair_against(cand, first)
             if why is not None:
                 break
             self._decide(
@@ -568,7 +574,7 @@ class RepSegmenter:
         self._passed_over = []
         return lead
 
-    def _not_opening(self, c1: Cycle, c2: Cycle, rest_is_max: bool, swung: bool) -> str | None:
+    def _not_opening(self, c1: Cycle, c2: Cycle, rest_is_max: bool) -> str | None:
         """Why ``c1`` followed by ``c2`` does not open a set (None if they do)."""
         if (why := self._shape_problem(c1)) is not None:
             return why
@@ -580,9 +586,9 @@ class RepSegmenter:
             return "the lumbar spine rested flexed after it: sitting down"
         if self._walked_between(c1):
             return "walked after it"
-        return self._pair_against(c1, c2, swung)
+        return self._pair_against(c1, c2)
 
-    def _pair_against(self, c1: Cycle, c2: Cycle, swung: bool) -> str | None:
+    def _pair_against(self, c1: Cycle, c2: Cycle) -> str | None:
         """Why ``c1`` and the ``c2`` after it are not two reps of one set, by how they
         compare (`tracker.analysis.models`; None if they are)."""
         if self._pick_up_before(c1, c2):
@@ -762,28 +768,23 @@ class RepSegmenter:
         return self._still_s(c1.b) <= max(6.0, 1.5 * rep_s)
 
     def _similar(self, c1: Cycle, c2: Cycle) -> bool:
-        return self._unlike(c1, c2) is None
-
-    def _unlike(self, c1: Cycle, c2: Cycle) -> str | None:
-        """How two cycles differ too much to be consecutive reps of one exercise (None
-        if they are alike enough)."""
+        """Two cycles alike enough to be consecutive reps of one exercise (doubtful
+        cycles in a row that are alike are another set's reps)."""
         if c2.a.leave is None or c2.p.leave is None or c1.p.leave is None:
-            return "no still turn"
+            return False
         # Lenient: a rounded rep reaches further than a good one, fatigue slows reps.
         amp1 = abs(c1.p.value - c1.a.value)
         amp2 = abs(c2.p.value - c2.a.value)
         if max(amp1, amp2) > 1.8 * min(amp1, amp2):
-            return f"{amp1:.0f} against {amp2:.0f} deg of movement"
+            return False
         if abs(c1.p.value - c2.p.value) > max(12.0, 0.45 * min(amp1, amp2)) + self._rounding_deg:
-            return f"turned at {c1.p.value:.0f} against {c2.p.value:.0f} deg"
+            return False
         d1 = c1.b.arrive - c1.a.leave
         d2 = c2.b.arrive - c2.a.leave
         if max(d1, d2) > 2.2 * min(d1, d2):
-            return f"took {d1 * self.period_s:.1f} against {d2 * self.period_s:.1f} s"
+            return False
         s1, s2 = self._still_s(c1.p), self._still_s(c2.p)
-        if max(s1, s2) > 2.5 * min(s1, s2) + 0.5:
-            return f"paused {s1:.1f} against {s2:.1f} s at the turn"
-        return None
+        return max(s1, s2) <= 2.5 * min(s1, s2) + 0.5
 
     def _still_s(self, t: Turn) -> float:
         return (t.leave - t.arrive) * self.period_s if t.leave is not None else 0.0

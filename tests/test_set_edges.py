@@ -157,9 +157,9 @@ def test_a_squat_holding_the_trunk_briefly_is_a_rep_when_the_hips_turn_in_the_ho
         vert[r.p.arrive : r.p.leave + 1] = 1.0  # up: the hips turning out of the bottom
     seg._vert = vert
     rest_ref = [reps[0].b, reps[1].a]
-    assert not seg._odd(mine, reps, rest_ref, mine.a, swung=False)
+    assert not seg._odd(mine, reps, rest_ref, mine.a, swung=False, hips_level=False)
     seg._vert = np.zeros(400)
-    assert seg._odd(mine, reps, rest_ref, mine.a, swung=False)
+    assert seg._odd(mine, reps, rest_ref, mine.a, swung=False, hips_level=False)
 
 
 def test_squats_whose_pelvis_tucks_under_at_the_bottom_count_every_rep():
@@ -196,7 +196,7 @@ def test_a_rep_from_a_reversal_is_not_judged_on_the_way_down_of_one_from_standin
     vert[81:91], vert[91:101] = -0.625, 0.625  # hips down 0.1 m over the 0.8 s down
     seg._vert = vert
     assert seg.drop_m(81, 101) == pytest.approx(-0.1, abs=0.02)
-    assert not seg._odd(mine, [first], [], mine.a, swung=False, after_reps=True)
+    assert not seg._odd(mine, [first], [], mine.a, swung=False, hips_level=True)
     # From the same level, the same shorter and lower way down is another movement.
     level = Cycle(Turn(TurningPoint(60, 15.0, False), 60, 81), mine.p, mine.b)
     assert seg._odd(
@@ -205,5 +205,5 @@ def test_a_rep_from_a_reversal_is_not_judged_on_the_way_down_of_one_from_standin
         [],
         level.a,
         swung=False,
-        after_reps=True,
+        hips_level=True,
     )

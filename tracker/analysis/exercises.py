@@ -20,6 +20,10 @@ from dataclasses import dataclass
 #: Exercises whose reps rest at the bottom (maximum hinge angle); all others rest at the
 #: top (DESIGN 4.3).
 REST_AT_BOTTOM = frozenset({"deadlift", "hip_thrust"})
+#: Exercises that move the hips up and down every rep, by a varying amount: squats and
+#: deadlifts from the floor bend the knees, hip thrusts raise the hips. In all others
+#: (hinges with soft knees, swings) the hips stay at about one height.
+HIPS_MOVE = frozenset({"squat", "deadlift", "hip_thrust"})
 
 #: Median hinge angle of a set below this (deg, negative = tilted back) means lying back
 #: on a bench: standing, the pelvis tilts back at most ~15 deg; shoulders on a bench tilt

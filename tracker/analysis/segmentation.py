@@ -22,11 +22,11 @@ Vocabulary (angles in docs/frames.md; the full recipe with figures in docs/analy
   bottom (maximum) for deadlifts from the floor and hip thrusts. It follows from the
   exercise, which `tracker.analysis.exercises.classify` decides from the features of
   the opening turns (`RepSegmenter.set_features`), so the two never disagree;
-* a later cycle that is *odd* next to the set's reps (two of: a longer pause at the
-  bottom, a longer rest before it, another depth, another lowering time, hips dropping
-  further; or a much longer pause at the bottom, no pause where the reps pause, a turn
-  a whole rep away from theirs, or, in a swung set, a much slower movement) is a
-  put-down or park: held until the set goes on (a rep after all) or ends (dropped);
+* a later cycle that is *odd* next to the set's reps (a longer pause at the bottom and
+  one more of, or without it three of: a longer rest before it, another depth, another
+  lowering time, hips dropping further; or a much longer pause at the bottom, no pause
+  where the reps pause, a turn a whole rep away from theirs, or, in a swung set, a much
+  slower movement) is a put-down or park: held until the set goes on (a rep after all) or ends (dropped);
   three alike in a row are another set's reps, and the search for a set starts again
   at the first;
 * an upright turn through which the hips turn up (the bottom of a squat whose pelvis
@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tracker.analysis.exercises import (
+    HIPS_MOVE,
     HIPS_REVERSAL_MPS2,
     SetDecision,
     SetFeatures,
@@ -801,7 +802,8 @@ class RepSegmenter:
             return "rep", f"opened a {o.decision.exercise.replace('_', ' ')} set"
         rest_ref = [r.b for r in o.reps[:-1]] + [r.a for r in o.reps[1:]]
         swung = o.decision.exercise == "kettlebell_swing"
-        if odd := self._odd(c, o.reps, rest_ref, c.a, swung, after_reps=True):
+        level = o.decision.exercise not in HIPS_MOVE
+        if odd := self._odd(c, o.reps, rest_ref, c.a, swung, hips_level=level):
             return "hold", f"unlike the set's reps ({'; '.join(odd)})"
         return "rep", "like the set's reps"
 
@@ -812,7 +814,7 @@ class RepSegmenter:
         rest_ref: list[Turn],
         rest_mine: Turn,
         swung: bool,
-        after_reps: bool = False,
+        hips_level: bool,
     ) -> list[str]:
         """Is ``c`` picking the weight up or putting it down rather than one of ``reps``?
         What gives it away, in words (empty if nothing does).
@@ -821,12 +823,13 @@ class RepSegmenter:
         reps: a longer stillness at the bottom (gripping, releasing), a longer rest
         between them and the reps (``rest_mine`` against ``rest_ref``: setting the grip,
         bracing), another depth (the floor), another tempo on the way down, in a swung
-        set, whose tempo is regular, a much slower movement, and after the reps of a
-        hinge (``after_reps``), hips dropping further on the way down (bending the
-        knees to reach the floor). Two of these make it odd; so does a very long
-        stillness at the bottom, or turning a whole rep's amplitude away from where the
-        reps turn (getting up from the floor after hip thrusts), or no pause at the turn
-        where the reps all pause.
+        set, whose tempo is regular, a much slower movement, and where the reps keep
+        the hips at one height (``hips_level``: hinges), hips dropping further on the
+        way down (bending the knees to reach the floor). The longer stillness or the
+        drop of the hips and one more sign, or three signs without them, make it odd;
+        so does a very long stillness at the bottom, or turning a whole rep's amplitude
+        away from where the reps turn (getting up from the floor after hip thrusts), or
+        no pause at the turn where the reps all pause.
         """
         dt = self.period_s
         ref = [r for r in reps if r.p.leave is not None and r.a.leave is not None]
@@ -839,7 +842,9 @@ class RepSegmenter:
         votes: list[str] = []
         strong: list[str] = []
         paused_s = f"paused {mine_still:.1f} s at the turn, the reps {peak_still:.1f} s"
-        if mine_still > 1.6 * peak_still + 0.15:
+        paused_longer = mine_still > 1.6 * peak_still + 0.15
+        dropped = False
+        if paused_longer:
             votes.append(paused_s)
         rest_ref = [t for t in rest_ref if t.leave is not None]
         if rest_ref and rest_mine.leave is not None:
@@ -890,11 +895,18 @@ class RepSegmenter:
                 if alike:
                     if not 0.7 * typ_down <= down_s <= 1.6 * typ_down:
                         votes.append(f"went down in {down_s:.1f} s, the reps in {typ_down:.1f} s")
-                    if after_reps and self._drops_lower(c, alike):
+                    if hips_level and self._drops_lower(c, alike):
+                        dropped = True
                         votes.append("the hips dropped further than in the reps")
         if strong:
             return strong
-        return votes if len(votes) >= 2 else []
+        # Two signs make the cycle odd when one of them touches the weight: a longer
+        # pause at the turn (gripping or letting go of it holds the body still at the
+        # bottom) or the hips dropping to reach the floor; otherwise it takes three.
+        # Depth, tempo and the rest before vary from rep to rep (uneven depth, tired
+        # last reps going shallower and faster), and two of them alone mark reps about
+        # as often as put-downs.
+        return votes if len(votes) >= (2 if paused_longer or dropped else 3) else []
 
     @staticmethod
     def _return_tolerance_deg(amplitude_deg: float) -> float:

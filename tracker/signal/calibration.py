@@ -154,7 +154,9 @@ class _Still:
 class _Axis:
     left: np.ndarray
     off_axis_share: float
-    rise_m: float
+    #: How far the sensor rises over the excursion (m), None when its far end lies too
+    #: far from the still moment to measure (`MountingCalibrator._rise_m`).
+    rise_m: float | None
     start: int
     stop: int
 
@@ -319,13 +321,13 @@ class MountingCalibrator:
                 # standing unless the excursion after it rises.
                 self._start_forward(still, first=True, before=None)
                 continue
-            if ax.rise_m > self.s.max_rise_m:
+            if ax.rise_m is not None and ax.rise_m > self.s.max_rise_m:
                 self._not_standing += 1
                 continue
             if ax.off_axis_share > self.s.reject_off_axis_share:
                 self._rejected_twisted += 1
                 ax = None
-            elif ax.rise_m > -self.s.min_drop_m:
+            elif ax.rise_m is None or ax.rise_m > -self.s.min_drop_m:
                 # Later in the recording the sensor must drop on both sides (the
                 # bottom of a hinge looks like standing from one side in a swing,
                 # whose accelerations blur the integration).
@@ -432,8 +434,11 @@ class MountingCalibrator:
             self._hinge_start = None
             if self._cand_hint:
                 pass  # the other sensor judged this moment
-            elif ax.rise_m > self.s.max_rise_m or (
-                not self._cand_first and ax.rise_m > -self.s.min_drop_m
+            # (An excursion whose far end is too far away to measure, a slow hinge's
+            # way down, contradicts nothing: the drop measured before the moment decides.)
+            elif ax.rise_m is not None and (
+                ax.rise_m > self.s.max_rise_m
+                or (not self._cand_first and ax.rise_m > -self.s.min_drop_m)
             ):
                 # The bottom of a squat or a deadlift, not standing (or, later in the
                 # recording, not clearly standing): search on from the end of this
@@ -490,7 +495,7 @@ class MountingCalibrator:
         rise = self._rise_m(c, start, stop)
         return _Axis(left, off, rise, start, stop)
 
-    def _rise_m(self, c: _Still, start: int, stop: int) -> float:
+    def _rise_m(self, c: _Still, start: int, stop: int) -> float | None:
         """How far the sensor rises (m, + up) from the still moment ``c`` to the far end
         of the excursion ``[start, stop)`` (its sample most tilted from ``c``): the
         vertical acceleration integrated twice from rest at ``c``, backwards in time for
@@ -500,8 +505,8 @@ class MountingCalibrator:
         an error growing in proportion to the tilt from ``c`` (an accelerometer's
         per-axis scale and bias errors change its reading of gravity with the
         posture, by 0.1-0.3 m/s^2 over 40 degrees in a consumer part: 0.2-0.6 m of
-        height in 2 s if left). 0 when the far end is more than ``max_integration_s``
-        away: drift would decide."""
+        height in 2 s if left). None when the far end is more than
+        ``max_integration_s`` away: drift would decide."""
         if stop - start < 2:
             return 0.0
         far = start + int(np.argmax(self._tilt_deg(c.up, start, stop)))
@@ -511,7 +516,9 @@ class MountingCalibrator:
             a, b, rev = c.b, far + 1, False
         else:
             a, b, rev = far, c.a, True
-        if (b - a) * self.period_s > self.s.max_integration_s or b - a < 2:
+        if (b - a) * self.period_s > self.s.max_integration_s:
+            return None
+        if b - a < 2:
             return 0.0
         seg = vert[a:b] - bias
         tilt = self._tilt_deg(c.up, a, b)

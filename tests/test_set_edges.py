@@ -1,5 +1,6 @@
 """Reps the set rules must not lose: the first and the last of a set, where a recording
-begins or ends with them, and squats whose trunk holds at the bottom while the hips turn."""
+begins or ends with them, a first rep unlike the second, and squats whose trunk holds at
+the bottom while the hips turn."""
 
 from __future__ import annotations
 
@@ -207,3 +208,28 @@ def test_a_rep_from_a_reversal_is_not_judged_on_the_way_down_of_one_from_standin
         swung=False,
         hips_level=True,
     )
+
+
+def test_a_first_rep_unlike_the_second_is_judged_as_one_of_the_set(monkeypatch):
+    # The first hip thrust of the first set differs from the second by more than the
+    # opening model allows; next to the set's reps it shows none of the signs of a
+    # pick-up or a put-down, so it is the set's first rep.
+    sets = (
+        SetSpec("hip_thrust", 6, {"overextension": None}),
+        SetSpec("hip_thrust", 8, {"overextension": None}),
+    )
+    sim = simulate_session(
+        SessionConfig(seed=1035, sets=sets, rate_hz=52.0, setup="sacrum", tier="medium")
+    )
+    truth = json.loads(sim.truth.to_json())["reps"]
+    result = analyse_recording(sim.recording, AnalysisSettings())
+    assert [len(s.reps) for s in result.sets] == [6, 8]
+    first = result.reps[0]
+    assert abs(first.start_s - truth[0]["start_s"]) < 0.2
+    assert any(d.reason.startswith("the set's first rep") for d in result.decisions)
+    # Compared with the second rep alone (by the opening model once more), it is lost.
+    monkeypatch.setattr(
+        RepSegmenter, "_unlike_opening", lambda self, cand, c1, c2: self._pair_against(cand, c1)
+    )
+    without = analyse_recording(sim.recording, AnalysisSettings())
+    assert [len(s.reps) for s in without.sets] == [5, 8]

@@ -26,9 +26,9 @@ Vocabulary (angles in docs/frames.md; the full recipe with figures in docs/analy
   one more of, or without it three of: a longer rest before it, another depth, another
   lowering time, hips dropping further; or a much longer pause at the bottom, no pause
   where the reps pause, a turn a whole rep away from theirs, or, in a swung set, a much
-  slower movement) is a put-down or park: held until the set goes on (a rep after all) or ends (dropped);
-  three alike in a row are another set's reps, and the search for a set starts again
-  at the first;
+  slower movement) is a put-down or park: held until the set goes on (a rep after all)
+  or ends (dropped); three alike in a row are another set's reps, and the search for a
+  set starts again at the first;
 * an upright turn through which the hips turn up (the bottom of a squat whose pelvis
   tucks under) is no rest;
 * a cycle during which the hips shake at step frequency (walking, stairs, jogging) is
@@ -107,6 +107,8 @@ HOLD_RESOLUTION_S = 0.1
 #: Cycles passed over before a set opens that are kept to be judged again against its
 #: reps once it does (`RepSegmenter._lead_in`): a set's first reps, one or two.
 LEAD_IN_KEPT = 2
+#: Why a movement is a pick-up by `RepSegmenter._pick_up_before`.
+PICKING_UP = "held still at a turn much longer than the movement after it: picking up"
 #: Doubtful cycles in a row, alike, that end a set and start the search for one at the
 #: first of them (two are often a put-down and another bend; a set has more reps).
 ODD_RUN_NEW_SET = 3
@@ -563,8 +565,10 @@ class RepSegmenter:
                 self._walked_between(cand) or (seated and self._seated_between(cand))
             ):
                 why = "walked or sat after it"
+            if why is None and self._pick_up_before(cand, first):
+                why = PICKING_UP
             if why is None:
-                why = self._pair_against(cand, first)
+                why = self._unlike_opening(cand, c1, c2)
             if why is not None:
                 break
             self._decide(
@@ -574,6 +578,16 @@ class RepSegmenter:
             first = cand
         self._passed_over = []
         return lead
+
+    def _unlike_opening(self, cand: Cycle, c1: Cycle, c2: Cycle) -> str | None:
+        """Why ``cand``, just before the two reps that opened a set, is not one of its
+        reps, judged as any later cycle is against the set's reps (`_odd`), with the
+        rest after it standing for the rest before (before a first rep, the lifter
+        stood for as long as they liked); None if it is one of them."""
+        assert self.open is not None
+        if odd := self._odd_in(self.open, cand, [c1, c2], [c1.b], cand.b):
+            return f"unlike the set's reps ({'; '.join(odd)})"
+        return None
 
     def _not_opening(self, c1: Cycle, c2: Cycle, rest_is_max: bool) -> str | None:
         """Why ``c1`` followed by ``c2`` does not open a set (None if they do)."""
@@ -593,7 +607,7 @@ class RepSegmenter:
         """Why ``c1`` and the ``c2`` after it are not two reps of one set, by how they
         compare (`tracker.analysis.models`; None if they are)."""
         if self._pick_up_before(c1, c2):
-            return "held still at a turn much longer than the movement after it: picking up"
+            return PICKING_UP
         m = model("opening")
         f = self.pair_features(c1, c2)
         p = m.probability(f)
@@ -801,11 +815,17 @@ class RepSegmenter:
             # The first of the two similar cycles that opened the set.
             return "rep", f"opened a {o.decision.exercise.replace('_', ' ')} set"
         rest_ref = [r.b for r in o.reps[:-1]] + [r.a for r in o.reps[1:]]
-        swung = o.decision.exercise == "kettlebell_swing"
-        level = o.decision.exercise not in HIPS_MOVE
-        if odd := self._odd(c, o.reps, rest_ref, c.a, swung, hips_level=level):
+        if odd := self._odd_in(o, c, o.reps, rest_ref, c.a):
             return "hold", f"unlike the set's reps ({'; '.join(odd)})"
         return "rep", "like the set's reps"
+
+    def _odd_in(
+        self, o: OpenSet, c: Cycle, reps: list[Cycle], rest_ref: list[Turn], rest_mine: Turn
+    ) -> list[str]:
+        """`_odd` for a cycle judged against the set ``o``, by its exercise."""
+        exercise = o.decision.exercise
+        swung = exercise == "kettlebell_swing"
+        return self._odd(c, reps, rest_ref, rest_mine, swung, hips_level=exercise not in HIPS_MOVE)
 
     def _odd(
         self,

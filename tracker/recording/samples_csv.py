@@ -12,10 +12,11 @@ frame of docs/frames.md. Details and validation rules: docs/samples-csv.md.
 
 Reading is fast because the common case never loops over rows in Python: polars parses
 the file in bulk (in native code, on every core), numpy copies each sensor's rows into
-its arrays, and the checks are vectorised. Only when the bulk parse fails or finds something odd does a row-by-row parser run, whose job is to
-name the first bad line. polars is imported when a file is parsed, not with this module
-(importing it takes a fifth of a second, which the export of a native recording, or
-writing a samples CSV, need not pay).
+its arrays, and the checks are vectorised. Only when the bulk parse fails or finds
+something odd does a row-by-row parser run, whose job is to name the first bad line.
+polars is imported when a file is parsed, not with this module (importing it takes a
+fifth of a second, which the export of a native recording, or writing a samples CSV,
+need not pay).
 """
 
 from __future__ import annotations

@@ -268,9 +268,7 @@ def read_samples_csv(
     # A regular file is handed to the parser by name (it maps the file itself); a pipe's
     # bytes, which cannot be read twice, are handed over as they are.
     source = path if isinstance(data, mmap.mmap) else data[start:]
-    # Quoted fields go to the slow parser: the bulk parser panics on a file cut inside a
-    # quoted field (and quoting is rare in sensor logs, so the cost is rarely paid).
-    rows = None if data.find(b'"', start) >= 0 else _parse_fast(source, cols)
+    rows = _parse_fast(source, cols)
     if rows is None:
         if data.find(b"\0") >= 0:
             _decode_text(data[start:], path)  # binary content: says so
@@ -354,6 +352,11 @@ def _read_columns(source: object, cols: list[str], schema: dict[str, Any]) -> pl
     return pl.read_csv(
         source,  # type: ignore[arg-type]
         has_header=False,
+        # Quotes are not special to the bulk parser: a quoted value then fails to parse
+        # and the file goes to the row-by-row parser, which reads quotes as CSV does
+        # (quoting is rare in sensor logs; and the bulk parser's quote handling panics
+        # on a file cut inside a quoted field).
+        quote_char=None,
         skip_lines=1,
         schema=schema,
         columns=[cols.index(c) for c in COLUMNS],

@@ -136,31 +136,38 @@ def test_a_squat_set_cropped_to_its_reps_counts_every_rep(seed):
     assert len(result.reps) == 8
 
 
-def _squat_cycle(start: int, hold_n: int) -> Cycle:
-    """Standing 0.4 s, 1.6 s down to 40 deg, ``hold_n`` samples at the bottom, 1.4 s up
-    (sample indices, 0.04 s a sample)."""
-    a = Turn(TurningPoint(start, 0.0, False), start, start + 10)
-    p = Turn(TurningPoint(start + 50, 40.0, True), start + 50, start + 50 + hold_n)
-    b = Turn(TurningPoint(start + 85 + hold_n, 0.0, False), start + 85 + hold_n)
+def _squat_cycle(
+    start: int, hold_n: int, *, rest_deg: float = 0.0, turn_deg: float = 40.0
+) -> Cycle:
+    """Resting 0.4 s at ``rest_deg``, 1.6 s to ``turn_deg``, ``hold_n`` samples there,
+    1.4 s back (sample indices, 0.04 s a sample): a squat, or with the rest at the
+    larger angle a deadlift from the floor, whose turn is the lockout."""
+    down = turn_deg > rest_deg
+    a = Turn(TurningPoint(start, rest_deg, not down), start, start + 10)
+    p = Turn(TurningPoint(start + 50, turn_deg, down), start + 50, start + 50 + hold_n)
+    b = Turn(TurningPoint(start + 85 + hold_n, rest_deg, not down), start + 85 + hold_n)
     return Cycle(a, p, b)
 
 
-def test_a_squat_holding_the_trunk_briefly_is_a_rep_when_the_hips_turn_in_the_holds():
-    # The set's squats hold the trunk angle 0.52 s at the bottom; this one only 0.04 s.
-    # If the hips turn round during the holds (going down, then up), they are no pause
-    # of the whole body, and a short one is no sign of another movement; if the whole
-    # body rests still there (a bar on the floor), skipping the rest is.
+def test_a_rep_skipping_the_pause_at_its_turn_is_odd_only_at_a_lockout():
+    # The set's reps hold 0.52 s at their turn; this one only 0.04 s. At the bottom of
+    # squats that is a touch-and-go rep, whether the whole body rests there or only the
+    # trunk angle holds while the hips turn round; at the lockout of deadlifts from the
+    # floor, with the whole body still, it is standing up without the bar.
     seg = RepSegmenter(SegmentationSettings(), 0.04)
-    reps = [_squat_cycle(0, 13), _squat_cycle(110, 13)]
-    mine = _squat_cycle(220, 1)
-    vert = np.zeros(400)
-    for r in reps:
-        vert[r.p.arrive : r.p.leave + 1] = 1.0  # up: the hips turning out of the bottom
-    seg._vert = vert
-    rest_ref = [reps[0].b, reps[1].a]
-    assert not seg._odd(mine, reps, rest_ref, mine.a, swung=False, hips_level=False)
-    seg._vert = np.zeros(400)
-    assert seg._odd(mine, reps, rest_ref, mine.a, swung=False, hips_level=False)
+
+    def odd(rest_deg: float, turn_deg: float, hips_turn: bool) -> list[str]:
+        reps = [_squat_cycle(k, 13, rest_deg=rest_deg, turn_deg=turn_deg) for k in (0, 110)]
+        mine = _squat_cycle(220, 1, rest_deg=rest_deg, turn_deg=turn_deg)
+        seg._vert = np.zeros(400)
+        if hips_turn:
+            for r in reps:
+                seg._vert[r.p.arrive : r.p.leave + 1] = 1.0  # up: out of the bottom
+        return seg._odd(mine, reps, [reps[0].b, reps[1].a], mine.a, swung=False, hips_level=False)
+
+    assert not odd(0.0, 40.0, hips_turn=True)
+    assert not odd(0.0, 40.0, hips_turn=False)
+    assert odd(40.0, 0.0, hips_turn=False) == ["no pause at the turn, where the reps pause 0.5 s"]
 
 
 def test_squats_whose_pelvis_tucks_under_at_the_bottom_count_every_rep():

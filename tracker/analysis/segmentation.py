@@ -64,9 +64,10 @@ from tracker.analysis.turning import TurningPoint
 LUMBAR_SENSOR_RADIUS_M = 0.25
 #: Drop of the hips in a hip hinge with soft knees (m); more means the knees bend.
 HINGE_HIP_DROP_M = 0.10
-#: Lumbar flexion at rest between two cycles, beyond that of the rest before them, that
-#: means sitting (deg). Seated and slumped it is 18-30°; standing between reps, the
-#: spine rests near neutral, or extended after an over-extended lockout.
+#: Lumbar flexion at rest between two cycles, beyond or short of that of the rest before
+#: them, that means sitting down or getting up (deg). Seated and slumped it is 18-30°;
+#: standing between reps, the spine rests near neutral, or extended after an
+#: over-extended lockout.
 SEATED_LUMBAR_DEG = 12.0
 #: Walking in a rest: vertical acceleration of the hips with a standard deviation over
 #: this (m/s^2) in some stretch of this length (s). Measured on the simulated suites
@@ -83,8 +84,10 @@ LUMBAR_ROUNDING_DEG = 20.0
 #: hinges and pull-throughs in the simulated suite lie 0.02-0.05 m below their set's
 #: median; putting the bar or handle down lies 0.04-0.4 m below it.
 ODD_DROP_M = 0.06
-#: A set whose reps pause at their turn for at least `PAUSED_TURN_S` (median): a cycle
-#: pausing there for less than `SKIPPED_PAUSE_SHARE` of that is not one of its reps. Of
+#: A set resting at the bottom whose reps pause at their turn, the lockout, for at least
+#: `PAUSED_TURN_S` (median): a cycle pausing there for less than `SKIPPED_PAUSE_SHARE`
+#: of that is not one of its reps (in sets resting standing, where the turn is the
+#: bottom, 7 reps of both simulators and 1 other movement skipped the pause). Of
 #: the cycles judged against a set in draws 1000-4000 of the simulated suite, 1 of 2,338
 #: reps and 62 of 291 other movements (mostly getting up after hip thrusts, letting go
 #: of a deadlift bar) did that; at 40% it was 2 reps, and a pick-up and put-down pair
@@ -107,6 +110,10 @@ HOLD_RESOLUTION_S = 0.1
 #: Cycles passed over before a set opens that are kept to be judged again against its
 #: reps once it does (`RepSegmenter._lead_in`): a set's first reps, one or two.
 LEAD_IN_KEPT = 2
+#: Why a movement is sitting down or getting up by `RepSegmenter._seated_between`.
+SITTING_DOWN = (
+    "the lumbar spine rested more or less flexed after it than before: sitting down or getting up"
+)
 #: Why a movement is a pick-up by `RepSegmenter._pick_up_before`.
 PICKING_UP = "held still at a turn much longer than the movement after it: picking up"
 #: Doubtful cycles in a row, alike, that end a set and start the search for one at the
@@ -598,7 +605,7 @@ class RepSegmenter:
         if not self._rest_between_reps(c1):
             return f"rested {self._still_s(c1.b):.1f} s after it, more than a breather"
         if not rest_is_max and self._seated_between(c1):
-            return "the lumbar spine rested flexed after it: sitting down"
+            return SITTING_DOWN
         if self._walked_between(c1):
             return "walked after it"
         return self._pair_against(c1, c2)
@@ -725,16 +732,17 @@ class RepSegmenter:
 
     def _seated_between(self, c1: Cycle) -> bool:
         """Did the lifter rest between two upright-resting cycles with the lumbar spine
-        clearly more flexed than in the rest before them? That is sitting (down onto a
-        bench, then up again), not standing between two reps: standing, the spine rests
-        near neutral or extended."""
+        clearly more (or less) flexed than in the rest before them? That is sitting down
+        onto a bench (or getting up from it), not standing between two reps: standing,
+        the spine rests near neutral or extended, seated it rests flexed, and a rep
+        returns to the posture it started from."""
         if self._lumbar is None or c1.a.leave is None or c1.b.leave is None:
             return False
         before = self._trusted_lumbar(c1.a.arrive, c1.a.leave + 1)
         between = self._trusted_lumbar(c1.b.arrive, c1.b.leave + 1)
         if not (np.isfinite(before).any() and np.isfinite(between).any()):
             return False
-        return float(np.nanmedian(between) - np.nanmedian(before)) > SEATED_LUMBAR_DEG
+        return abs(float(np.nanmedian(between) - np.nanmedian(before))) > SEATED_LUMBAR_DEG
 
     def _walked_between(self, c1: Cycle) -> bool:
         """Did the lifter walk in the rest after ``c1``? Steps shake the hips up and
@@ -875,13 +883,16 @@ class RepSegmenter:
             votes.append(f"turned at {c.p.value:.0f} deg, the reps at {depth:.0f} deg")
         if mine_still > 3.0 * peak_still + 0.5:
             strong.append(paused_s)
-        # No pause at the turn where every rep pauses (standing up from a deadlift bar
-        # after letting go of it, rather than locking the rep out). A pause is the body
-        # still (`_still_pause_s`): at the bottom of a squat the trunk angle can hold
-        # for half a second while the hips turn round, a hold whose length varies rep
-        # to rep.
+        # No pause at the lockout where every rep locks out (standing up from a deadlift
+        # bar or off the floor after hip thrusts, having let go of the weight): only in
+        # sets resting at the bottom, whose turn is the lockout. In sets resting
+        # standing the turn is the bottom, and a rep that skips the pause there is a
+        # touch-and-go rep (a tired last one); putting the weight down pauses longer.
+        # A pause is the body still (`_still_pause_s`): at the bottom of a squat the
+        # trunk angle can hold for half a second while the hips turn round, a hold whose
+        # length varies rep to rep.
         paused = median([self._still_pause_s(r.p) for r in ref])
-        if paused >= PAUSED_TURN_S and mine_still < SKIPPED_PAUSE_SHARE * paused:
+        if c.a.is_max and paused >= PAUSED_TURN_S and mine_still < SKIPPED_PAUSE_SHARE * paused:
             strong.append(f"no pause at the turn, where the reps pause {paused:.1f} s")
         if self._displaced(c, depth, amplitude):
             strong.append(f"turned at {c.p.value:.0f} deg, a whole rep from the reps' {depth:.0f}")

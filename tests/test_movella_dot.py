@@ -241,3 +241,18 @@ def test_fuzz_mutated_payloads(seed, flips, cut, tail):
         b[pos % len(b)] = val
     _only_decode_errors(bytes(b))
     _only_decode_errors(bytes(b[:cut]) + tail)
+
+
+def test_gaps_between_one_sample_packets_are_found_from_the_steps():
+    # A DOT sends one sample per notification: the period comes from the steps between
+    # packets, and a step that is itself a gap does not teach the period.
+    from tracker.devices.stream_tracking import TimestampGapTracker
+
+    period_s = 1 / 60
+    tracker = TimestampGapTracker()
+    times = [k * period_s for k in [*range(20), *range(24, 40), *range(41, 50)]]
+    missing = [tracker.update(t, t, 1) for t in times]
+    assert missing[20] == 4  # samples 20-23 lost
+    assert missing[36] == 1  # sample 40 lost
+    assert sum(missing) == 5
+    assert tracker.period_s == pytest.approx(period_s)

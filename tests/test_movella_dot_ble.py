@@ -18,7 +18,7 @@ from tracker.cli import cli
 from tracker.devices import movella_dot as dot
 from tracker.devices.ble import LinkEvent, LiveSession, RawPacket, scan
 from tracker.devices.bumble_backend import VirtualBleWorld
-from tracker.devices.emulator import MovellaDotSensor
+from tracker.devices.emulator import Faults, MovellaDotSensor
 from tracker.devices.kinds import StreamConfig, StreamStartError, kind_of_advertisement
 from tracker.devices.playback import PlaybackClock
 from tracker.devices.sources import SensorSources
@@ -93,6 +93,30 @@ def test_one_dot_streams_every_sample_across_the_clock_wrap() -> None:
         await world.close()
 
     run(body, timeout_s=120.0)
+
+
+def test_lost_and_malformed_notifications_are_counted_from_the_timestamps() -> None:
+    # No sequence counter: a lost notification shows as a step of several periods.
+    faults = Faults(
+        drop=frozenset({40, 41, 42, 100}),
+        malformed={60: "truncated", 61: "oversized", 62: "garbage", 63: "empty"},
+    )
+
+    async def body() -> None:
+        world = VirtualBleWorld()
+        sensor = await _dot(world, faults=faults)
+        session = LiveSession({"lumbar": sensor.target}, transport=transport(world))
+        await session.open()
+        items = await collect(session, sensor.exhausted.wait)
+        got = blocks(items, "lumbar")
+        stats = session.stats["lumbar"]
+        assert len(got) == 300 - 4 - 4
+        assert (stats.malformed, stats.truncated, stats.oversized) == (4, 2, 1)
+        # The drops at 40-42 and 100 are two gaps; the four malformed ones one more.
+        assert stats.timestamp_gaps == 3 and stats.lost_samples_estimate == 3 + 1 + 4
+        await world.close()
+
+    run(body)
 
 
 def test_the_output_rate_is_set_through_device_control() -> None:

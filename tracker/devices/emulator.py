@@ -981,6 +981,13 @@ class MovellaDotSensor(EmulatedSensor):
             self.payload_mode = control.payload_mode
             self.start_stream(connection)
 
+    def corrupt(self, payload: bytes, kind: str) -> bytes:
+        if kind == "garbage" and payload:
+            # Rate quantities have no checksum or counter: any 28 bytes of finite floats
+            # are a sample. Garbage the decoder can tell is a NaN in the acceleration.
+            return payload[:4] + bytes.fromhex("0000c07f") + payload[8:]
+        return super().corrupt(payload, kind)
+
     def packets(self, first_sample: int) -> Iterator[Packet]:
         for i in range(first_sample, len(self.grid_t_s)):
             timestamp_us = round(self.device_time_s(i) * 1e6) % dot.TIMESTAMP_MODULUS_US

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
@@ -28,6 +29,8 @@ from tracker.devices.kinds import (
     register,
 )
 from tracker.errors import DeviceError
+
+_T = TypeVar("_T")
 
 #: How long a device may take to answer a control command.
 COMMAND_TIMEOUT_S = 5.0
@@ -506,7 +509,7 @@ class MovellaDotProtocol(HostProtocol):
         self._decoder = dot.RateQuantitiesDecoder()
 
     @staticmethod
-    async def _read(io: GattIO, char_uuid: str, decode: Callable[[bytes], object]) -> object:
+    async def _read(io: GattIO, char_uuid: str, decode: Callable[[bytes], _T]) -> _T:
         raw = await io.read(char_uuid)
         try:
             return decode(raw)
@@ -514,9 +517,10 @@ class MovellaDotProtocol(HostProtocol):
             raise StreamStartError(f"the Movella DOT answered {raw.hex(' ')!r}: {exc}") from exc
 
     async def _measurement(self, io: GattIO) -> dot.MeasurementControl:
-        state = await self._read(io, dot.MEASUREMENT_CONTROL_UUID, dot.decode_measurement_control)
-        assert isinstance(state, dot.MeasurementControl)
-        return state
+        return await self._read(io, dot.MEASUREMENT_CONTROL_UUID, dot.decode_measurement_control)
+
+    async def _device_control(self, io: GattIO) -> dot.DeviceControl:
+        return await self._read(io, dot.DEVICE_CONTROL_UUID, dot.decode_device_control)
 
     async def start(
         self, io: GattIO, config: StreamConfig, on_data: Callable[[str, bytes], None]
@@ -531,12 +535,10 @@ class MovellaDotProtocol(HostProtocol):
         )
         if (await self._measurement(io)).start:
             await io.write(dot.MEASUREMENT_CONTROL_UUID, dot.encode_stop(), response=True)
-        control = await self._read(io, dot.DEVICE_CONTROL_UUID, dot.decode_device_control)
-        assert isinstance(control, dot.DeviceControl)
+        control = await self._device_control(io)
         if control.output_rate_hz != rate:
             await io.write(dot.DEVICE_CONTROL_UUID, dot.encode_set_output_rate(rate), response=True)
-            control = await self._read(io, dot.DEVICE_CONTROL_UUID, dot.decode_device_control)
-            assert isinstance(control, dot.DeviceControl)
+            control = await self._device_control(io)
             if control.output_rate_hz != rate:
                 raise StreamStartError(
                     f"the Movella DOT kept its output rate at {control.output_rate_hz} Hz "

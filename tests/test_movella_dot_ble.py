@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 from ble_helpers import blocks, collect, motion, run, transport
+from bleak import BleakClient
 from click.testing import CliRunner
 from live_helpers import SPEED, VIRTUAL_ASYNCIO, write_source
 
@@ -17,7 +19,7 @@ import tracker.cli.live as live_cli
 from tracker.cli import cli
 from tracker.devices import movella_dot as dot
 from tracker.devices.ble import LinkEvent, LiveSession, RawPacket, scan
-from tracker.devices.bumble_backend import VirtualBleWorld
+from tracker.devices.bumble_backend import BumbleClient, VirtualBleWorld
 from tracker.devices.emulator import Faults, MovellaDotSensor
 from tracker.devices.kinds import StreamConfig, StreamStartError, kind_of_advertisement
 from tracker.devices.playback import PlaybackClock
@@ -114,6 +116,48 @@ def test_lost_and_malformed_notifications_are_counted_from_the_timestamps() -> N
         assert (stats.malformed, stats.truncated, stats.oversized) == (4, 2, 1)
         # The drops at 40-42 and 100 are two gaps; the four malformed ones one more.
         assert stats.timestamp_gaps == 3 and stats.lost_samples_estimate == 3 + 1 + 4
+        await world.close()
+
+    run(body)
+
+
+def test_the_emulated_dot_follows_the_specification_byte_for_byte() -> None:
+    # Read through bleak's public API as any central would, with the spec's bytes written
+    # out literally (spec Tables 7, 12, 13, 15, 17), so a codec drifting from the spec
+    # cannot hide a wrong emulator.
+    base = "-4947-11e9-8646-d663bd873d93"
+
+    async def body() -> None:
+        world = VirtualBleWorld()
+        sensor = await _dot(world, speed=None)
+        async with BleakClient(sensor.address, backend=BumbleClient, bumble_world=world) as c:
+            chars = {ch.uuid: ch.properties for ch in c.services.characteristics.values()}
+            assert {"read", "write"} <= set(chars["15172001" + base])
+            assert "notify" in chars["15172003" + base]
+            assert {"read", "write"} <= set(chars["15171002" + base])
+            control = bytes(await c.read_gatt_char("15171002" + base))
+            assert len(control) == 32 and control[24:26] == bytes.fromhex("3c 00")  # 60 Hz
+            # 5 Hz is no live rate: ignored. 20 Hz (visit index bit 4): taken.
+            await c.write_gatt_char("15171002" + base, b"\x10" + bytes(23) + b"\x05\x00" + bytes(6))
+            assert sensor.rate_hz == 60.0
+            await c.write_gatt_char("15171002" + base, b"\x10" + bytes(23) + b"\x14\x00" + bytes(6))
+            assert sensor.rate_hz == 20.0
+            notes: asyncio.Queue[bytes] = asyncio.Queue()
+            await c.start_notify("15172003" + base, lambda _c, d: notes.put_nowait(bytes(d)))
+            assert bytes(await c.read_gatt_char("15172001" + base)) == bytes.fromhex("01 00 15")
+            await c.write_gatt_char("15172001" + base, bytes.fromhex("01 01 15"), True)
+            assert bytes(await c.read_gatt_char("15172001" + base)) == bytes.fromhex("01 01 15")
+            first = await asyncio.wait_for(notes.get(), 2.0)
+            second = await asyncio.wait_for(notes.get(), 2.0)
+            await c.write_gatt_char("15172001" + base, bytes.fromhex("01 00 15"), True)
+            assert bytes(await c.read_gatt_char("15172001" + base)) == bytes.fromhex("01 00 15")
+        assert len(first) == 28
+        t0, t1 = (struct.unpack_from("<I", p)[0] for p in (first, second))
+        assert t0 == round(sensor.clock_start_s * 1e6) and t1 - t0 == 50_000  # 20 Hz in us
+        acc = struct.unpack_from("<3f", first, 4)
+        gyro_dps = struct.unpack_from("<3f", first, 16)
+        np.testing.assert_allclose(acc, sensor.grid_acc_mps2[0], atol=ACC_F32)
+        np.testing.assert_allclose(np.radians(gyro_dps), sensor.grid_gyro_rad_s[0], atol=GYRO_F32)
         await world.close()
 
     run(body)

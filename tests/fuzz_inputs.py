@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from tracker.devices import host_protocols as hp
+from tracker.devices import movella_dot as dot
 from tracker.devices import movesense as ms
 from tracker.devices import polar_pmd as pmd
 from tracker.devices import tracker_imu as imu
@@ -1459,13 +1460,81 @@ def target_movesense(case: Case) -> None:
     run_stream(case, "movesense", protocol, device, config, payloads)
 
 
+# --------------------------------------------------------------------------- movella_dot
+
+
+def _dot_device(case: Case) -> FakeDevice:
+    """A DOT's two controls: writes applied (sometimes not), reads sometimes damaged."""
+    rng = case.rng
+    state = {
+        "measurement": dot.encode_measurement_control(
+            rng.choice((dot.Action.STOP, dot.Action.STOP, dot.Action.START)),
+            rng.choice((21, 21, 2, 0, 255)),
+        ),
+        "control": dot.encode_device_control(
+            dot.DeviceControl(dot.VisitIndex(0), rng.choice((60, 60, 30, 0, 120, 0xFFFF)))
+        ),
+    }
+
+    def respond(data: bytes) -> list[tuple[str, bytes]]:
+        if rng.random() < 0.9:  # a DOT may keep its old value
+            key = "measurement" if len(data) == dot.MEASUREMENT_CONTROL_BYTES else "control"
+            state[key] = data
+        return []
+
+    def read(char: str) -> bytes:
+        key = "measurement" if char == dot.MEASUREMENT_CONTROL_UUID else "control"
+        return maybe_mutate(rng, state[key], 0.08)
+
+    return FakeDevice(respond, read, _mtu(rng))
+
+
+def _dot_payload(case: Case, state: dict) -> bytes:
+    rng = case.rng
+    g = case.np_rng()
+    acc = g.normal(0, 2, 3) + np.array([0, 0, G_MPS2])
+    gyro = g.normal(0, 1, 3)
+    if rng.random() < 0.04:
+        acc[rng.randrange(3)] = rng.choice((math.nan, math.inf, 3.4e38))
+    ts = state["t_us"] % dot.TIMESTAMP_MODULUS_US
+    state["t_us"] += 16_667 + rng.choice((0, 0, 0, 1, -40_000, 1 << 31, 5_000_000))
+    try:
+        payload = dot.encode_rate_quantities(ts, acc, gyro)
+    except TrackerError:
+        payload = dot.encode_rate_quantities(ts, np.zeros(3), np.zeros(3))
+    r = rng.random()
+    if r < 0.05:
+        payload += bytes(rng.randrange(13))  # the 40-byte characteristic's padding
+    elif r < 0.08:
+        payload = payload[: rng.randrange(len(payload))]
+    elif r < 0.1:
+        payload = rng.randbytes(rng.choice((16, 20, 32, 36, 40, 44, 63)))
+    return maybe_mutate(rng, payload, 0.08)
+
+
+def target_movella_dot(case: Case) -> None:
+    rng = case.rng
+    device = _dot_device(case)
+    protocol = hp.MovellaDotProtocol()
+    config = _config(rng)
+    if rng.random() < 0.6:
+        config = StreamConfig(sample_rate_hz=rng.choice((None, 60.0, 30.0, 12.0, 1.0)))
+    state = {"t_us": rng.choice((0, 123_456_789, dot.TIMESTAMP_MODULUS_US - 50_000))}
+
+    def payloads() -> Iterator[tuple[str, bytes]]:
+        for _ in range(rng.choice((1, 3, 8, 25))):
+            yield dot.MEDIUM_PAYLOAD_UUID, _dot_payload(case, state)
+
+    run_stream(case, "movella_dot", protocol, device, config, payloads)
+
+
 # --------------------------------------------------------------------------- device side
 
 
 def target_device_commands(case: Case) -> None:
     """What an emulated peripheral parses: the central's command writes, each protocol."""
     rng = case.rng
-    which = rng.randrange(3)
+    which = rng.randrange(4)
     if which == 0:
         valid = rng.choice(
             (
@@ -1494,6 +1563,21 @@ def target_device_commands(case: Case) -> None:
         case.inputs["command"] = data
         cmd = pmd.decode_command(data)
         pmd.encode_response(cmd.op, cmd.measurement_type or 0, 0, pmd.encode_settings(cmd.settings))
+    elif which == 3:
+        valid = rng.choice(
+            (
+                dot.encode_start(),
+                dot.encode_stop(rng.choice((21, 2))),
+                dot.encode_set_output_rate(rng.choice(dot.LIVE_OUTPUT_RATES_HZ)),
+                dot.encode_device_control(dot.DeviceControl(dot.VisitIndex(0x3F), 60, 1, "L1")),
+            )
+        )
+        data = maybe_mutate(rng, valid, 0.6)
+        case.inputs["command"] = data
+        if len(data) == dot.MEASUREMENT_CONTROL_BYTES:
+            dot.decode_measurement_control(data)
+        else:
+            dot.decode_device_control(data)
     else:
         valid = rng.choice(
             (
@@ -1520,6 +1604,7 @@ TARGETS: dict[str, tuple[Callable[[Case], None], float]] = {
     "tracker_imu": (target_tracker_imu, 0.11),
     "polar_pmd": (target_polar_pmd, 0.09),
     "movesense": (target_movesense, 0.11),
+    "movella_dot": (target_movella_dot, 0.09),
     "device_commands": (target_device_commands, 0.14),
     # The whole analysis per case: a hundred times dearer than a read, so few cases.
     "export": (target_export, 0.002),

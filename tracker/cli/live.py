@@ -331,8 +331,8 @@ def live(
 
     DEVICE is a BLE address or advertised name (see `tracker scan`), or an emulated
     sensor replaying a recording: emulator:PATH (our firmware profile) or
-    emulator:KIND:PATH (KIND: tracker_imu, polar_pmd, movesense). Ctrl-C (or SIGTERM,
-    SIGHUP), the end of emulated streams or --duration closes the recording and prints
+    emulator:KIND:PATH (KIND: tracker_imu, polar_pmd, movesense, movella_dot). Ctrl-C
+    (or SIGTERM, SIGHUP), the end of emulated streams or --duration closes the recording and prints
     the session summary. If the recording cannot be written (disk full), the session
     stops, the summary covers what the file holds, and the exit code is 1.
     The session is added to your history (not for --demo).

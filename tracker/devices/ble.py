@@ -164,7 +164,7 @@ async def scan(
     result = []
     for device, adv in found.values():
         name = adv.local_name or device.name
-        kind = kind_of_advertisement(name, adv.service_uuids)
+        kind = kind_of_advertisement(name, adv.service_uuids, adv.manufacturer_data)
         if kind is None and not include_unsupported:
             continue
         result.append(FoundDevice(kind.kind if kind else None, name, device.address, adv.rssi))
@@ -381,7 +381,7 @@ class SensorLink:
         self._device = device
         name = adv.local_name or device.name
         if self.kind is None:
-            self.kind = kind_of_advertisement(name, adv.service_uuids)
+            self.kind = kind_of_advertisement(name, adv.service_uuids, adv.manufacturer_data)
         self.device_info = DeviceInfo(
             model=name or "unknown",
             protocol=self.kind.kind if self.kind else None,

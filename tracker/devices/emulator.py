@@ -41,6 +41,7 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 from bumble.profiles.battery_service import BatteryService
 from bumble.profiles.device_information_service import DeviceInformationService
 
+from tracker.devices import movella_dot as dot
 from tracker.devices import movesense as ms
 from tracker.devices import polar_pmd as pmd
 from tracker.devices import tracker_imu as imu
@@ -114,8 +115,11 @@ class Packet:
     next_sample: int
 
 
-def advertising_data(name: str, service_uuids: list[str]) -> bytes:
-    """Legacy advertising data: flags, service UUIDs and the name (shortened to fit 31 B).
+def advertising_data(
+    name: str, service_uuids: list[str], manufacturer: tuple[int, bytes] | None = None
+) -> bytes:
+    """Legacy advertising data: flags, service UUIDs, manufacturer-specific data (company
+    id, payload) and the name (shortened to fit 31 B).
 
     bumble's virtual controller answers scan requests with the advertising data, so the
     name has to be in the advertisement itself (ble-testing.md pitfall 4).
@@ -136,6 +140,14 @@ def advertising_data(name: str, service_uuids: list[str]) -> bytes:
     }
     for size, raws in sorted(by_size.items()):
         structures.append((list_types[size], b"".join(raws)))
+    if manufacturer is not None:
+        company_id, payload = manufacturer
+        structures.append(
+            (
+                core.AdvertisingData.MANUFACTURER_SPECIFIC_DATA,
+                company_id.to_bytes(2, "little") + payload,
+            )
+        )
     used = sum(2 + len(data) for _, data in structures)
     encoded = name.encode("utf-8")
     room = 31 - used - 2
@@ -227,6 +239,20 @@ class EmulatedSensor:
         """Service UUIDs the real device puts in its advertisement."""
         raise NotImplementedError
 
+    def advertised_manufacturer_data(self) -> tuple[int, bytes] | None:
+        """(company id, payload) the real device advertises, if any."""
+        return None
+
+    def extra_services(self) -> list[Service]:
+        """GATT services besides the protocol's (e.g. its configuration service)."""
+        return []
+
+    @property
+    def target(self) -> str:
+        """What a host names to find this sensor: the advertised name, unless every
+        device of the kind advertises the same one (then the address)."""
+        return self.name
+
     def packets(self, first_sample: int) -> Iterator[Packet]:
         """Notifications carrying grid samples from ``first_sample`` on, in time order.
 
@@ -289,6 +315,7 @@ class EmulatedSensor:
         if not self.faults.lacks_service:
             service, self._data_char = self.protocol_service()
             services.append(service)
+            services.extend(self.extra_services())
             uuids = self.advertised_uuids()
         services.append(BatteryService(lambda _connection: self.battery_percent))
         services.append(
@@ -303,7 +330,9 @@ class EmulatedSensor:
         await device.power_on()
         await device.start_advertising(
             auto_restart=True,
-            advertising_data=advertising_data(self.name, uuids),
+            advertising_data=advertising_data(
+                self.name, uuids, self.advertised_manufacturer_data()
+            ),
             advertising_interval_min=ADVERTISING_INTERVAL_MS,
             advertising_interval_max=ADVERTISING_INTERVAL_MS,
         )
@@ -842,11 +871,138 @@ class MovesenseSensor(EmulatedSensor):
                 yield Packet(float(self.grid_t_s[b - 1]), part, b if last else a)
 
 
+class MovellaDotSensor(EmulatedSensor):
+    """A Movella DOT streaming rate quantities (tracker.devices.movella_dot).
+
+    Serves the configuration service (device control: output rate 1-60 Hz, 60 by
+    default, settable only while stopped; a write of a rate it does not offer is
+    ignored, so a host reads the rate back), the measurement service (control
+    ``[1, start/stop, mode]``, read back as the current state; only payload mode 21 is
+    emulated, a start in another mode leaves the sensor stopped) and the DOT battery
+    characteristic. Every notification carries one 28-byte sample on the medium payload
+    characteristic. Advertises "Movella DOT" with Movella's company id. The device
+    clock is the sensor's microsecond counter, which wraps every 71.6 min.
+    """
+
+    kind = "movella_dot"
+    manufacturer = "Movella Technologies B.V."
+    model = "Movella DOT (emulated)"
+    firmware = "emulator"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("rate_hz", float(dot.DEFAULT_OUTPUT_RATE_HZ))
+        # Powered on 70 min ago: the u32 microsecond counter wraps about 95 s into the
+        # stream, so every emulated session crosses the wrap a real long session meets.
+        kwargs.setdefault("clock_start_s", 4200.0)
+        super().__init__(*args, **kwargs)
+        self.payload_mode = int(dot.PayloadMode.RATE_QUANTITIES)
+        self.tag = dot.DEVICE_NAMES[0]
+
+    def default_name(self, address: str) -> str:
+        return dot.DEVICE_NAMES[0]  # every DOT advertises the same name
+
+    @property
+    def target(self) -> str:
+        return self.address  # the name is the same on every DOT
+
+    def advertised_uuids(self) -> list[str]:
+        return []  # found by company id and name (spec 1.2)
+
+    def advertised_manufacturer_data(self) -> tuple[int, bytes] | None:
+        # What the DOT sends after the company id is not specified; the address is a
+        # plausible payload that keeps two emulated DOTs' advertisements apart.
+        return dot.COMPANY_ID, bytes(int(b, 16) for b in reversed(self.address.split(":")))
+
+    def protocol_service(self) -> tuple[Service, Characteristic]:
+        control = Characteristic(
+            dot.MEASUREMENT_CONTROL_UUID,
+            Characteristic.Properties.READ | Characteristic.Properties.WRITE,
+            Characteristic.READABLE | Characteristic.WRITEABLE,
+            CharacteristicValue(read=self._read_measurement, write=self._on_measurement),
+        )
+        data = Characteristic(
+            dot.MEDIUM_PAYLOAD_UUID, Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
+        )
+        return Service(dot.MEASUREMENT_SERVICE_UUID, [control, data]), data
+
+    def extra_services(self) -> list[Service]:
+        device_control = Characteristic(
+            dot.DEVICE_CONTROL_UUID,
+            Characteristic.Properties.READ | Characteristic.Properties.WRITE,
+            Characteristic.READABLE | Characteristic.WRITEABLE,
+            CharacteristicValue(read=self._read_device_control, write=self._on_device_control),
+        )
+        report = Characteristic(
+            dot.DEVICE_REPORT_UUID, Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
+        )
+        battery = Characteristic(
+            dot.BATTERY_UUID,
+            Characteristic.Properties.READ | Characteristic.Properties.NOTIFY,
+            Characteristic.READABLE,
+            CharacteristicValue(read=lambda _c: bytes([self.battery_percent, 0])),
+        )
+        return [
+            Service(dot.CONFIGURATION_SERVICE_UUID, [device_control, report]),
+            Service(dot.BATTERY_SERVICE_UUID, [battery]),
+        ]
+
+    def _read_device_control(self, _connection: Connection) -> bytes:
+        return dot.encode_device_control(
+            dot.DeviceControl(dot.VisitIndex(0), output_rate_hz=round(self.rate_hz), tag=self.tag)
+        )
+
+    def _on_device_control(self, _connection: Connection, value: bytes) -> None:
+        try:
+            control = dot.decode_device_control(value)
+        except DecodeError:
+            return  # the sensor ignores a write it cannot parse
+        if control.visit_index & dot.VisitIndex.TAG_NAME:
+            self.tag = control.tag
+        if (
+            control.visit_index & dot.VisitIndex.OUTPUT_RATE
+            and not self.streaming
+            and control.output_rate_hz in dot.LIVE_OUTPUT_RATES_HZ
+        ):
+            self.set_rate(float(control.output_rate_hz))
+
+    def _read_measurement(self, _connection: Connection) -> bytes:
+        action = dot.Action.START if self.streaming else dot.Action.STOP
+        return dot.encode_measurement_control(action, self.payload_mode)
+
+    def _on_measurement(self, connection: Connection, value: bytes) -> None:
+        try:
+            control = dot.decode_measurement_control(value)
+        except DecodeError:
+            return
+        if not control.start:
+            self.stats.stops += 1
+            self.spawn(self.stop_stream())
+        elif not self.streaming and control.payload_mode == dot.PayloadMode.RATE_QUANTITIES:
+            self.payload_mode = control.payload_mode
+            self.start_stream(connection)
+
+    def corrupt(self, payload: bytes, kind: str) -> bytes:
+        if kind == "garbage" and payload:
+            # Rate quantities have no checksum or counter: any 28 bytes of finite floats
+            # are a sample. Garbage the decoder can tell is a NaN in the acceleration.
+            return payload[:4] + bytes.fromhex("0000c07f") + payload[8:]
+        return super().corrupt(payload, kind)
+
+    def packets(self, first_sample: int) -> Iterator[Packet]:
+        for i in range(first_sample, len(self.grid_t_s)):
+            timestamp_us = round(self.device_time_s(i) * 1e6) % dot.TIMESTAMP_MODULUS_US
+            payload = dot.encode_rate_quantities(
+                timestamp_us, self.grid_acc_mps2[i], self.grid_gyro_rad_s[i]
+            )
+            yield Packet(float(self.grid_t_s[i]), payload, i + 1)
+
+
 #: Emulated sensor classes by kind id.
 SENSOR_CLASSES: dict[str, type[EmulatedSensor]] = {
     TrackerImuSensor.kind: TrackerImuSensor,
     PolarPmdSensor.kind: PolarPmdSensor,
     MovesenseSensor.kind: MovesenseSensor,
+    MovellaDotSensor.kind: MovellaDotSensor,
 }
 
 

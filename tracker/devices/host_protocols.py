@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
+from tracker.devices import movella_dot as dot
 from tracker.devices import movesense as ms
 from tracker.devices import polar_pmd as pmd
 from tracker.devices import tracker_imu as imu
@@ -27,6 +29,8 @@ from tracker.devices.kinds import (
     register,
 )
 from tracker.errors import DeviceError
+
+_T = TypeVar("_T")
 
 #: How long a device may take to answer a control command.
 COMMAND_TIMEOUT_S = 5.0
@@ -489,6 +493,81 @@ class MovesenseGspProtocol(HostProtocol):
         return None
 
 
+class MovellaDotProtocol(HostProtocol):
+    """Movella DOT: output rate in device control, then start payload mode 21.
+
+    Both controls are read back after writing, since the DOT acknowledges nothing else
+    (a write it does not take leaves the old value). A measurement left running (by
+    another app, or across a reconnect) is stopped first: the rate cannot change while
+    one runs. Default rate 60 Hz; the ranges are fixed (the spec offers no setting).
+    """
+
+    data_uuids = (dot.MEDIUM_PAYLOAD_UUID,)
+
+    def __init__(self) -> None:
+        # Kept across reconnects: the sensor's microsecond clock runs on meanwhile.
+        self._decoder = dot.RateQuantitiesDecoder()
+
+    @staticmethod
+    async def _read(io: GattIO, char_uuid: str, decode: Callable[[bytes], _T]) -> _T:
+        raw = await io.read(char_uuid)
+        try:
+            return decode(raw)
+        except DecodeError as exc:
+            raise StreamStartError(f"the Movella DOT answered {raw.hex(' ')!r}: {exc}") from exc
+
+    async def _measurement(self, io: GattIO) -> dot.MeasurementControl:
+        return await self._read(io, dot.MEASUREMENT_CONTROL_UUID, dot.decode_measurement_control)
+
+    async def _device_control(self, io: GattIO) -> dot.DeviceControl:
+        return await self._read(io, dot.DEVICE_CONTROL_UUID, dot.decode_device_control)
+
+    async def start(
+        self, io: GattIO, config: StreamConfig, on_data: Callable[[str, bytes], None]
+    ) -> StreamSetup:
+        if config.acc_range_g is not None or config.gyro_range_dps is not None:
+            raise StreamStartError("Movella DOT ranges are fixed; they cannot be set")
+        rate = _pick(
+            dot.LIVE_OUTPUT_RATES_HZ,
+            config.sample_rate_hz,
+            dot.DEFAULT_OUTPUT_RATE_HZ,
+            "sample rate (Hz)",
+        )
+        if (await self._measurement(io)).start:
+            await io.write(dot.MEASUREMENT_CONTROL_UUID, dot.encode_stop(), response=True)
+        control = await self._device_control(io)
+        if control.output_rate_hz != rate:
+            await io.write(dot.DEVICE_CONTROL_UUID, dot.encode_set_output_rate(rate), response=True)
+            control = await self._device_control(io)
+            if control.output_rate_hz != rate:
+                raise StreamStartError(
+                    f"the Movella DOT kept its output rate at {control.output_rate_hz} Hz "
+                    f"instead of {rate} Hz"
+                )
+        # Notifications first, then the start (spec 3.1).
+        await io.subscribe(dot.MEDIUM_PAYLOAD_UUID, lambda p: on_data(dot.MEDIUM_PAYLOAD_UUID, p))
+        await io.write(dot.MEASUREMENT_CONTROL_UUID, dot.encode_start(), response=True)
+        state = await self._measurement(io)
+        if not state.start or state.payload_mode != dot.PayloadMode.RATE_QUANTITIES:
+            raise StreamStartError(
+                f"the Movella DOT did not start rate quantities (mode 21): it reports "
+                f"{'started' if state.start else 'stopped'}, mode {state.payload_mode}"
+            )
+        return StreamSetup(sample_rate_hz=rate)
+
+    async def stop(self, io: GattIO) -> None:
+        await io.write(dot.MEASUREMENT_CONTROL_UUID, dot.encode_stop(), response=True)
+
+    def decode(self, char_uuid: str, payload: bytes) -> list[DecodedPacket]:
+        return [self._decoder.feed(payload)]
+
+    def payload_time_s(self, payload: bytes) -> float | None:
+        """The raw (wrapping) sensor time; the samples carry the unwrapped one."""
+        if len(payload) < 4:
+            return None
+        return dot.payload_timestamp_us(payload) * 1e-6
+
+
 register(
     DeviceKind(
         kind=imu.PROTOCOL_NAME,
@@ -518,5 +597,19 @@ register(
         service_uuid=ms.GSP_SERVICE_UUID,
         name_prefixes=(ms.DEVICE_NAME_PREFIX + " ",),
         host_protocol=MovesenseGspProtocol,
+    )
+)
+
+
+register(
+    DeviceKind(
+        kind="movella_dot",
+        description="Movella DOT (formerly Xsens DOT), rate quantities",
+        service_uuid=dot.MEASUREMENT_SERVICE_UUID,
+        # Table 4 of the spec spells the names both "DOT" and "Dot".
+        name_prefixes=tuple(n for name in dot.DEVICE_NAMES for n in (name, name.title())),
+        host_protocol=MovellaDotProtocol,
+        min_mtu=dot.RATE_QUANTITIES_BYTES + 3,
+        manufacturer_ids=(dot.COMPANY_ID,),
     )
 )

@@ -5,7 +5,8 @@ module knows how to recognise the device (advertised name prefix, service UUIDs,
 service) and holds the host side of its protocol as a `HostProtocol`: the start / stop
 command exchange and a stateful decoder, written against a tiny `GattIO` interface so
 that no bleak object reaches the pure codec modules. The codecs themselves (byte
-layouts) live in one module per family (tracker.devices.tracker_imu, .polar_pmd).
+layouts) live in one module per family (tracker.devices.tracker_imu, .polar_pmd,
+.movesense, .movella_dot).
 
 Decoded values are in the sensor frame of docs/frames.md (m/s^2, rad/s, seconds on the
 device clock).
@@ -13,7 +14,7 @@ device clock).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -118,9 +119,15 @@ class DeviceKind:
     host_protocol: Callable[[], HostProtocol]
     #: Smallest ATT MTU with which the device can stream (payload = MTU - 3).
     min_mtu: int = 23
+    #: Bluetooth SIG company ids whose manufacturer-specific data identifies the kind.
+    manufacturer_ids: tuple[int, ...] = ()
 
-    def matches_advertisement(self, name: str | None, service_uuids: list[str]) -> bool:
+    def matches_advertisement(
+        self, name: str | None, service_uuids: list[str], manufacturer_ids: Iterable[int] = ()
+    ) -> bool:
         if self.service_uuid in (u.lower() for u in service_uuids):
+            return True
+        if any(m in self.manufacturer_ids for m in manufacturer_ids):
             return True
         return bool(name) and any(name.startswith(p) for p in self.name_prefixes)
 
@@ -153,9 +160,14 @@ def get_kind(kind: str) -> DeviceKind:
         ) from None
 
 
-def kind_of_advertisement(name: str | None, service_uuids: list[str]) -> DeviceKind | None:
+def kind_of_advertisement(
+    name: str | None, service_uuids: list[str], manufacturer_ids: Iterable[int] = ()
+) -> DeviceKind | None:
+    """The kind an advertisement (name, service UUIDs, manufacturer data company ids)
+    belongs to, None when no supported kind."""
+    ids = tuple(manufacturer_ids)
     for kind in supported_kinds().values():
-        if kind.matches_advertisement(name, service_uuids):
+        if kind.matches_advertisement(name, service_uuids, ids):
             return kind
     return None
 

@@ -183,7 +183,7 @@ class SensorSources:
             else ClockMapper(clock.speed)
         )
         return SensorTarget(
-            sensor.name,
+            sensor.target,
             BleTransport(BumbleScanner, BumbleClient, {"bumble_world": self._world}),
             sensor.kind,
             device_clock,

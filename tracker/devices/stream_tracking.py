@@ -61,7 +61,8 @@ class SequenceTracker:
 class TimestampGapTracker:
     """Finds jumps in a sensor's device time longer than `GAP_PERIODS` sample periods.
 
-    The period is the median of the recent in-packet intervals (so no rate is assumed);
+    The period is a running mean of the recent in-packet intervals, or of the steps
+    between packets of one sample each (so no rate is assumed);
     `update` takes one packet's device times and returns the estimated number of
     missing samples before it (0 when contiguous or unknown).
     """
@@ -78,8 +79,16 @@ class TimestampGapTracker:
         return self._period_s
 
     def update(self, first_s: float, last_s: float, n: int) -> int:
+        period: float | None = None
         if n > 1 and last_s > first_s:
             period = (last_s - first_s) / (n - 1)
+        elif n == 1 and self._last_time_s is not None and first_s > self._last_time_s:
+            # One sample per packet (Movella DOT): the step from the previous packet is a
+            # period, unless samples are missing; a step that looks like a gap is not one.
+            step_s = first_s - self._last_time_s
+            if self._period_s is None or step_s <= GAP_PERIODS * self._period_s:
+                period = step_s
+        if period is not None:
             # Smooth a little: one jittery packet must not move the threshold much.
             self._period_s = (
                 period if self._period_s is None else 0.9 * self._period_s + 0.1 * period

@@ -13,10 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from tracker.analysis.settings import AnalysisSettings
-from tracker.cli import cli
-from tracker.cli.progress import Progress
-from tracker.errors import InputError
-from tracker.report.batch import (
+from tracker.app.export import (
     POOL_MIN_INPUT_BYTES,
     ExportOptions,
     ExportOutcome,
@@ -26,6 +23,9 @@ from tracker.report.batch import (
     export_many,
     progress_line,
 )
+from tracker.cli import cli
+from tracker.cli.progress import Progress
+from tracker.errors import InputError
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
 TRKS = sorted(RECORDINGS.glob("*.trk"))

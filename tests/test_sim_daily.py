@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tracker.analysis.session import analyse_recording
 from tracker.analysis.settings import AnalysisSettings
+from tracker.app.offline import analyse_recording
 from tracker.errors import InputError
 from tracker.sim import Imperfections, SessionConfig, SetSpec, simulate_session
 from tracker.sim.daily import BOUT_KINDS, Bout

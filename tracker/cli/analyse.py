@@ -14,8 +14,8 @@ from tracker.analysis.profile import (
     resolve_settings,
     save_profile,
 )
-from tracker.analysis.session import analyse_recording, with_noted_exercise
 from tracker.analysis.settings import AnalysisSettings
+from tracker.app.offline import analyse_recording, with_noted_exercise
 from tracker.cli import cli
 from tracker.cli.options import unit_options
 from tracker.recording.load import load_recording
@@ -216,7 +216,7 @@ def export(
     FOLDER/<name>.csv in parallel; a file that fails is reported and the others are
     still written (exit code 1 if any failed).
     """
-    from tracker.report.batch import ExportOptions, expand_inputs
+    from tracker.app.export import ExportOptions, expand_inputs
 
     settings, _ = resolve_settings(
         flexion_limit, extension_limit, exercise, profile_path, no_profile
@@ -250,13 +250,13 @@ def export(
 
 def _export_single(recording, out, options, srt_path, srt_offset, as_json) -> None:
     """The single export of the DESIGN contract (4.4): RECORDING -o OUT.csv."""
-    from tracker.errors import TrackerError
-    from tracker.report.batch import (
+    from tracker.app.export import (
         ExportOutcome,
         export_recording,
         history_warning,
         outcomes_json,
     )
+    from tracker.errors import TrackerError
 
     try:
         rec, result = export_recording(recording, out, options)
@@ -289,8 +289,8 @@ def _export_single(recording, out, options, srt_path, srt_offset, as_json) -> No
 
 
 def _export_batch(sources, out_dir, options, jobs, as_json) -> None:
+    from tracker.app.export import default_jobs, export_many, outcomes_json, progress_line
     from tracker.cli.progress import Progress
-    from tracker.report.batch import default_jobs, export_many, outcomes_json, progress_line
 
     progress = Progress()
 

@@ -14,19 +14,19 @@ import click
 from tracker import stop_signals
 from tracker.analysis.events import Event, FlagRaised
 from tracker.analysis.profile import resolve_settings
-from tracker.cli import cli, one_line, terminal_safe
-from tracker.cli.analyse import history_options, limit_options
-from tracker.devices.ble import BleTransport, LinkEvent
-from tracker.errors import InputError
-from tracker.live.cues import Cue, CuePolicy
-from tracker.live.display import LiveStatus, status_lines
-from tracker.live.session import (
+from tracker.app.live import (
     LiveConfig,
     LiveResult,
     LiveSink,
     StoppedBeforeRecording,
     run_live,
 )
+from tracker.cli import cli, one_line, terminal_safe
+from tracker.cli.analyse import history_options, limit_options
+from tracker.devices.ble import BleTransport, LinkEvent
+from tracker.errors import InputError
+from tracker.live.cues import Cue, CuePolicy
+from tracker.live.display import LiveStatus, status_lines
 from tracker.live.speech import Speaker, find_speech_command
 from tracker.recording.model import DeviceInfo, SessionNotes
 from tracker.report.event_lines import EventLines

@@ -42,8 +42,9 @@ import numpy as np
 
 from tracker.analysis.events import Event, Notice
 from tracker.analysis.pipeline import Pipeline
-from tracker.analysis.session import SessionResult, analyse_recording
+from tracker.analysis.session import SessionResult
 from tracker.analysis.settings import AnalysisSettings
+from tracker.app.offline import analyse_recording
 from tracker.devices.ble import BleTransport, LinkEvent, LiveSession, ReconnectPolicy, StreamItem
 from tracker.devices.sources import SensorSources
 from tracker.devices.stream_tracking import StreamStats

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from live_helpers import run_virtual
 
-from tracker.devices.ble import BleTransport, LiveSession, StreamItem
+from tracker.devices.ble import BleSession, BleTransport, StreamItem
 from tracker.devices.bumble_backend import BumbleClient, BumbleScanner, VirtualBleWorld
 from tracker.samples import SensorSamples
 from tracker.units import G_MPS2
@@ -40,7 +40,7 @@ def run(coro_fn: Callable[[], Awaitable[Any]], timeout_s: float = 30.0) -> Any:
     return run_virtual(bounded())
 
 
-async def collect(session: LiveSession, until: Callable[[], Awaitable[Any]]) -> list[StreamItem]:
+async def collect(session: BleSession, until: Callable[[], Awaitable[Any]]) -> list[StreamItem]:
     """Every item the session yields until ``until()`` completes (then it is closed)."""
     items: list[StreamItem] = []
 

@@ -20,7 +20,7 @@ from tracker.recording.load import save_recording
 from tracker.recording.model import DeviceInfo, SessionNotes
 from tracker.recording.native import RecordingWriter
 from tracker.sim.config import SessionConfig, SetSpec
-from tracker.sim.session import simulate_session
+from tracker.sim.simulate import simulate_session
 
 
 @pytest.fixture(autouse=True)

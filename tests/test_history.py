@@ -24,7 +24,7 @@ from tracker.history.store import SessionData, add_session
 from tracker.history.trends import format_trends_csv
 from tracker.recording.load import save_recording
 from tracker.sim.config import SessionConfig, SetSpec
-from tracker.sim.session import simulate_session
+from tracker.sim.simulate import simulate_session
 
 
 @pytest.fixture(autouse=True)

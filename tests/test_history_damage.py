@@ -129,7 +129,7 @@ def test_a_damaged_backup_is_not_restored(tmp_path: Path) -> None:
 def recording_csv(tmp_path_factory):
     from tracker.recording.load import save_recording
     from tracker.sim.config import SessionConfig, SetSpec
-    from tracker.sim.session import simulate_session
+    from tracker.sim.simulate import simulate_session
 
     cfg = SessionConfig(seed=3, setup="lumbar", rate_hz=100.0, sets=(SetSpec("deadlift", 3),))
     path = tmp_path_factory.mktemp("hd") / "dl.csv"

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tracker.analysis.events import RepMetrics, SetSummary
-from tracker.analysis.session import SessionResult
+from tracker.analysis.result import SessionResult
 from tracker.analysis.settings import AnalysisSettings
 from tracker.cli import cli
 from tracker.recording.csv_safe import FORMULA_TRIGGERS, safe_cell
@@ -20,7 +20,7 @@ from tracker.recording.load import save_recording
 from tracker.report.rep_csv import format_rep_csv
 from tracker.report.srt import format_srt, srt_cues, srt_timestamp
 from tracker.sim.config import SessionConfig, SetSpec
-from tracker.sim.session import simulate_session
+from tracker.sim.simulate import simulate_session
 
 
 def rep(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tracker.analysis.session import SessionResult
+from tracker.analysis.result import SessionResult
 from tracker.analysis.settings import AnalysisSettings
 from tracker.app.offline import analyse_recording, with_noted_exercise
 from tracker.errors import InputError, TrackerError

@@ -15,7 +15,7 @@ import numpy as np
 
 from tracker.analysis.events import Event
 from tracker.analysis.pipeline import Pipeline
-from tracker.analysis.session import SessionResult, recording_start_s
+from tracker.analysis.result import SessionResult, recording_start_s
 from tracker.analysis.settings import AnalysisSettings
 from tracker.errors import AnalysisError
 from tracker.recording.model import Recording

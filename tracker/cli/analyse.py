@@ -376,7 +376,7 @@ def summary(recording, as_json, explain, **opts):
 @limit_options
 def replay(recording, speed, fast, block_ms, explain, **opts):
     """Stream RECORDING through the live pipeline, printing events as they happen."""
-    from tracker.analysis.session import recording_start_s
+    from tracker.analysis.result import recording_start_s
     from tracker.devices.playback import paced
     from tracker.report.event_lines import EventLines
     from tracker.report.summary import explain_dict, format_explain, format_summary, summary_dict

@@ -15,7 +15,7 @@ the real one (`ClockMapper`, its clock running ``speed`` times fast).
 ::
 
     async with SensorSources(devices, speed=10.0) as sources:  # emulators advertising
-        async with LiveSession(sources.targets) as session:
+        async with BleSession(sources.targets) as session:
             sources.start_playback()  # every emulated stream begins at the recording's start
             async for item in session:
                 ...

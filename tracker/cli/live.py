@@ -414,7 +414,7 @@ def _add_to_history(db_path: Path | None, result: LiveResult) -> None:
 def scan(ctx: click.Context, timeout_s: float, show_all: bool) -> None:
     """List supported sensors nearby: kind, name, address and signal strength (RSSI)."""
     from tracker.devices.ble import scan as ble_scan
-    from tracker.devices.kinds import supported_kinds_text
+    from tracker.devices.supported import supported_kinds_text
 
     found = asyncio.run(
         ble_scan(timeout_s, transport=_transport(ctx), include_unsupported=show_all)

@@ -61,11 +61,6 @@ from tracker.devices.kinds import (
     StreamConfig,
     StreamStartError,
     UnknownDeviceError,
-    get_kind,
-    kind_of_advertisement,
-    kind_of_services,
-    supported_kinds,
-    supported_kinds_text,
 )
 from tracker.devices.stream_tracking import (
     ClockMapper,
@@ -73,6 +68,13 @@ from tracker.devices.stream_tracking import (
     SequenceTracker,
     StreamStats,
     TimestampGapTracker,
+)
+from tracker.devices.supported import (
+    get_kind,
+    kind_of_advertisement,
+    kind_of_services,
+    supported_kinds,
+    supported_kinds_text,
 )
 from tracker.errors import DeviceError, InputError
 from tracker.recording.model import DeviceInfo, Gap, RawPacket

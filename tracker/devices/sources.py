@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracker.devices.ble import BleTransport, SensorTarget, check_placements
-from tracker.devices.kinds import get_kind
 from tracker.devices.playback import PlaybackClock
 from tracker.devices.stream_tracking import ClockMapper, KnownClock
+from tracker.devices.supported import get_kind
 from tracker.errors import DeviceError
 
 if TYPE_CHECKING:

@@ -250,19 +250,14 @@ def export(
 
 def _export_single(recording, out, options, srt_path, srt_offset, as_json) -> None:
     """The single export of the DESIGN contract (4.4): RECORDING -o OUT.csv."""
-    from tracker.app.export import (
-        ExportOutcome,
-        export_recording,
-        history_warning,
-        outcomes_json,
-    )
+    from tracker.app.export import ExportOutcome, export_one, outcomes_json
     from tracker.errors import TrackerError
 
     try:
-        rec, result = export_recording(recording, out, options)
+        outcome, result = export_one(recording, out, options)
     except TrackerError as exc:
         if as_json:
-            failed = ExportOutcome(recording, out, error=str(exc))
+            failed = ExportOutcome.failed(recording, out, exc)
             click.echo(json.dumps(outcomes_json([failed]), indent=2))
         raise
     for n in result.notices:
@@ -273,19 +268,10 @@ def _export_single(recording, out, options, srt_path, srt_offset, as_json) -> No
 
         n = write_srt(result, srt_path, offset_s=srt_offset)
         click.echo(f"Wrote {n} subtitles to {srt_path}", err=True)
-    warning = history_warning(options, result, recording, rec)
-    if warning is not None:
-        click.echo(f"Warning: history not updated: {warning}", err=True)
+    if outcome.history_warning is not None:
+        click.echo(f"Warning: history not updated: {outcome.history_warning}", err=True)
     if as_json:
-        done = ExportOutcome(
-            recording,
-            out,
-            reps=len(result.reps),
-            sets=len(result.sets),
-            notices=tuple(result.notices),
-            history_warning=warning,
-        )
-        click.echo(json.dumps(outcomes_json([done]), indent=2))
+        click.echo(json.dumps(outcomes_json([outcome]), indent=2))
 
 
 def _export_batch(sources, out_dir, options, jobs, as_json) -> None:

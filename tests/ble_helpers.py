@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
+from bleak.backends.scanner import BaseBleakScanner
+from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason
 from live_helpers import run_virtual
 
 from tracker.devices.ble import BleSession, BleTransport, StreamItem
@@ -59,3 +61,18 @@ async def collect(session: BleSession, until: Callable[[], Awaitable[Any]]) -> l
 def blocks(items: list[StreamItem], placement: str) -> SensorSamples:
     found = [i for i in items if isinstance(i, SensorSamples) and i.placement == placement]
     return SensorSamples.concat(found) if found else SensorSamples.empty(placement)
+
+
+class NoAdapterScanner(BaseBleakScanner):
+    """Stands in for BlueZ on a machine without a Bluetooth adapter."""
+
+    def __init__(self, detection_callback, service_uuids, scanning_mode="active", **kwargs):
+        super().__init__(detection_callback, service_uuids)
+
+    async def start(self) -> None:
+        raise BleakBluetoothNotAvailableError(
+            "No Bluetooth adapters found.", BleakBluetoothNotAvailableReason.NO_BLUETOOTH
+        )
+
+    async def stop(self) -> None:
+        pass

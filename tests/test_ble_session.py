@@ -6,13 +6,8 @@ import asyncio
 
 import numpy as np
 import pytest
-from ble_helpers import blocks, collect, motion, run, transport
-from bleak.backends.scanner import BaseBleakScanner
-from bleak.exc import (
-    BleakBluetoothNotAvailableError,
-    BleakBluetoothNotAvailableReason,
-    BleakDBusError,
-)
+from ble_helpers import NoAdapterScanner, blocks, collect, motion, run, transport
+from bleak.exc import BleakDBusError
 
 from tracker.devices import tracker_imu as imu
 from tracker.devices.ble import (
@@ -433,36 +428,21 @@ async def _wait_disconnect_injected(sensor: TrackerImuSensor) -> None:
         await asyncio.sleep(0.01)
 
 
-class _NoAdapterScanner(BaseBleakScanner):
-    """Stands in for BlueZ on a machine without a Bluetooth adapter."""
-
-    def __init__(self, detection_callback, service_uuids, scanning_mode="active", **kwargs):
-        super().__init__(detection_callback, service_uuids)
-
-    async def start(self) -> None:
-        raise BleakBluetoothNotAvailableError(
-            "No Bluetooth adapters found.", BleakBluetoothNotAvailableReason.NO_BLUETOOTH
-        )
-
-    async def stop(self) -> None:
-        pass
-
-
-class _NoDbusScanner(_NoAdapterScanner):
+class _NoDbusScanner(NoAdapterScanner):
     """What bleak meets when the system D-Bus socket is missing."""
 
     async def start(self) -> None:
         raise FileNotFoundError(2, "No such file or directory")
 
 
-class _NoBluezScanner(_NoAdapterScanner):
+class _NoBluezScanner(NoAdapterScanner):
     """D-Bus runs but bluetoothd does not."""
 
     async def start(self) -> None:
         raise BleakDBusError("org.freedesktop.DBus.Error.ServiceUnknown", ["org.bluez"])
 
 
-@pytest.mark.parametrize("backend", [_NoAdapterScanner, _NoDbusScanner, _NoBluezScanner])
+@pytest.mark.parametrize("backend", [NoAdapterScanner, _NoDbusScanner, _NoBluezScanner])
 def test_no_bluetooth_is_one_clear_error(backend: type) -> None:
     async def body() -> None:
         broken = BleTransport(scanner_backend=backend)

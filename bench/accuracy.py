@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import truth_score as ts
 
 from tracker.analysis.scoring import Score, score
-from tracker.analysis.session import analyse_recording, with_noted_exercise
 from tracker.analysis.settings import AnalysisSettings
+from tracker.app.offline import analyse_recording, with_noted_exercise
 from tracker.errors import TrackerError
 from tracker.recording.load import load_recording
 from tracker.sim import SessionConfig, SetSpec, simulate_session

@@ -39,8 +39,8 @@ from accuracy import config, suite  # noqa: E402
 
 from tracker.analysis import segmentation  # noqa: E402
 from tracker.analysis.models import MODEL_FILES  # noqa: E402
-from tracker.analysis.session import analyse_recording, with_noted_exercise  # noqa: E402
 from tracker.analysis.settings import AnalysisSettings  # noqa: E402
+from tracker.app.offline import analyse_recording, with_noted_exercise  # noqa: E402
 from tracker.recording.load import load_recording  # noqa: E402
 from tracker.sim import simulate_session  # noqa: E402
 

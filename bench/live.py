@@ -2,7 +2,7 @@
 
 Simulates a dual-sensor kettlebell-swing session (about a minute), streams it through
 two emulated sensors (bumble virtual link, our firmware profile, real GATT
-notifications) into `tracker.live.session.run_live` at real time (``--speed 1``), and
+notifications) into `tracker.app.live.run_live` at real time (``--speed 1``), and
 measures on the session clock:
 
 * notification arrival -> rep event: from the arrival of the notification carrying the
@@ -32,10 +32,10 @@ import numpy as np
 
 from tracker.analysis.events import Event, RepCompleted
 from tracker.analysis.pipeline import Pipeline
-from tracker.analysis.session import iter_blocks
 from tracker.analysis.settings import AnalysisSettings
+from tracker.app.live import LiveConfig, LiveSink, run_live
+from tracker.app.offline import iter_blocks
 from tracker.live.cues import Cue, CuePolicy
-from tracker.live.session import LiveConfig, LiveSink, run_live
 from tracker.recording.load import load_recording, save_recording
 from tracker.recording.model import SessionNotes
 from tracker.recording.native import RecordingWriter

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 from vqf import VQF  # noqa: E402
 
 from tracker.analysis.pipeline import Pipeline  # noqa: E402
-from tracker.analysis.session import iter_blocks  # noqa: E402
 from tracker.analysis.settings import AnalysisSettings  # noqa: E402
+from tracker.app.offline import iter_blocks  # noqa: E402
 from tracker.recording.load import load_recording, save_recording  # noqa: E402
 from tracker.sim import SessionConfig, SetSpec, simulate_session  # noqa: E402
 from tracker.units import EXERCISES  # noqa: E402

@@ -7,9 +7,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
+from bleak.backends.scanner import BaseBleakScanner
+from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason
 from live_helpers import run_virtual
 
-from tracker.devices.ble import BleTransport, LiveSession, StreamItem
+from tracker.devices.ble import BleSession, BleTransport, StreamItem
 from tracker.devices.bumble_backend import BumbleClient, BumbleScanner, VirtualBleWorld
 from tracker.samples import SensorSamples
 from tracker.units import G_MPS2
@@ -40,7 +42,7 @@ def run(coro_fn: Callable[[], Awaitable[Any]], timeout_s: float = 30.0) -> Any:
     return run_virtual(bounded())
 
 
-async def collect(session: LiveSession, until: Callable[[], Awaitable[Any]]) -> list[StreamItem]:
+async def collect(session: BleSession, until: Callable[[], Awaitable[Any]]) -> list[StreamItem]:
     """Every item the session yields until ``until()`` completes (then it is closed)."""
     items: list[StreamItem] = []
 
@@ -59,3 +61,18 @@ async def collect(session: LiveSession, until: Callable[[], Awaitable[Any]]) -> 
 def blocks(items: list[StreamItem], placement: str) -> SensorSamples:
     found = [i for i in items if isinstance(i, SensorSamples) and i.placement == placement]
     return SensorSamples.concat(found) if found else SensorSamples.empty(placement)
+
+
+class NoAdapterScanner(BaseBleakScanner):
+    """Stands in for BlueZ on a machine without a Bluetooth adapter."""
+
+    def __init__(self, detection_callback, service_uuids, scanning_mode="active", **kwargs):
+        super().__init__(detection_callback, service_uuids)
+
+    async def start(self) -> None:
+        raise BleakBluetoothNotAvailableError(
+            "No Bluetooth adapters found.", BleakBluetoothNotAvailableReason.NO_BLUETOOTH
+        )
+
+    async def stop(self) -> None:
+        pass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 
@@ -13,3 +15,11 @@ def _private_data_dir(tmp_path_factory: pytest.TempPathFactory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TRACKER_DATA_DIR", str(tmp_path_factory.mktemp("tracker-data")))
         yield
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh user data directory (``TRACKER_DATA_DIR``) for one test, not yet created."""
+    d = tmp_path / "data"
+    monkeypatch.setenv("TRACKER_DATA_DIR", str(d))
+    return d

@@ -914,7 +914,7 @@ target_phyphox = _phone_target(phyphox_export)
 def target_export(case: Case) -> None:
     """What ``tracker export RECORDING -o OUT.csv`` does: load, analyse, write the reps."""
     from tracker.analysis.settings import AnalysisSettings
-    from tracker.report.batch import ExportOptions, export_recording
+    from tracker.app.export import ExportOptions, export_recording
 
     rng = case.rng
     case.state["long"] = 1

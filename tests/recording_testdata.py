@@ -1,15 +1,21 @@
-"""Test data shared by the file-format tests: random recordings, bad samples CSVs."""
+"""Test data shared by the file-format tests: random recordings, bad samples CSVs, and
+simulated sessions saved as samples CSV for the commands that read files."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from tracker.recording.load import save_recording
 from tracker.recording.model import DeviceInfo, Recording, SessionNotes
 from tracker.recording.samples_csv import HEADER
 from tracker.samples import SensorSamples
+from tracker.sim.config import SessionConfig, SetSpec
+from tracker.sim.simulate import simulate_session
 from tracker.units import G_MPS2, PLACEMENTS
 
 
@@ -212,3 +218,31 @@ def random_blocks(rec: Recording, seed: int) -> list[SensorSamples]:
             i += n
     out.sort(key=lambda x: (x[0], x[1]))
     return [b for _, _, b in out]
+
+
+#: A calibration session: slow good mornings, rounding fully from the second rep on.
+CALIBRATION_SESSION = SessionConfig(
+    seed=21,
+    sets=(SetSpec("good_morning", 6, {"flexion": (2, 3, 4, 5, 6)}),),
+    rate_hz=100.0,
+    tier="easy",
+)
+
+
+def simulated_csv(path: Path, config: SessionConfig) -> Path:
+    """The recording simulated from ``config``, saved as a samples CSV at ``path``."""
+    save_recording(simulate_session(config).recording, path)
+    return path
+
+
+def swings_csv(folder: Path) -> Path:
+    """``folder/swings.csv``: one set of five kettlebell swings with two sensors, the
+    second rep flexed past the default limit."""
+    config = SessionConfig(
+        seed=3,
+        setup="dual",
+        rate_hz=100.0,
+        sets=(SetSpec("kettlebell_swing", 5, {"flexion": (2,)}),),
+        rest_s=(5.0, 5.0),
+    )
+    return simulated_csv(folder / "swings.csv", config)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tracker.analysis.session import SessionResult, analyse_recording
+from tracker.analysis.result import SessionResult
 from tracker.analysis.settings import AnalysisSettings
+from tracker.app.offline import analyse_recording
 from tracker.recording.model import Recording
 from tracker.sim import SessionConfig, SetSpec, simulate_session
 

@@ -15,8 +15,8 @@ import tracker.analysis.segmentation as segmentation
 from tracker.analysis.pipeline import Pipeline
 from tracker.analysis.scoring import score
 from tracker.analysis.segmentation import RepSegmenter
-from tracker.analysis.session import analyse_recording, iter_blocks
 from tracker.analysis.settings import AnalysisSettings
+from tracker.app.offline import analyse_recording, iter_blocks
 from tracker.errors import AnalysisError
 from tracker.recording.load import load_recording
 from tracker.recording.model import Recording

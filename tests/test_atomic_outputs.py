@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from cli_helpers import run
+from recording_testdata import CALIBRATION_SESSION
 
-from tracker.cli import cli
 from tracker.recording import fileio
 from tracker.recording.fileio import OutputError, replace_atomically
 from tracker.recording.load import save_recording
-from tracker.sim import SessionConfig, SetSpec, simulate_session
+from tracker.sim import simulate_session
 
 #: Bytes of a new file that fit before the disk is full.
 ROOM_BYTES = 100
@@ -28,22 +28,10 @@ OLD = b"the earlier, good file\n"
 
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # Slow good mornings that round fully: a calibration session, and reps to report.
-    sim = simulate_session(
-        SessionConfig(
-            seed=21,
-            sets=(SetSpec("good_morning", 6, {"flexion": (2, 3, 4, 5, 6)}),),
-            rate_hz=100.0,
-            tier="easy",
-        )
-    )
+    sim = simulate_session(CALIBRATION_SESSION)
     path = tmp_path_factory.mktemp("atomic") / "session.trk"
     save_recording(sim.recording, path)
     return path
-
-
-def run(*args: str | Path) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def temporary_files(folder: Path, of: str = "") -> list[Path]:

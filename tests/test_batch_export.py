@@ -10,13 +10,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from cli_helpers import run
 
 from tracker.analysis.settings import AnalysisSettings
-from tracker.cli import cli
-from tracker.cli.progress import Progress
-from tracker.errors import InputError
-from tracker.report.batch import (
+from tracker.app.export import (
     POOL_MIN_INPUT_BYTES,
     ExportOptions,
     ExportOutcome,
@@ -26,14 +23,12 @@ from tracker.report.batch import (
     export_many,
     progress_line,
 )
+from tracker.cli.progress import Progress
+from tracker.errors import InputError
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
 TRKS = sorted(RECORDINGS.glob("*.trk"))
 LIMITS = ("--flexion-limit", "20", "--extension-limit", "4")
-
-
-def _run(*args: object):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 @pytest.fixture
@@ -50,7 +45,7 @@ def test_batch_writes_every_good_file_like_the_single_export_and_reports_the_bad
     assert len(TRKS) == 3
     out = tmp_path / "out"
     db = tmp_path / "history.sqlite"
-    r = _run("export", *TRKS, broken, "-o", f"{out}/", "--jobs", 2, "--db", db, *LIMITS, "--json")
+    r = run("export", *TRKS, broken, "-o", f"{out}/", "--jobs", 2, "--db", db, *LIMITS, "--json")
     assert r.exit_code == 1, r.output
     assert "Traceback" not in r.output
     errors = [ln for ln in r.stderr.splitlines() if ln.startswith("Error: ")]
@@ -73,7 +68,7 @@ def test_batch_writes_every_good_file_like_the_single_export_and_reports_the_bad
         assert f["output"] == str(out / f"{trk.stem}.csv")
         # Byte for byte what the single export writes with the same options.
         single = tmp_path / f"single_{trk.stem}.csv"
-        assert _run("export", trk, "-o", single, "--no-history", *LIMITS).exit_code == 0
+        assert run("export", trk, "-o", single, "--no-history", *LIMITS).exit_code == 0
         text = Path(f["output"]).read_text()
         assert text == single.read_text()
         assert len(text.splitlines()) == f["reps"] + 1
@@ -88,27 +83,27 @@ def test_batch_writes_every_good_file_like_the_single_export_and_reports_the_bad
 
 def test_single_export_contract_is_unchanged(tmp_path: Path, broken: Path) -> None:
     out = tmp_path / "reps.csv"
-    r = _run("export", TRKS[0], "-o", out, "--no-history")
+    r = run("export", TRKS[0], "-o", out, "--no-history")
     assert r.exit_code == 0, r.output
     assert out.is_file() and r.stdout == ""
-    bad = _run("export", broken, "-o", tmp_path / "bad.csv", "--no-history")
+    bad = run("export", broken, "-o", tmp_path / "bad.csv", "--no-history")
     assert bad.exit_code == 1
     lines = bad.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and str(broken) in lines[0]
-    assert _run("export", TRKS[0], "-o", out, "--exercise", "nope").exit_code == 2
-    assert _run("export", "-o", out).exit_code == 2  # RECORDING missing
+    assert run("export", TRKS[0], "-o", out, "--exercise", "nope").exit_code == 2
+    assert run("export", "-o", out).exit_code == 2  # RECORDING missing
 
 
 def test_single_export_json(tmp_path: Path, broken: Path) -> None:
     out = tmp_path / "reps.csv"
-    r = _run("export", TRKS[0], "-o", out, "--no-history", "--json")
+    r = run("export", TRKS[0], "-o", out, "--no-history", "--json")
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
     assert d["written"] == 1 and d["failed"] == 0
     (f,) = d["files"]
     assert f["output"] == str(out) and f["error"] is None
     assert f["reps"] == len(out.read_text().splitlines()) - 1
-    bad = _run("export", broken, "-o", tmp_path / "bad.csv", "--no-history", "--json")
+    bad = run("export", broken, "-o", tmp_path / "bad.csv", "--no-history", "--json")
     assert bad.exit_code == 1
     assert json.loads(bad.stdout)["files"][0]["error"].startswith(str(broken))
     assert [ln for ln in bad.stderr.splitlines() if ln.startswith("Error: ")] != []
@@ -117,16 +112,16 @@ def test_single_export_json(tmp_path: Path, broken: Path) -> None:
 def test_a_folder_of_recordings_and_an_existing_output_folder(tmp_path: Path) -> None:
     out = tmp_path / "existing"
     out.mkdir()
-    r = _run("export", RECORDINGS, "-o", out, "--no-history", "--jobs", 1)
+    r = run("export", RECORDINGS, "-o", out, "--no-history", "--jobs", 1)
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{p.stem}.csv" for p in TRKS)
     # One recording into an existing folder is a batch of one.
     solo = tmp_path / "solo"
     solo.mkdir()
-    assert _run("export", TRKS[0], "-o", solo, "--no-history").exit_code == 0
+    assert run("export", TRKS[0], "-o", solo, "--no-history").exit_code == 0
     assert (solo / f"{TRKS[0].stem}.csv").is_file()
     # So is one recording with -o naming a new folder by its trailing slash.
-    r = _run("export", TRKS[0], "-o", f"{tmp_path / 'new'}/", "--no-history", "--json")
+    r = run("export", TRKS[0], "-o", f"{tmp_path / 'new'}/", "--no-history", "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["files"][0]["output"] == str(
         tmp_path / "new" / f"{TRKS[0].stem}.csv"
@@ -136,13 +131,13 @@ def test_a_folder_of_recordings_and_an_existing_output_folder(tmp_path: Path) ->
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     two = (TRKS[0], TRKS[1])
-    assert _run("export", *two, "-o", tmp_path / "reps.csv", "--no-history").exit_code == 2
+    assert run("export", *two, "-o", tmp_path / "reps.csv", "--no-history").exit_code == 2
     a_file = tmp_path / "file"
     a_file.write_text("x")
-    assert _run("export", *two, "-o", a_file, "--no-history").exit_code == 2
-    srt = _run("export", *two, "-o", tmp_path / "o", "--srt", tmp_path / "s.srt")
+    assert run("export", *two, "-o", a_file, "--no-history").exit_code == 2
+    srt = run("export", *two, "-o", tmp_path / "o", "--srt", tmp_path / "s.srt")
     assert srt.exit_code == 2 and "--srt" in srt.output
-    assert _run("export", *two, "-o", tmp_path / "o", "--jobs", 0).exit_code == 2
+    assert run("export", *two, "-o", tmp_path / "o", "--jobs", 0).exit_code == 2
     assert not (tmp_path / "o").exists()
 
 
@@ -151,7 +146,7 @@ def test_colliding_names_fail_before_writing(tmp_path: Path) -> None:
     twin.parent.mkdir()
     twin.write_bytes(TRKS[0].read_bytes())
     out = tmp_path / "out"
-    r = _run("export", TRKS[0], twin, "-o", out, "--no-history")
+    r = run("export", TRKS[0], twin, "-o", out, "--no-history")
     assert r.exit_code == 1
     assert r.output.count("Error: ") == 1 and "would both be exported" in r.output
     assert not out.exists()

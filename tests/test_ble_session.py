@@ -6,19 +6,14 @@ import asyncio
 
 import numpy as np
 import pytest
-from ble_helpers import blocks, collect, motion, run, transport
-from bleak.backends.scanner import BaseBleakScanner
-from bleak.exc import (
-    BleakBluetoothNotAvailableError,
-    BleakBluetoothNotAvailableReason,
-    BleakDBusError,
-)
+from ble_helpers import NoAdapterScanner, blocks, collect, motion, run, transport
+from bleak.exc import BleakDBusError
 
 from tracker.devices import tracker_imu as imu
 from tracker.devices.ble import (
+    BleSession,
     BleTransport,
     LinkEvent,
-    LiveSession,
     RawPacket,
     ReconnectPolicy,
     scan,
@@ -87,7 +82,7 @@ def test_one_sensor_streams_every_sample_in_order() -> None:
     async def body() -> None:
         world = VirtualBleWorld()
         sensor = await _sensor(world)
-        session = LiveSession({"lumbar": sensor.name}, transport=transport(world))
+        session = BleSession({"lumbar": sensor.name}, transport=transport(world))
         await session.open()
         assert sensor.streaming
         items = await collect(session, sensor.exhausted.wait)
@@ -122,7 +117,7 @@ def test_two_sensors_at_once() -> None:
         world = VirtualBleWorld()
         lumbar = await _sensor(world, "lumbar", speed=20.0)
         sacrum = await _sensor(world, "sacrum", speed=20.0, rate_hz=50.0)
-        session = LiveSession(
+        session = BleSession(
             {"lumbar": lumbar.name, "sacrum": sacrum.name}, transport=transport(world)
         )
         await session.open()
@@ -151,7 +146,7 @@ def test_disconnect_mid_stream_keeps_earlier_samples_and_reports_the_gap() -> No
         sensor = await _sensor(
             world, speed=20.0, duration_s=6.0, faults=Faults(disconnect_after=20)
         )
-        session = LiveSession({"lumbar": sensor.name}, transport=transport(world), reconnect=FAST)
+        session = BleSession({"lumbar": sensor.name}, transport=transport(world), reconnect=FAST)
         await session.open()
         items = await collect(session, sensor.exhausted.wait)
         got = blocks(items, "lumbar")
@@ -186,7 +181,7 @@ def test_injected_packet_loss_is_counted() -> None:
         # uint8 sequence numbers wrap at 256: drops on both sides of the wrap.
         dropped = frozenset({3, 4, 254, 255, 256, 300})
         sensor = await _sensor(world, duration_s=40.0, faults=Faults(drop=dropped))
-        session = LiveSession({"lumbar": sensor.name}, transport=transport(world))
+        session = BleSession({"lumbar": sensor.name}, transport=transport(world))
         await session.open()
         items = await collect(session, sensor.exhausted.wait)
         stats = session.stats["lumbar"]
@@ -205,7 +200,7 @@ def test_malformed_truncated_oversized_notifications_are_counted_and_skipped() -
         world = VirtualBleWorld()
         malformed = {2: "truncated", 5: "oversized", 9: "empty", 12: "garbage"}
         sensor = await _sensor(world, faults=Faults(malformed=malformed))
-        session = LiveSession({"lumbar": sensor.name}, transport=transport(world))
+        session = BleSession({"lumbar": sensor.name}, transport=transport(world))
         await session.open()
         items = await collect(session, sensor.exhausted.wait)
         stats = session.stats["lumbar"]
@@ -229,7 +224,7 @@ def test_small_mtu_streams_one_sample_per_notification() -> None:
         small = BleTransport(
             base.scanner_backend, base.client_backend, {"bumble_world": world, "bumble_mtu": 23}
         )
-        session = LiveSession({"lumbar": sensor.name}, transport=small)
+        session = BleSession({"lumbar": sensor.name}, transport=small)
         await session.open()
         items = await collect(session, sensor.exhausted.wait)
         assert session.stats["lumbar"].mtu == 23 and sensor.samples_per_notification == 1
@@ -246,7 +241,7 @@ def test_device_clock_wrap_keeps_time_increasing() -> None:
         world = VirtualBleWorld()
         wrap_s = imu.DEVICE_CLOCK_WRAP_US * 1e-6
         sensor = await _sensor(world, clock_start_s=wrap_s - 1.0)
-        session = LiveSession({"lumbar": sensor.name}, transport=transport(world))
+        session = BleSession({"lumbar": sensor.name}, transport=transport(world))
         await session.open()
         got = blocks(await collect(session, sensor.exhausted.wait), "lumbar")
         assert len(got) == 300
@@ -261,7 +256,7 @@ def test_device_lacking_the_service_is_a_clear_error() -> None:
     async def body() -> None:
         world = VirtualBleWorld()
         sensor = await _sensor(world, faults=Faults(lacks_service=True))
-        session = LiveSession({"lumbar": sensor.name}, transport=transport(world))
+        session = BleSession({"lumbar": sensor.name}, transport=transport(world))
         with pytest.raises(ServiceMissingError) as err:
             await session.open()
         message = str(err.value)
@@ -270,7 +265,7 @@ def test_device_lacking_the_service_is_a_clear_error() -> None:
         assert sensor.connection is None  # hung up after the check
         # A device no kind claims (neither by name nor by service) is "not supported".
         other = await _sensor(world, name="HRM 08", faults=Faults(lacks_service=True))
-        session = LiveSession({"sacrum": other.name}, transport=transport(world))
+        session = BleSession({"sacrum": other.name}, transport=transport(world))
         with pytest.raises(UnknownDeviceError, match=r"not a supported sensor.*tracker_imu"):
             await session.open()
         await world.close()
@@ -282,9 +277,7 @@ def test_absent_device_and_unknown_kind() -> None:
     async def body() -> None:
         world = VirtualBleWorld()
         await _sensor(world)
-        session = LiveSession(
-            {"sacrum": "LTRK9999"}, transport=transport(world), scan_timeout_s=0.2
-        )
+        session = BleSession({"sacrum": "LTRK9999"}, transport=transport(world), scan_timeout_s=0.2)
         with pytest.raises(DeviceNotFoundError, match="LTRK9999"):
             await session.open()
         await world.close()
@@ -293,7 +286,7 @@ def test_absent_device_and_unknown_kind() -> None:
     with pytest.raises(UnknownDeviceError, match="supported kinds: tracker_imu"):
         parse_device_spec("emulator:fitbit:session.csv")
     with pytest.raises(DeviceError, match="unknown placement"):
-        LiveSession({"neck": "LTRK0001"})
+        BleSession({"neck": "LTRK0001"})
 
 
 def test_parse_device_spec() -> None:
@@ -316,10 +309,10 @@ def test_emulator_device_string_streams_a_recording_file(tmp_path) -> None:
     save_recording(recording, path)
     devices = {"lumbar": f"emulator:{path}", "sacrum": f"emulator:polar_pmd:{path}"}
 
-    async def body() -> tuple[np.ndarray, LiveSession, list]:
+    async def body() -> tuple[np.ndarray, BleSession, list]:
         items = []
         async with SensorSources(devices, speed=50.0) as sources:
-            async with LiveSession(sources.targets) as session:
+            async with BleSession(sources.targets) as session:
                 sources.start_playback()
                 async for item in session:  # ends by itself when both recordings ran out
                     items.append(item)
@@ -354,7 +347,7 @@ def test_emulated_sensors_stream_on_the_source_recordings_timeline(tmp_path, kin
 
     async def body() -> list:
         async with SensorSources(devices, speed=40.0) as sources:
-            async with LiveSession(sources.targets) as session:
+            async with BleSession(sources.targets) as session:
                 sources.start_playback()
                 return [item async for item in session]
 
@@ -391,7 +384,7 @@ def test_an_emulated_sensor_beside_a_real_one_goes_on_the_session_clock(tmp_path
         devices = {"lumbar": f"emulator:{path}", "sacrum": real.name}
         async with SensorSources(devices, speed=10.0, transport=transport(world)) as sources:
             assert not sources.all_emulated
-            async with LiveSession(sources.targets) as session:
+            async with BleSession(sources.targets) as session:
                 sources.start_playback()
                 items = await collect(session, sources.emulated["lumbar"].exhausted.wait)
         await world.close()
@@ -409,7 +402,7 @@ def test_sensor_that_never_comes_back_gives_up_with_a_gap() -> None:
     async def body() -> None:
         world = VirtualBleWorld()
         sensor = await _sensor(world, speed=20.0, faults=Faults(disconnect_after=5))
-        session = LiveSession(
+        session = BleSession(
             {"lumbar": sensor.name},
             transport=transport(world),
             reconnect=ReconnectPolicy(0.02, 0.05, give_up_after_s=0.3),
@@ -435,43 +428,28 @@ async def _wait_disconnect_injected(sensor: TrackerImuSensor) -> None:
         await asyncio.sleep(0.01)
 
 
-class _NoAdapterScanner(BaseBleakScanner):
-    """Stands in for BlueZ on a machine without a Bluetooth adapter."""
-
-    def __init__(self, detection_callback, service_uuids, scanning_mode="active", **kwargs):
-        super().__init__(detection_callback, service_uuids)
-
-    async def start(self) -> None:
-        raise BleakBluetoothNotAvailableError(
-            "No Bluetooth adapters found.", BleakBluetoothNotAvailableReason.NO_BLUETOOTH
-        )
-
-    async def stop(self) -> None:
-        pass
-
-
-class _NoDbusScanner(_NoAdapterScanner):
+class _NoDbusScanner(NoAdapterScanner):
     """What bleak meets when the system D-Bus socket is missing."""
 
     async def start(self) -> None:
         raise FileNotFoundError(2, "No such file or directory")
 
 
-class _NoBluezScanner(_NoAdapterScanner):
+class _NoBluezScanner(NoAdapterScanner):
     """D-Bus runs but bluetoothd does not."""
 
     async def start(self) -> None:
         raise BleakDBusError("org.freedesktop.DBus.Error.ServiceUnknown", ["org.bluez"])
 
 
-@pytest.mark.parametrize("backend", [_NoAdapterScanner, _NoDbusScanner, _NoBluezScanner])
+@pytest.mark.parametrize("backend", [NoAdapterScanner, _NoDbusScanner, _NoBluezScanner])
 def test_no_bluetooth_is_one_clear_error(backend: type) -> None:
     async def body() -> None:
         broken = BleTransport(scanner_backend=backend)
         with pytest.raises(BluetoothUnavailableError, match="systemctl start bluetooth"):
             await scan(0.1, transport=broken)
         with pytest.raises(BluetoothUnavailableError, match="emulator:PATH"):
-            await LiveSession({"lumbar": "LTRK0001"}, transport=broken).open()
+            await BleSession({"lumbar": "LTRK0001"}, transport=broken).open()
 
     run(body)
 
@@ -487,7 +465,7 @@ def test_polar_verity_sense_streams_paired_acc_and_gyro() -> None:
         )
         await sensor.start()
         assert [d.kind for d in await scan(0.3, transport=transport(world))] == ["polar_pmd"]
-        session = LiveSession({"sacrum": sensor.name}, transport=transport(world), reconnect=FAST)
+        session = BleSession({"sacrum": sensor.name}, transport=transport(world), reconnect=FAST)
         await session.open()
         info = session.devices["sacrum"]
         assert (info.protocol, info.sample_rate_hz, info.acc_range_g, info.gyro_range_dps) == (
@@ -524,7 +502,7 @@ def test_rate_and_range_commands_reach_the_sensor() -> None:
         world = VirtualBleWorld()
         sensor = await _sensor(world, duration_s=2.0)
         config = StreamConfig(sample_rate_hz=50.0, acc_range_g=4, gyro_range_dps=500)
-        session = LiveSession({"lumbar": sensor.name}, transport=transport(world), config=config)
+        session = BleSession({"lumbar": sensor.name}, transport=transport(world), config=config)
         await session.open()
         info = session.devices["lumbar"]
         assert (info.sample_rate_hz, info.acc_range_g, info.gyro_range_dps) == (50.0, 4, 500)
@@ -538,7 +516,7 @@ def test_rate_and_range_commands_reach_the_sensor() -> None:
             motion("lumbar", 2.0, RATE_HZ).acc_mps2[::2],
             atol=imu.acc_mps2_per_count(4),
         )
-        bad = LiveSession(
+        bad = BleSession(
             {"lumbar": sensor.name},
             transport=transport(world),
             config=StreamConfig(sample_rate_hz=5000.0),
@@ -555,7 +533,7 @@ def test_polar_rejects_a_rate_it_cannot_do() -> None:
         world = VirtualBleWorld()
         sensor = PolarPmdSensor(world, motion("lumbar", 1.0, 200.0), speed=None)
         await sensor.start()
-        session = LiveSession(
+        session = BleSession(
             {"lumbar": sensor.name},
             transport=transport(world),
             config=StreamConfig(sample_rate_hz=1000.0),
@@ -578,7 +556,7 @@ def test_a_bug_in_decoding_ends_the_stream_loudly(monkeypatch: pytest.MonkeyPatc
     async def body() -> None:
         world = VirtualBleWorld()
         sensor = await _sensor(world)
-        session = LiveSession({"lumbar": sensor.name}, transport=transport(world))
+        session = BleSession({"lumbar": sensor.name}, transport=transport(world))
         await session.open()
         events = []
         with pytest.raises(DeviceError, match=r"lumbar stream failed.*decoder bug"):
@@ -603,7 +581,7 @@ def test_movesense_gsp_streams_imu6_messages_split_in_parts() -> None:
         await sensor.start()
         assert sensor.name.startswith("Movesense ")
         assert [d.kind for d in await scan(0.3, transport=transport(world))] == ["movesense"]
-        session = LiveSession({"lumbar": sensor.name}, transport=transport(world))
+        session = BleSession({"lumbar": sensor.name}, transport=transport(world))
         await session.open()
         assert session.devices["lumbar"].sample_rate_hz == 208
         items = await collect(session, sensor.exhausted.wait)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from recording_testdata import random_blocks
 
-from tracker.analysis.session import analyse_recording
 from tracker.analysis.settings import AnalysisSettings
+from tracker.app.offline import analyse_recording
 from tracker.recording.model import Recording
 from tracker.sim import SessionConfig, SetSpec, simulate_session
 from tracker.sim.edits import crop

@@ -6,23 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from cli_helpers import run
+from recording_testdata import CALIBRATION_SESSION
 
-from tracker.cli import cli
 from tracker.recording.load import load_recording, save_recording
 from tracker.recording.model import Recording
-from tracker.sim import SessionConfig, SetSpec, simulate_session
+from tracker.sim import simulate_session
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
 CONTRACT = (
     "set,rep,exercise,start_s,end_s,duration_s,hinge_depth_deg,lumbar_flexion_deg,"
     "lumbar_extension_deg,flexion_under_load,overextension,lumbar_share"
 ).split(",")
-
-
-def _run(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    return result
 
 
 def _error_line(result) -> str:
@@ -40,7 +35,7 @@ def _rows(path: Path) -> list[dict]:
 
 def test_export_writes_the_contract_columns_in_order(tmp_path):
     out = tmp_path / "reps.csv"
-    r = _run("export", RECORDINGS / "swing_dual.trk", "-o", out, "--no-history")
+    r = run("export", RECORDINGS / "swing_dual.trk", "-o", out, "--no-history")
     assert r.exit_code == 0, r.output
     header = out.read_text().splitlines()[0].split(",")
     assert header[: len(CONTRACT)] == CONTRACT
@@ -55,8 +50,8 @@ def test_export_of_a_samples_csv_equals_export_of_the_native_recording(tmp_path)
     csv_path = tmp_path / "swing.csv"
     save_recording(load_recording(RECORDINGS / "swing_dual.trk"), csv_path)
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
-    assert _run("export", RECORDINGS / "swing_dual.trk", "-o", a, "--no-history").exit_code == 0
-    assert _run("export", csv_path, "-o", b, "--no-history").exit_code == 0
+    assert run("export", RECORDINGS / "swing_dual.trk", "-o", a, "--no-history").exit_code == 0
+    assert run("export", csv_path, "-o", b, "--no-history").exit_code == 0
     ra, rb = _rows(a), _rows(b)
     assert len(ra) == len(rb)
     for x, y in zip(ra, rb, strict=True):
@@ -69,7 +64,7 @@ def test_export_of_a_samples_csv_equals_export_of_the_native_recording(tmp_path)
 def test_single_sensor_export_leaves_lumbar_cells_empty(tmp_path):
     out = tmp_path / "reps.csv"
     assert (
-        _run("export", RECORDINGS / "deadlift_single.trk", "-o", out, "--no-history").exit_code == 0
+        run("export", RECORDINGS / "deadlift_single.trk", "-o", out, "--no-history").exit_code == 0
     )
     rows = _rows(out)
     assert rows
@@ -88,8 +83,8 @@ def test_single_sensor_export_leaves_lumbar_cells_empty(tmp_path):
 def test_limits_and_exercise_options(tmp_path):
     base, strict = tmp_path / "a.csv", tmp_path / "b.csv"
     rec = RECORDINGS / "swing_dual.trk"
-    assert _run("export", rec, "-o", base, "--no-history").exit_code == 0
-    r = _run(
+    assert run("export", rec, "-o", base, "--no-history").exit_code == 0
+    r = run(
         "export",
         rec,
         "-o",
@@ -122,7 +117,7 @@ def test_limits_and_exercise_options(tmp_path):
 def test_export_bad_input_is_one_line_and_exit_1(tmp_path, content, needle):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(content)
-    r = _run("export", bad, "-o", tmp_path / "out.csv", "--no-history")
+    r = run("export", bad, "-o", tmp_path / "out.csv", "--no-history")
     assert r.exit_code == 1
     assert needle in _error_line(r).lower()
     assert not (tmp_path / "out.csv").exists()
@@ -130,9 +125,9 @@ def test_export_bad_input_is_one_line_and_exit_1(tmp_path, content, needle):
 
 def test_export_usage_errors_exit_2(tmp_path):
     rec = RECORDINGS / "swing_dual.trk"
-    assert _run("export", rec).exit_code == 2  # no -o
-    assert _run("export", rec, "-o", tmp_path / "x.csv", "--exercise", "curl").exit_code == 2
-    assert _run("export", rec, "-o", tmp_path / "x.csv", "--flexion-limit", "-3").exit_code == 2
+    assert run("export", rec).exit_code == 2  # no -o
+    assert run("export", rec, "-o", tmp_path / "x.csv", "--exercise", "curl").exit_code == 2
+    assert run("export", rec, "-o", tmp_path / "x.csv", "--flexion-limit", "-3").exit_code == 2
 
 
 def test_export_without_standing_phase_counts_reps_with_approximate_angles(tmp_path):
@@ -146,7 +141,7 @@ def test_export_without_standing_phase_counts_reps_with_approximate_angles(tmp_p
         cut[p] = s.slice(i, j)
     path = tmp_path / "moving.trk"
     save_recording(Recording(cut), path)
-    r = _run("export", path, "-o", tmp_path / "out.csv", "--no-history")
+    r = run("export", path, "-o", tmp_path / "out.csv", "--no-history")
     assert r.exit_code == 0
     assert "approximate" in r.output
     rows = (tmp_path / "out.csv").read_text().splitlines()
@@ -157,7 +152,7 @@ def test_export_without_standing_phase_counts_reps_with_approximate_angles(tmp_p
 
 
 def test_summary_json(tmp_path):
-    r = _run("summary", RECORDINGS / "swing_dual.trk", "--json")
+    r = run("summary", RECORDINGS / "swing_dual.trk", "--json")
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
     assert d["lumbar_flexion_measured"] is True
@@ -167,14 +162,14 @@ def test_summary_json(tmp_path):
 
 
 def test_summary_text_names_flagged_reps_and_the_caveat():
-    r = _run("summary", RECORDINGS / "squat_buttwink.trk")
+    r = run("summary", RECORDINGS / "squat_buttwink.trk")
     assert r.exit_code == 0
     assert "flagged: rep" in r.output
     assert "not injury predictions" in r.output
 
 
 def test_replay_prints_events_then_the_summary():
-    r = _run("replay", RECORDINGS / "squat_buttwink.trk", "--fast")
+    r = run("replay", RECORDINGS / "squat_buttwink.trk", "--fast")
     assert r.exit_code == 0, r.output
     assert "set 1 started" in r.output
     assert "set 1 rep 6" in r.output
@@ -183,34 +178,26 @@ def test_replay_prints_events_then_the_summary():
 
 
 def test_calibrate_saves_a_profile_that_export_uses(tmp_path):
-    # A calibration-like session: slow good mornings, rounding fully (flexion faults).
-    sim = simulate_session(
-        SessionConfig(
-            seed=21,
-            sets=(SetSpec("good_morning", 6, {"flexion": (2, 3, 4, 5, 6)}),),
-            rate_hz=100.0,
-            tier="easy",
-        )
-    )
+    sim = simulate_session(CALIBRATION_SESSION)
     cal = tmp_path / "cal.trk"
     save_recording(sim.recording, cal)
     profile = tmp_path / "profile.json"
-    r = _run("calibrate", cal, "--profile", profile)
+    r = run("calibrate", cal, "--profile", profile)
     assert r.exit_code == 0, r.output
     saved = json.loads(profile.read_text())
     true_max = max(x["lumbar_flexion_deg"] for x in json.loads(sim.truth.to_json())["reps"])
     assert saved["max_flexion_deg"] == pytest.approx(true_max, abs=4.0)
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     rec = RECORDINGS / "swing_dual.trk"
-    assert _run("export", rec, "-o", a, "--no-history", "--no-profile").exit_code == 0
-    assert _run("export", rec, "-o", b, "--no-history", "--profile", profile).exit_code == 0
+    assert run("export", rec, "-o", a, "--no-history", "--no-profile").exit_code == 0
+    assert run("export", rec, "-o", b, "--no-history", "--profile", profile).exit_code == 0
     limit = 0.7 * saved["max_flexion_deg"]
     for row in _rows(b):
         assert (row["flexion_under_load"] == "true") == (float(row["lumbar_flexion_deg"]) > limit)
 
 
 def test_calibrate_needs_two_sensors(tmp_path):
-    r = _run("calibrate", RECORDINGS / "deadlift_single.trk", "--profile", tmp_path / "p.json")
+    r = run("calibrate", RECORDINGS / "deadlift_single.trk", "--profile", tmp_path / "p.json")
     assert r.exit_code == 1
     assert "both sensors" in _error_line(r)
 
@@ -218,7 +205,7 @@ def test_calibrate_needs_two_sensors(tmp_path):
 def test_a_broken_profile_is_a_clear_error(tmp_path):
     p = tmp_path / "p.json"
     p.write_text("{not json")
-    r = _run(
+    r = run(
         "export",
         RECORDINGS / "swing_dual.trk",
         "-o",
@@ -232,7 +219,7 @@ def test_a_broken_profile_is_a_clear_error(tmp_path):
 
 
 def test_summary_explain_gives_a_verdict_for_every_counted_rep_and_the_dropped_movements():
-    r = _run("summary", RECORDINGS / "swing_dual.trk", "--json", "--explain")
+    r = run("summary", RECORDINGS / "swing_dual.trk", "--json", "--explain")
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
     moves = d["explain"]["movements"]
@@ -249,7 +236,7 @@ def test_summary_explain_gives_a_verdict_for_every_counted_rep_and_the_dropped_m
 
 
 def test_summary_explain_as_text_lists_movements_in_time_order():
-    r = _run("summary", RECORDINGS / "swing_dual.trk", "--explain")
+    r = run("summary", RECORDINGS / "swing_dual.trk", "--explain")
     assert r.exit_code == 0, r.output
     why = r.output.split("Why:\n", 1)[1].splitlines()
     assert why[0].startswith("  set 1 kettlebell_swing: ")
@@ -259,6 +246,6 @@ def test_summary_explain_as_text_lists_movements_in_time_order():
 
 
 def test_replay_explain_follows_the_summary():
-    r = _run("replay", RECORDINGS / "swing_dual.trk", "--fast", "--explain")
+    r = run("replay", RECORDINGS / "swing_dual.trk", "--fast", "--explain")
     assert r.exit_code == 0, r.output
     assert "\nWhy:\n" in r.output and " dropped: " in r.output

@@ -9,17 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from cli_helpers import run
 from recording_testdata import EXAMPLE_CSV
 
-from tracker.cli import cli
 from tracker.recording.samples_csv import HEADER, read_samples_csv
 
 EXPECTED = f"the first line must be: {HEADER}"
-
-
-def run(*args: str | Path) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def write(tmp_path: Path, content: str | bytes) -> Path:

@@ -7,27 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner, Result
+from cli_helpers import assert_one_line_error, run
 from recording_testdata import BAD_CSV_CASES, EXAMPLE_CSV
 
-from tracker.cli import cli
 from tracker.recording import framing
 from tracker.recording.model import DeviceInfo, Gap, Recording, SessionNotes
 from tracker.recording.native import RecordingWriter
 from tracker.recording.samples_csv import write_samples_csv
 from tracker.samples import SensorSamples
-
-
-def run(*args: str | Path) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def assert_one_line_error(result: Result, expected: str) -> None:
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output and result.exception is not None
-    assert result.stdout == ""
-    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
-    assert expected in result.stderr, result.stderr
 
 
 @pytest.fixture

@@ -10,13 +10,12 @@ import signal
 from pathlib import Path
 
 import pytest
-from bleak.backends.scanner import BaseBleakScanner
-from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason
-from click.testing import CliRunner, Result
+from ble_helpers import NoAdapterScanner
+from cli_helpers import assert_one_line_error, run
+from click.testing import Result
 from live_helpers import SPEED, VIRTUAL_ASYNCIO, write_source
 
 import tracker.cli.live as live_cli
-from tracker.cli import cli
 from tracker.devices import ble
 from tracker.devices.ble import BleTransport, FoundDevice
 from tracker.recording import native
@@ -35,10 +34,6 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_source(tmp_path_factory.mktemp("cli_live"))
 
 
-def run(*args: str | Path, obj: object = None) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args], obj=obj)
-
-
 def live(source: Path, *extra: str | Path) -> Result:
     return run(
         "live",
@@ -51,13 +46,6 @@ def live(source: Path, *extra: str | Path) -> Result:
         "--no-profile",
         *extra,
     )
-
-
-def assert_one_line_error(result: Result, expected: str) -> None:
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
-    assert expected in result.stderr, result.stderr
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -293,21 +281,8 @@ def test_no_device_is_a_usage_error() -> None:
     assert result.exit_code == 2 and "--lumbar and/or --sacrum" in result.stderr
 
 
-class _NoAdapterScanner(BaseBleakScanner):
-    def __init__(self, detection_callback, service_uuids, scanning_mode="active", **kwargs):
-        super().__init__(detection_callback, service_uuids)
-
-    async def start(self) -> None:
-        raise BleakBluetoothNotAvailableError(
-            "No Bluetooth adapters found.", BleakBluetoothNotAvailableReason.NO_BLUETOOTH
-        )
-
-    async def stop(self) -> None:
-        pass
-
-
 def test_no_adapter_is_one_line_for_scan_and_live() -> None:
-    obj = {"ble_transport": BleTransport(scanner_backend=_NoAdapterScanner)}
+    obj = {"ble_transport": BleTransport(scanner_backend=NoAdapterScanner)}
     assert_one_line_error(run("scan", "--timeout", "0.1", obj=obj), "systemctl start bluetooth")
     assert_one_line_error(
         run("live", "--lumbar", "LTRK0001", obj=obj), "Bluetooth is not available"

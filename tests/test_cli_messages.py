@@ -9,10 +9,10 @@ import stat
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from cli_helpers import one_line_error, run
 
 import tracker.cli.live  # noqa: F401  (registers `scan`)
-from tracker.cli import cli, terminal_safe
+from tracker.cli import terminal_safe
 from tracker.devices import ble
 from tracker.devices.ble import FoundDevice
 from tracker.recording import framing
@@ -20,7 +20,7 @@ from tracker.recording.load import save_recording
 from tracker.recording.model import DeviceInfo, SessionNotes
 from tracker.recording.native import RecordingWriter
 from tracker.sim.config import SessionConfig, SetSpec
-from tracker.sim.session import simulate_session
+from tracker.sim.simulate import simulate_session
 
 
 @pytest.fixture(autouse=True)
@@ -52,17 +52,6 @@ def damaged_trk(tmp_path: Path, session) -> Path:
     return path
 
 
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args))
-
-
-def one_error(result) -> str:
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
-    return result.stderr
-
-
 @pytest.mark.parametrize("command", ["export", "summary", "report", "plot", "replay"])
 def test_every_command_that_says_use_recover_has_it(
     command: str, damaged_trk: Path, tmp_path: Path
@@ -70,7 +59,7 @@ def test_every_command_that_says_use_recover_has_it(
     out = {"export": "r.csv", "report": "r.html", "plot": "r.png"}.get(command)
     args = [command, str(damaged_trk)] + (["-o", str(tmp_path / out)] if out else [])
     args += ["--fast"] if command == "replay" else []
-    err = one_error(run(*args, "--no-history") if command == "export" else run(*args))
+    err = one_line_error(run(*args, "--no-history") if command == "export" else run(*args))
     assert "use --recover" in err
     result = run(*args, "--recover")
     assert result.exit_code == 0, result.output
@@ -93,7 +82,7 @@ def test_convert_on_a_full_disk_names_the_output_and_says_what_became_of_it(
 
     monkeypatch.setattr("tracker.recording.native.os.write", full)
     out = tmp_path / "out.trk"
-    err = one_error(run("convert", str(src), str(out)))
+    err = one_line_error(run("convert", str(src), str(out)))
     full_disk = "No space left on device (the disk is full); nothing was written"
     assert f"cannot write {out}: {full_disk}" in err
     assert ".tmp" not in err and "stays readable" not in err
@@ -101,7 +90,7 @@ def test_convert_on_a_full_disk_names_the_output_and_says_what_became_of_it(
     assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
     out.write_bytes(b"old")
     calls["n"] = 0
-    err = one_error(run("convert", str(src), str(out), "--force"))
+    err = one_line_error(run("convert", str(src), str(out), "--force"))
     assert f"{out} is unchanged" in err and out.read_bytes() == b"old"
 
 
@@ -116,7 +105,7 @@ def test_a_full_disk_writing_csv_says_the_same(
 
     monkeypatch.setattr("tracker.recording.samples_csv.os.fsync", no_space)
     out = tmp_path / "out.csv"
-    err = one_error(run("convert", str(src), str(out)))
+    err = one_line_error(run("convert", str(src), str(out)))
     full_disk = "No space left on device (the disk is full); nothing was written"
     assert f"cannot write {out}: {full_disk}" in err
 
@@ -133,7 +122,7 @@ def test_control_characters_from_a_file_are_escaped(tmp_path: Path, session) -> 
         assert c not in result.stdout
     assert "X\\x1b]0;owned\\x07\\x1b[2J\\u202egnp.exe" in result.stdout
     weird = tmp_path / "a\x1b[31mb.csv"
-    err = one_error(run("info", str(weird)))
+    err = one_line_error(run("info", str(weird)))
     assert "\x1b" not in err and "a\\x1b[31mb.csv" in err
 
 
@@ -162,7 +151,7 @@ def test_no_command_replaces_a_read_only_output(tmp_path: Path, session) -> None
     ):
         out.write_bytes(b"keep me")
         out.chmod(stat.S_IRUSR | stat.S_IRGRP)
-        err = one_error(run(*args, str(out)))
+        err = one_line_error(run(*args, str(out)))
         assert "is read-only" in err and out.read_bytes() == b"keep me"
         out.chmod(stat.S_IRUSR | stat.S_IWUSR)
         assert run(*args, str(out)).exit_code == 0 and out.read_bytes() != b"keep me"

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import tracker.signal.clipping as clipping
-from tracker.analysis.session import analyse_recording
 from tracker.analysis.settings import AnalysisSettings
+from tracker.app.offline import analyse_recording
 from tracker.samples import SensorSamples
 from tracker.sim import SessionConfig, SetSpec, simulate_session
 from tracker.units import RAD_PER_DEG

@@ -11,9 +11,9 @@ import pytest
 from tracker.analysis import exercises as ex
 from tracker.analysis.exercises import REST_AT_BOTTOM, SetFeatures, classify, named
 from tracker.analysis.segmentation import RepSegmenter, Turn
-from tracker.analysis.session import analyse_recording
 from tracker.analysis.settings import AnalysisSettings, SegmentationSettings
 from tracker.analysis.turning import TurningPoint
+from tracker.app.offline import analyse_recording
 from tracker.sim import SessionConfig, SetSpec, simulate_session
 from tracker.units import EXERCISES
 

@@ -13,8 +13,8 @@ from tracker.analysis.gait import (
     GaitDetector,
 )
 from tracker.analysis.pipeline import Pipeline
-from tracker.analysis.session import analyse_recording
 from tracker.analysis.settings import AnalysisSettings
+from tracker.app.offline import analyse_recording
 from tracker.sim import SessionConfig, SetSpec, simulate_session
 from tracker.sim.daily import Bout
 

@@ -13,50 +13,18 @@ import time
 
 import pytest
 from click.testing import CliRunner
+from history_testdata import stored_rep, stored_session
+from recording_testdata import swings_csv
 
 import tracker.cli.history  # noqa: F401  (registers the `history` command)
-from tracker.analysis.events import RepMetrics
 from tracker.cli import cli
 from tracker.errors import InputError
 from tracker.history import connect, default_db_path, weekly_trends
 from tracker.history.db import SCHEMA_VERSION, schema_version
-from tracker.history.store import SessionData, add_session
+from tracker.history.store import add_session
 from tracker.history.trends import format_trends_csv
-from tracker.recording.load import save_recording
-from tracker.sim.config import SessionConfig, SetSpec
-from tracker.sim.session import simulate_session
 
-
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    d = tmp_path / "data"
-    monkeypatch.setenv("TRACKER_DATA_DIR", str(d))
-    return d
-
-
-def _rep(i, exercise="deadlift", flex=20.0, flagged=False, depth=60.0, dur=2.0):
-    return RepMetrics(
-        1,
-        i,
-        exercise,
-        10.0 * i,
-        10.0 * i + dur,
-        depth,
-        flex,
-        0.0,
-        flagged,
-        False,
-        0.3,
-        dur / 2,
-        dur / 2,
-        150.0,
-        False,
-    )
-
-
-def _session(fp, utc="2026-02-10T09:00:00Z", reps=None, source="x.trk"):
-    reps = reps if reps is not None else [_rep(1), _rep(2)]
-    return SessionData(fp, source, utc, ("lumbar", "sacrum"), 60.0, 36.0, 10.0, tuple(reps))
+pytestmark = pytest.mark.usefixtures("data_dir")
 
 
 def test_default_db_is_in_the_data_dir(data_dir):
@@ -111,9 +79,9 @@ def test_newer_schema_and_garbage_files_are_refused(tmp_path):
 
 def test_add_is_idempotent_and_updates(tmp_path):
     conn = connect(tmp_path / "h.sqlite")
-    sid, new = add_session(conn, _session("abc"))
+    sid, new = add_session(conn, stored_session("abc"))
     assert new
-    sid2, new2 = add_session(conn, _session("abc", reps=[_rep(1, flagged=True)]))
+    sid2, new2 = add_session(conn, stored_session("abc", reps=[stored_rep(1, flagged=True)]))
     assert (sid2, new2) == (sid, False)
     assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 1
     assert conn.execute("SELECT COUNT(*), SUM(flexion_under_load) FROM reps").fetchone() == (1, 1)
@@ -124,20 +92,24 @@ def test_weekly_trends_values_and_csv(tmp_path):
     conn = connect(tmp_path / "h.sqlite")
     add_session(
         conn,
-        _session(
-            "a", "2026-02-09T08:00:00Z", [_rep(1, flex=30.0), _rep(2, flex=40.0, flagged=True)]
+        stored_session(
+            "a",
+            "2026-02-09T08:00:00Z",
+            [stored_rep(1, flex=30.0), stored_rep(2, flex=40.0, flagged=True)],
         ),
     )
     add_session(
         conn,
-        _session(
+        stored_session(
             "b",
             "2026-02-15T20:00:00Z",  # Sunday: same ISO week
-            [_rep(1, flex=10.0, depth=50.0, dur=3.0)],
+            [stored_rep(1, flex=10.0, depth=50.0, dur=3.0)],
         ),
     )
-    add_session(conn, _session("c", "2026-02-16T08:00:00Z", [_rep(1, flex=20.0)]))
-    add_session(conn, _session("d", "2026-02-16T09:00:00Z", [_rep(1, "=evil()", flex=5.0)]))
+    add_session(conn, stored_session("c", "2026-02-16T08:00:00Z", [stored_rep(1, flex=20.0)]))
+    add_session(
+        conn, stored_session("d", "2026-02-16T09:00:00Z", [stored_rep(1, "=evil()", flex=5.0)])
+    )
     trends = weekly_trends(conn)
     assert [(t.exercise, t.week) for t in trends] == [
         ("=evil()", "2026-W08"),
@@ -230,8 +202,10 @@ def test_two_processes_and_threads_write_at_once(tmp_path):
                     while len(list(tmp_path.glob("half-*"))) < 4:
                         assert time.monotonic() < deadline
                         time.sleep(0.001)
-                add_session(conn, _session(f"{tag}-{i}"))
-                add_session(conn, _session("shared", reps=[_rep(k) for k in range(1, 6)]))
+                add_session(conn, stored_session(f"{tag}-{i}"))
+                add_session(
+                    conn, stored_session("shared", reps=[stored_rep(k) for k in range(1, 6)])
+                )
             windows.append((start, time.time()))
             conn.close()
         except BaseException as exc:
@@ -275,16 +249,7 @@ def test_two_processes_and_threads_write_at_once(tmp_path):
 
 @pytest.fixture(scope="module")
 def recording_csv(tmp_path_factory):
-    cfg = SessionConfig(
-        seed=3,
-        setup="dual",
-        rate_hz=100.0,
-        sets=(SetSpec("kettlebell_swing", 5, {"flexion": (2,)}),),
-        rest_s=(5.0, 5.0),
-    )
-    path = tmp_path_factory.mktemp("hist") / "swings.csv"
-    save_recording(simulate_session(cfg).recording, path)
-    return path
+    return swings_csv(tmp_path_factory.mktemp("hist"))
 
 
 def test_export_fills_history_once_and_history_shows_it(recording_csv, tmp_path, data_dir):

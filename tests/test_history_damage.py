@@ -7,8 +7,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from cli_helpers import one_line_error
 from click.testing import CliRunner
-from test_history import _rep, _session
+from history_testdata import stored_rep, stored_session
+from recording_testdata import simulated_csv
 
 import tracker.cli.history  # noqa: F401  (registers the `history` command)
 from tracker.cli import cli
@@ -23,13 +25,9 @@ from tracker.history.db import (
     restore_backup,
 )
 from tracker.history.store import add_session
+from tracker.sim.config import SessionConfig, SetSpec
 
-
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    d = tmp_path / "data"
-    monkeypatch.setenv("TRACKER_DATA_DIR", str(d))
-    return d
+pytestmark = pytest.mark.usefixtures("data_dir")
 
 
 def filled(db: Path, sessions: int = 15) -> Path:
@@ -37,7 +35,7 @@ def filled(db: Path, sessions: int = 15) -> Path:
     backup), checkpointed into the main file."""
     for i in range(sessions):
         with opened(db) as conn:
-            add_session(conn, _session(f"fp{i}", reps=[_rep(r) for r in range(1, 6)]))
+            add_session(conn, stored_session(f"fp{i}", reps=[stored_rep(r) for r in range(1, 6)]))
     with sqlite3.connect(db) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return db
@@ -60,21 +58,13 @@ def sessions_in(db: Path) -> int:
         conn.close()
 
 
-def one_error(result) -> str:
-    assert result.exit_code == 1 and result.exception is not None
-    assert "Traceback" not in result.output
-    err = result.stderr
-    assert err.startswith("Error: ") and err.count("\n") == 1, err
-    return err
-
-
 def test_a_damaged_page_is_found_before_writing(tmp_path: Path) -> None:
     db = filled(tmp_path / "h.sqlite")
     damage_a_page(db)
     before = db.read_bytes()
     with pytest.raises(HistoryDamagedError, match=r"is damaged .*nothing was written"):
         with opened(db) as conn:
-            add_session(conn, _session("new"))
+            add_session(conn, stored_session("new"))
     assert db.read_bytes() == before
 
 
@@ -83,9 +73,9 @@ def test_every_command_gives_one_line_and_writes_nothing(tmp_path: Path, recordi
     damage_a_page(db)
     before = db.read_bytes()
     run = CliRunner().invoke
-    err = one_error(run(cli, ["history", "--db", str(db)]))
+    err = one_line_error(run(cli, ["history", "--db", str(db)]))
     assert "is damaged" in err and f"tracker history restore --db {db}" in err
-    one_error(run(cli, ["history", "add", str(recording_csv), "--db", str(db)]))
+    one_line_error(run(cli, ["history", "add", str(recording_csv), "--db", str(db)]))
     out = tmp_path / "reps.csv"
     r = run(cli, ["export", str(recording_csv), "-o", str(out), "--db", str(db)])
     assert r.exit_code == 0 and out.exists() and "Warning: history not updated" in r.stderr
@@ -102,7 +92,7 @@ def test_restore_puts_back_every_session_written_before_the_damage(tmp_path: Pat
     assert sessions_in(db) == 15
     assert (tmp_path / f"h.sqlite{DAMAGED_SUFFIX}").exists()
     with opened(db) as conn:  # writable again
-        add_session(conn, _session("after"))
+        add_session(conn, stored_session("after"))
     assert sessions_in(db) == 16
 
 
@@ -112,7 +102,7 @@ def test_without_a_backup_the_message_says_how_to_rebuild(tmp_path: Path) -> Non
     damage_a_page(db)
     with pytest.raises(HistoryDamagedError, match=r"no backup copy.*add your recordings again"):
         connect(db)
-    one_error(CliRunner().invoke(cli, ["history", "restore", "--db", str(db)]))
+    one_line_error(CliRunner().invoke(cli, ["history", "restore", "--db", str(db)]))
 
 
 def test_a_damaged_backup_is_not_restored(tmp_path: Path) -> None:
@@ -127,11 +117,7 @@ def test_a_damaged_backup_is_not_restored(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def recording_csv(tmp_path_factory):
-    from tracker.recording.load import save_recording
-    from tracker.sim.config import SessionConfig, SetSpec
-    from tracker.sim.session import simulate_session
-
-    cfg = SessionConfig(seed=3, setup="lumbar", rate_hz=100.0, sets=(SetSpec("deadlift", 3),))
-    path = tmp_path_factory.mktemp("hd") / "dl.csv"
-    save_recording(simulate_session(cfg).recording, path)
-    return path
+    return simulated_csv(
+        tmp_path_factory.mktemp("hd") / "dl.csv",
+        SessionConfig(seed=3, setup="lumbar", rate_hz=100.0, sets=(SetSpec("deadlift", 3),)),
+    )

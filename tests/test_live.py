@@ -22,13 +22,13 @@ from tracker.analysis.events import (
     SetSummary,
 )
 from tracker.analysis.settings import AnalysisSettings
+from tracker.app.live import LiveConfig, LiveResult, LiveSink, run_live
 from tracker.devices.ble import LinkEvent, ReconnectPolicy
 from tracker.devices.emulator import Faults
 from tracker.devices.stream_tracking import StreamStats
 from tracker.live import speech
 from tracker.live.cues import CuePolicy
 from tracker.live.display import LiveStatus, status_lines
-from tracker.live.session import LiveConfig, LiveResult, LiveSink, run_live
 from tracker.recording import native
 from tracker.recording.native import iter_packets, read_native
 

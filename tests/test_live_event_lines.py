@@ -12,8 +12,9 @@ from click.testing import CliRunner
 from live_helpers import SOURCE_CONFIG
 
 from tracker.analysis.events import CalibrationDone, Notice, RepCompleted, SetStarted
-from tracker.analysis.session import analyse_recording, recording_start_s
+from tracker.analysis.result import recording_start_s
 from tracker.analysis.settings import AnalysisSettings
+from tracker.app.offline import analyse_recording
 from tracker.cli import cli
 from tracker.recording.load import save_recording
 from tracker.recording.model import Recording

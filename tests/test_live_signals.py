@@ -17,7 +17,7 @@ from live_helpers import write_source
 
 from tracker import stop_signals
 from tracker.analysis.settings import AnalysisSettings
-from tracker.live.session import LiveConfig, LiveSink, StoppedBeforeRecording, run_live
+from tracker.app.live import LiveConfig, LiveSink, StoppedBeforeRecording, run_live
 from tracker.recording.native import read_native
 
 #: Longest a stopped session may take to close its recording and summarise.
@@ -177,7 +177,7 @@ CHILD = """
 import asyncio, sys
 from pathlib import Path
 from tracker.analysis.settings import AnalysisSettings
-from tracker.live.session import LiveConfig, LiveSink, run_live
+from tracker.app.live import LiveConfig, LiveSink, run_live
 
 source, out, speed = sys.argv[1], Path(sys.argv[2]), float(sys.argv[3])
 

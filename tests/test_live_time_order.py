@@ -3,7 +3,7 @@ only those samples, never the recording."""
 
 import numpy as np
 
-from tracker.live.session import in_time_order
+from tracker.app.live import in_time_order
 from tracker.samples import SensorSamples
 
 

@@ -18,10 +18,11 @@ from live_helpers import SPEED, VIRTUAL_ASYNCIO, write_source
 import tracker.cli.live as live_cli
 from tracker.cli import cli
 from tracker.devices import movella_dot as dot
-from tracker.devices.ble import LinkEvent, LiveSession, RawPacket, scan
+from tracker.devices.ble import BleSession, LinkEvent, RawPacket, scan
 from tracker.devices.bumble_backend import BumbleClient, VirtualBleWorld
 from tracker.devices.emulator import Faults, MovellaDotSensor
-from tracker.devices.kinds import StreamConfig, StreamStartError, kind_of_advertisement
+from tracker.devices.kinds import StreamConfig, StreamStartError
+from tracker.devices.supported import kind_of_advertisement
 from tracker.devices.playback import PlaybackClock
 from tracker.devices.sources import SensorSources
 from tracker.recording.load import load_recording, save_recording
@@ -72,7 +73,7 @@ def test_one_dot_streams_every_sample_across_the_clock_wrap() -> None:
     async def body() -> None:
         world = VirtualBleWorld()
         sensor = await _dot(world, duration_s=100.0, speed=50.0)
-        session = LiveSession({"lumbar": sensor.target}, transport=transport(world))
+        session = BleSession({"lumbar": sensor.target}, transport=transport(world))
         await session.open()
         assert sensor.streaming and sensor.payload_mode == dot.PayloadMode.RATE_QUANTITIES
         items = await collect(session, sensor.exhausted.wait)
@@ -107,7 +108,7 @@ def test_lost_and_malformed_notifications_are_counted_from_the_timestamps() -> N
     async def body() -> None:
         world = VirtualBleWorld()
         sensor = await _dot(world, faults=faults)
-        session = LiveSession({"lumbar": sensor.target}, transport=transport(world))
+        session = BleSession({"lumbar": sensor.target}, transport=transport(world))
         await session.open()
         items = await collect(session, sensor.exhausted.wait)
         got = blocks(items, "lumbar")
@@ -168,7 +169,7 @@ def test_the_output_rate_is_set_through_device_control() -> None:
         world = VirtualBleWorld()
         sensor = await _dot(world)
         config = StreamConfig(sample_rate_hz=25.0)  # the next rate a DOT offers: 30 Hz
-        session = LiveSession({"lumbar": sensor.target}, transport=transport(world), config=config)
+        session = BleSession({"lumbar": sensor.target}, transport=transport(world), config=config)
         await session.open()
         assert sensor.rate_hz == 30.0 and session.devices["lumbar"].sample_rate_hz == 30
         items = await collect(session, sensor.exhausted.wait)
@@ -191,7 +192,7 @@ def test_what_a_dot_cannot_do_is_refused_before_streaming(config, message) -> No
     async def body() -> None:
         world = VirtualBleWorld()
         sensor = await _dot(world)
-        session = LiveSession({"lumbar": sensor.target}, transport=transport(world), config=config)
+        session = BleSession({"lumbar": sensor.target}, transport=transport(world), config=config)
         with pytest.raises(StreamStartError, match=message):
             await session.open()
         assert not sensor.streaming
@@ -278,7 +279,7 @@ def test_two_dots_are_aligned_on_one_clock_from_their_microsecond_timestamps() -
         clock = PlaybackClock(10.0)
         lumbar = await _dot(world, "lumbar", clock=clock, duration_s=20.0)
         sacrum = await _dot(world, "sacrum", clock=clock, duration_s=20.0, clock_start_s=12.5)
-        session = LiveSession(
+        session = BleSession(
             {"lumbar": lumbar.target, "sacrum": sacrum.target}, transport=transport(world)
         )
         await session.open()
@@ -317,7 +318,7 @@ def test_two_emulated_dots_stream_on_the_source_recordings_timeline(tmp_path) ->
 
     async def body() -> list:
         async with SensorSources(devices, speed=40.0) as sources:
-            async with LiveSession(sources.targets) as session:
+            async with BleSession(sources.targets) as session:
                 sources.start_playback()
                 return [item async for item in session]
 

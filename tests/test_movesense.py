@@ -14,21 +14,14 @@ import struct
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from decoder_helpers import flipped, fuzz, h, only_decode_errors, roundtrip
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tracker.devices import movesense as ms
 from tracker.devices.base import DecodeError
 from tracker.errors import InputError
 from tracker.units import RAD_PER_DEG
-
-fuzz = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-roundtrip = settings(max_examples=150, deadline=None)
-
-
-def h(text: str) -> bytes:
-    return bytes.fromhex(text)
-
 
 # SYNTHETIC (devices.md 2.3): ref 99, t = 1000 ms, acc (0, 0, 9.775) m/s^2, gyro 0 dps
 IMU6_ONE = h(
@@ -175,23 +168,18 @@ def test_subscribe_round_trip(ref, rate):
 # --- fuzzing ------------------------------------------------------------------------------
 
 
-def _only_decode_errors(payload: bytes) -> None:
-    for decode in (
-        ms.decode_notification,
-        ms.decode_command,
-        lambda b: ms.decode_data(b, sample_rate_hz=104),
-        lambda b: ms.decode_imu6(b, sample_rate_hz=208),
-    ):
-        try:
-            decode(payload)
-        except DecodeError:
-            pass
+DECODERS = (
+    ms.decode_notification,
+    ms.decode_command,
+    lambda b: ms.decode_data(b, sample_rate_hz=104),
+    lambda b: ms.decode_imu6(b, sample_rate_hz=208),
+)
 
 
 @fuzz
 @given(st.binary(max_size=600))
 def test_fuzz_random_bytes(payload):
-    _only_decode_errors(payload)
+    only_decode_errors(DECODERS, payload)
 
 
 @fuzz
@@ -204,11 +192,9 @@ def test_fuzz_random_bytes(payload):
     st.binary(max_size=60),
 )
 def test_fuzz_mutated_payloads(seed, flips, cut, tail):
-    b = bytearray(seed)
-    for pos, val in flips:
-        b[pos % len(b)] = val
-    _only_decode_errors(bytes(b))
-    _only_decode_errors(bytes(b[:cut]) + tail)
+    b = flipped(seed, flips)
+    only_decode_errors(DECODERS, b)
+    only_decode_errors(DECODERS, b[:cut] + tail)
 
 
 @fuzz

@@ -18,7 +18,7 @@ from tracker.recording import phyphox, sensor_logger
 from tracker.recording.load import load_recording
 from tracker.recording.phone_files import parse_table
 from tracker.sim.config import SessionConfig, SetSpec
-from tracker.sim.session import simulate_session
+from tracker.sim.simulate import simulate_session
 from tracker.units import G_MPS2, LUMBAR, RAD_PER_DEG, SACRUM
 
 EPOCH_NS = 1_700_000_000_000_000_000

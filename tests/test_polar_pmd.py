@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from decoder_helpers import flipped, fuzz, h, only_decode_errors, roundtrip
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tracker.devices import polar_pmd as pmd
@@ -29,13 +30,6 @@ SDK_TESTS = (
 )
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "polar_pmd_frames.json").read_text())
 MG = G_MPS2 / 1000.0
-
-fuzz = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-roundtrip = settings(max_examples=150, deadline=None)
-
-
-def h(text: str) -> bytes:
-    return bytes.fromhex(text)
 
 
 def vector(name: str) -> bytes:
@@ -555,18 +549,10 @@ DECODERS = [
 ]
 
 
-def _only_decode_errors(payload: bytes) -> None:
-    for decode in DECODERS:
-        try:
-            decode(payload)
-        except DecodeError:
-            pass
-
-
 @fuzz
 @given(st.binary(max_size=600))
 def test_fuzz_random_bytes(payload):
-    _only_decode_errors(payload)
+    only_decode_errors(DECODERS, payload)
 
 
 @fuzz
@@ -576,8 +562,8 @@ def test_fuzz_random_bytes(payload):
     st.binary(max_size=520),
 )
 def test_fuzz_random_content_behind_valid_headers(frame_type, mtype, content):
-    _only_decode_errors(
-        bytes([mtype]) + (12345).to_bytes(8, "little") + bytes([frame_type]) + content
+    only_decode_errors(
+        DECODERS, bytes([mtype]) + (12345).to_bytes(8, "little") + bytes([frame_type]) + content
     )
 
 
@@ -599,11 +585,9 @@ SEEDS = [
     st.binary(max_size=8),
 )
 def test_fuzz_mutated_valid_payloads(seed, flips, cut, tail):
-    b = bytearray(seed)
-    for pos, val in flips:
-        b[pos % len(b)] = val
-    _only_decode_errors(bytes(b[: max(cut, 0)]) + tail)
-    _only_decode_errors(bytes(b))
+    b = flipped(seed, flips)
+    only_decode_errors(DECODERS, b[: max(cut, 0)] + tail)
+    only_decode_errors(DECODERS, b)
 
 
 def test_every_truncation_of_a_compressed_frame_fails_cleanly_or_decodes_a_prefix():

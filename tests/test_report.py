@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from report_testdata import Analysed, small_session
 
-from tracker.analysis.session import recording_start_s
+from tracker.analysis.result import recording_start_s
 from tracker.cli import cli
 from tracker.recording.fileio import OutputError
 from tracker.recording.load import save_recording

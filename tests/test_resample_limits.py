@@ -11,8 +11,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from tracker.analysis.session import analyse_recording
 from tracker.analysis.settings import AnalysisSettings
+from tracker.app.offline import analyse_recording
 from tracker.errors import AnalysisError
 from tracker.limits import MAX_CLOCK_JUMP_S
 from tracker.recording.model import Recording

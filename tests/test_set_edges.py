@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from tracker.analysis.segmentation import Cycle, RepSegmenter, Turn
-from tracker.analysis.session import analyse_recording
 from tracker.analysis.settings import AnalysisSettings, SegmentationSettings
 from tracker.analysis.turning import TurningPoint, TurningPointTracker
+from tracker.app.offline import analyse_recording
 from tracker.sim import SessionConfig, SetSpec, simulate_session
 from tracker.sim.edits import crop
 

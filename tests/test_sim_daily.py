@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tracker.analysis.session import analyse_recording
 from tracker.analysis.settings import AnalysisSettings
+from tracker.app.offline import analyse_recording
 from tracker.errors import InputError
 from tracker.sim import Imperfections, SessionConfig, SetSpec, simulate_session
-from tracker.sim.daily import BOUT_KINDS, Bout
+from tracker.sim.config import BOUT_KINDS, Bout
 from tracker.sim.gait import GAIT_STYLES, locomotion
 from tracker.sim.tracks import Timeline
 from tracker.units import DEG_PER_RAD, G_MPS2, SACRUM

@@ -131,12 +131,12 @@ def test_vertical_acceleration_peaks_near_one_g_in_swings(clean: object) -> None
 
 
 def test_chunking_does_not_change_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tracker.sim import session
+    from tracker.sim import simulate
 
     imp = Imperfections(packet_loss=False)
     cfg = _config(imperfections=imp, tier="hard", sets=(SetSpec("kettlebell_swing", 4),))
     a = simulate_session(cfg)
-    monkeypatch.setattr(session, "CHUNK_S", 1.37)
+    monkeypatch.setattr(simulate, "CHUNK_S", 1.37)
     b = simulate_session(cfg)
     assert a.truth.to_json() == b.truth.to_json()
     for p in (LUMBAR, SACRUM):

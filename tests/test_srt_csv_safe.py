@@ -10,17 +10,15 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
+from recording_testdata import swings_csv
 
 from tracker.analysis.events import RepMetrics, SetSummary
-from tracker.analysis.session import SessionResult
+from tracker.analysis.result import SessionResult
 from tracker.analysis.settings import AnalysisSettings
 from tracker.cli import cli
 from tracker.recording.csv_safe import FORMULA_TRIGGERS, safe_cell
-from tracker.recording.load import save_recording
 from tracker.report.rep_csv import format_rep_csv
 from tracker.report.srt import format_srt, srt_cues, srt_timestamp
-from tracker.sim.config import SessionConfig, SetSpec
-from tracker.sim.session import simulate_session
 
 
 def rep(
@@ -127,17 +125,7 @@ def test_srt_single_sensor_has_no_flexion_line():
 
 @pytest.fixture(scope="module")
 def swing_csv(tmp_path_factory):
-    cfg = SessionConfig(
-        seed=3,
-        setup="dual",
-        rate_hz=100.0,
-        sets=(SetSpec("kettlebell_swing", 5, {"flexion": (2,)}),),
-        rest_s=(5.0, 5.0),
-    )
-    rec = simulate_session(cfg).recording
-    path = tmp_path_factory.mktemp("srt") / "swings.csv"
-    save_recording(rec, path)
-    return path
+    return swings_csv(tmp_path_factory.mktemp("srt"))
 
 
 def test_cli_export_writes_srt(swing_csv, tmp_path):

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracker.analysis.session import analyse_recording
 from tracker.analysis.settings import AnalysisSettings
+from tracker.app.offline import analyse_recording
 from tracker.errors import InputError
 from tracker.recording import framing
 from tracker.recording.model import Recording

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tracker.analysis.session import SessionResult
+from tracker.analysis.result import SessionResult
 from tracker.analysis.settings import AnalysisSettings
 from tracker.errors import AnalysisError, InputError
 from tracker.paths import data_dir

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from tracker.analysis.session import SessionResult
+from tracker.analysis.result import SessionResult
 
 #: Non-rep activities during which no rep may be counted.
 NON_REP_KINDS = frozenset(

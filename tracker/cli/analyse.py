@@ -14,8 +14,8 @@ from tracker.analysis.profile import (
     resolve_settings,
     save_profile,
 )
-from tracker.analysis.session import analyse_recording, with_noted_exercise
 from tracker.analysis.settings import AnalysisSettings
+from tracker.app.offline import analyse_recording, with_noted_exercise
 from tracker.cli import cli
 from tracker.cli.options import unit_options
 from tracker.recording.load import load_recording
@@ -216,7 +216,7 @@ def export(
     FOLDER/<name>.csv in parallel; a file that fails is reported and the others are
     still written (exit code 1 if any failed).
     """
-    from tracker.report.batch import ExportOptions, expand_inputs
+    from tracker.app.export import ExportOptions, expand_inputs
 
     settings, _ = resolve_settings(
         flexion_limit, extension_limit, exercise, profile_path, no_profile
@@ -250,19 +250,14 @@ def export(
 
 def _export_single(recording, out, options, srt_path, srt_offset, as_json) -> None:
     """The single export of the DESIGN contract (4.4): RECORDING -o OUT.csv."""
+    from tracker.app.export import ExportOutcome, export_one, outcomes_json
     from tracker.errors import TrackerError
-    from tracker.report.batch import (
-        ExportOutcome,
-        export_recording,
-        history_warning,
-        outcomes_json,
-    )
 
     try:
-        rec, result = export_recording(recording, out, options)
+        outcome, result = export_one(recording, out, options)
     except TrackerError as exc:
         if as_json:
-            failed = ExportOutcome(recording, out, error=str(exc))
+            failed = ExportOutcome.failed(recording, out, exc)
             click.echo(json.dumps(outcomes_json([failed]), indent=2))
         raise
     for n in result.notices:
@@ -273,24 +268,15 @@ def _export_single(recording, out, options, srt_path, srt_offset, as_json) -> No
 
         n = write_srt(result, srt_path, offset_s=srt_offset)
         click.echo(f"Wrote {n} subtitles to {srt_path}", err=True)
-    warning = history_warning(options, result, recording, rec)
-    if warning is not None:
-        click.echo(f"Warning: history not updated: {warning}", err=True)
+    if outcome.history_warning is not None:
+        click.echo(f"Warning: history not updated: {outcome.history_warning}", err=True)
     if as_json:
-        done = ExportOutcome(
-            recording,
-            out,
-            reps=len(result.reps),
-            sets=len(result.sets),
-            notices=tuple(result.notices),
-            history_warning=warning,
-        )
-        click.echo(json.dumps(outcomes_json([done]), indent=2))
+        click.echo(json.dumps(outcomes_json([outcome]), indent=2))
 
 
 def _export_batch(sources, out_dir, options, jobs, as_json) -> None:
+    from tracker.app.export import default_jobs, export_many, outcomes_json, progress_line
     from tracker.cli.progress import Progress
-    from tracker.report.batch import default_jobs, export_many, outcomes_json, progress_line
 
     progress = Progress()
 
@@ -376,7 +362,7 @@ def summary(recording, as_json, explain, **opts):
 @limit_options
 def replay(recording, speed, fast, block_ms, explain, **opts):
     """Stream RECORDING through the live pipeline, printing events as they happen."""
-    from tracker.analysis.session import recording_start_s
+    from tracker.analysis.result import recording_start_s
     from tracker.devices.playback import paced
     from tracker.report.event_lines import EventLines
     from tracker.report.summary import explain_dict, format_explain, format_summary, summary_dict

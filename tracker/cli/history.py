@@ -56,7 +56,7 @@ def history(
 @click.pass_context
 def add(ctx: click.Context, recording, db_path, **opts) -> None:
     """Analyse RECORDING and add it to the history (the same recording twice is kept once)."""
-    from tracker.analysis.session import analyse_recording
+    from tracker.app.offline import analyse_recording
     from tracker.history import record_session
 
     db_path = db_path or (ctx.obj or {}).get("db_path")

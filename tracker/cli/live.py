@@ -14,19 +14,19 @@ import click
 from tracker import stop_signals
 from tracker.analysis.events import Event, FlagRaised
 from tracker.analysis.profile import resolve_settings
-from tracker.cli import cli, one_line, terminal_safe
-from tracker.cli.analyse import history_options, limit_options
-from tracker.devices.ble import BleTransport, LinkEvent
-from tracker.errors import InputError
-from tracker.live.cues import Cue, CuePolicy
-from tracker.live.display import LiveStatus, status_lines
-from tracker.live.session import (
+from tracker.app.live import (
     LiveConfig,
     LiveResult,
     LiveSink,
     StoppedBeforeRecording,
     run_live,
 )
+from tracker.cli import cli, one_line, terminal_safe
+from tracker.cli.analyse import history_options, limit_options
+from tracker.devices.ble import BleTransport, LinkEvent
+from tracker.errors import InputError
+from tracker.live.cues import Cue, CuePolicy
+from tracker.live.display import LiveStatus, status_lines
 from tracker.live.speech import Speaker, find_speech_command
 from tracker.recording.model import DeviceInfo, SessionNotes
 from tracker.report.event_lines import EventLines
@@ -414,7 +414,7 @@ def _add_to_history(db_path: Path | None, result: LiveResult) -> None:
 def scan(ctx: click.Context, timeout_s: float, show_all: bool) -> None:
     """List supported sensors nearby: kind, name, address and signal strength (RSSI)."""
     from tracker.devices.ble import scan as ble_scan
-    from tracker.devices.kinds import supported_kinds_text
+    from tracker.devices.supported import supported_kinds_text
 
     found = asyncio.run(
         ble_scan(timeout_s, transport=_transport(ctx), include_unsupported=show_all)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tracker.analysis.session import analyse_recording
+from tracker.app.offline import analyse_recording
 from tracker.cli import cli
 from tracker.cli.analyse import limit_options, load_and_settings, recording_options
 from tracker.report.words import sets_and_reps

@@ -10,7 +10,7 @@ emulated sensors.
 Entry points
 ------------
 * `scan` lists supported devices in range (kind, name, address, RSSI).
-* `LiveSession` opens one or two sensors, one per placement, each a BLE address or name
+* `BleSession` opens one or two sensors, one per placement, each a BLE address or name
   or a `SensorTarget`, and yields a single async stream of `StreamItem`:
 
   - `SensorSamples` blocks per placement (sensor frame, docs/frames.md), their
@@ -24,7 +24,7 @@ Entry points
 
   ::
 
-      async with LiveSession({"lumbar": "AA:BB:CC:DD:EE:FF"}) as session:
+      async with BleSession({"lumbar": "AA:BB:CC:DD:EE:FF"}) as session:
           async for item in session:
               ...                      # break (or session.close()) to stop
 
@@ -61,11 +61,6 @@ from tracker.devices.kinds import (
     StreamConfig,
     StreamStartError,
     UnknownDeviceError,
-    get_kind,
-    kind_of_advertisement,
-    kind_of_services,
-    supported_kinds,
-    supported_kinds_text,
 )
 from tracker.devices.stream_tracking import (
     ClockMapper,
@@ -73,6 +68,13 @@ from tracker.devices.stream_tracking import (
     SequenceTracker,
     StreamStats,
     TimestampGapTracker,
+)
+from tracker.devices.supported import (
+    get_kind,
+    kind_of_advertisement,
+    kind_of_services,
+    supported_kinds,
+    supported_kinds_text,
 )
 from tracker.errors import DeviceError, InputError
 from tracker.recording.model import DeviceInfo, Gap, RawPacket
@@ -323,7 +325,7 @@ class SensorLink:
         self._closing = False
         self._own_disconnect = False
         self.battery_percent: int | None = None
-        #: An unexpected error that ended this link's stream (re-raised by LiveSession).
+        #: An unexpected error that ended this link's stream (re-raised by BleSession).
         self.error: Exception | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._last_time_s: float | None = None
@@ -501,7 +503,7 @@ class SensorLink:
             raise
         except Exception as exc:
             # A bug, not a bad payload (those are counted in _process): end this sensor's
-            # stream loudly; LiveSession re-raises it when the iteration ends.
+            # stream loudly; BleSession re-raises it when the iteration ends.
             self.error = exc
             self._event("failed", repr(exc))
             self.finished.set()
@@ -680,7 +682,7 @@ def check_placements(devices: Mapping[str, object]) -> None:
         raise DeviceError(f"unknown placement {unknown[0]!r}; expected one of {PLACEMENTS}")
 
 
-class LiveSession:
+class BleSession:
     """One or two sensors streaming at once, as one async stream of `StreamItem`.
 
     ``devices`` maps placement (``"lumbar"``, ``"sacrum"``) to a BLE address or
@@ -729,7 +731,7 @@ class LiveSession:
         """Battery level read at the latest (re)connect, None when not offered."""
         return {p: link.battery_percent for p, link in self.links.items()}
 
-    async def __aenter__(self) -> LiveSession:
+    async def __aenter__(self) -> BleSession:
         await self.open()
         return self
 
@@ -806,12 +808,12 @@ def describe_supported_kinds() -> list[tuple[str, str]]:
 
 
 __all__ = [
+    "BleSession",
     "BleTransport",
     "BluetoothUnavailableError",
     "DeviceNotFoundError",
     "FoundDevice",
     "LinkEvent",
-    "LiveSession",
     "RawPacket",
     "ReconnectPolicy",
     "SensorLink",

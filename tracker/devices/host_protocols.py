@@ -1,8 +1,9 @@
 """Host side of each supported protocol: start / stop exchanges and stateful decoding.
 
-Registers the supported device kinds with `tracker.devices.kinds` (imported from
-there). Byte layouts come from the codec modules; this module only sequences them over
-the `GattIO` interface. Values are in the sensor frame of docs/frames.md.
+Registers the supported device kinds with `tracker.devices.kinds` (imported by
+`tracker.devices.supported` before any lookup). Byte layouts come from the codec
+modules; this module only sequences them over the `GattIO` interface. Values are in
+the sensor frame of docs/frames.md.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""The device kinds the BLE session supports, and the errors about devices.
+"""What a device kind is, the registry of kinds, and the errors about devices.
 
-A *kind* is one protocol family (our firmware profile, Polar PMD, ...). For each, this
-module knows how to recognise the device (advertised name prefix, service UUIDs, GATT
+A *kind* is one protocol family (our firmware profile, Polar PMD, ...). For each, a
+`DeviceKind` knows how to recognise the device (advertised name prefix, service UUIDs, GATT
 service) and holds the host side of its protocol as a `HostProtocol`: the start / stop
 command exchange and a stateful decoder, written against a tiny `GattIO` interface so
 that no bleak object reaches the pure codec modules. The codecs themselves (byte
@@ -139,49 +139,7 @@ def register(kind: DeviceKind) -> None:
     _KINDS[kind.kind] = kind
 
 
-def supported_kinds() -> dict[str, DeviceKind]:
-    """Every supported kind by id, in registration order (our profile first)."""
-    _load_builtin()
+def registered_kinds() -> dict[str, DeviceKind]:
+    """The kinds registered so far, by id, in registration order. Lookups go through
+    `tracker.devices.supported`, which registers the built-in kinds first."""
     return dict(_KINDS)
-
-
-def supported_kinds_text() -> str:
-    """``"tracker_imu (our firmware profile), polar_pmd (...)"`` for error messages."""
-    return ", ".join(f"{k.kind} ({k.description})" for k in supported_kinds().values())
-
-
-def get_kind(kind: str) -> DeviceKind:
-    kinds = supported_kinds()
-    try:
-        return kinds[kind]
-    except KeyError:
-        raise UnknownDeviceError(
-            f"unknown device kind {kind!r}; supported kinds: {supported_kinds_text()}"
-        ) from None
-
-
-def kind_of_advertisement(
-    name: str | None, service_uuids: list[str], manufacturer_ids: Iterable[int] = ()
-) -> DeviceKind | None:
-    """The kind an advertisement (name, service UUIDs, manufacturer data company ids)
-    belongs to, None when no supported kind."""
-    ids = tuple(manufacturer_ids)
-    for kind in supported_kinds().values():
-        if kind.matches_advertisement(name, service_uuids, ids):
-            return kind
-    return None
-
-
-def kind_of_services(service_uuids: list[str]) -> DeviceKind | None:
-    present = {u.lower() for u in service_uuids}
-    for kind in supported_kinds().values():
-        if kind.service_uuid in present:
-            return kind
-    return None
-
-
-def _load_builtin() -> None:
-    if _KINDS:
-        return
-    # Imported here: the protocol adapters import the codecs, which import numpy.
-    from tracker.devices import host_protocols  # noqa: F401  (registers the kinds)

@@ -15,7 +15,7 @@ the real one (`ClockMapper`, its clock running ``speed`` times fast).
 ::
 
     async with SensorSources(devices, speed=10.0) as sources:  # emulators advertising
-        async with LiveSession(sources.targets) as session:
+        async with BleSession(sources.targets) as session:
             sources.start_playback()  # every emulated stream begins at the recording's start
             async for item in session:
                 ...
@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracker.devices.ble import BleTransport, SensorTarget, check_placements
-from tracker.devices.kinds import get_kind
 from tracker.devices.playback import PlaybackClock
 from tracker.devices.stream_tracking import ClockMapper, KnownClock
+from tracker.devices.supported import get_kind
 from tracker.errors import DeviceError
 
 if TYPE_CHECKING:

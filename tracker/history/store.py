@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from tracker.analysis.events import RepMetrics, SetSummary
-from tracker.analysis.session import SessionResult
+from tracker.analysis.result import SessionResult
 from tracker.errors import TrackerError
 from tracker.history.db import opened, write_transaction
 from tracker.recording.model import Recording

@@ -1,6 +1,7 @@
-"""Live sessions: stream sensors, record, analyse, display and cue as it happens.
+"""The live display and cues: what a lifter sees and hears while a session streams.
 
-`tracker.live.session.run_live` drives one session (the CLI's ``tracker live``);
 `tracker.live.cues.CuePolicy` decides when a flag becomes a cue; `tracker.live.display`
-keeps the status the terminal shows. Nothing here prints: results go to a `LiveSink`.
+keeps the status the terminal shows; `tracker.live.speech` speaks cues. The session
+itself (stream, record, analyse) is the use case `tracker.app.live.run_live`. Nothing
+here prints: the CLI renders.
 """

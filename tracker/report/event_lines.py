@@ -37,7 +37,7 @@ class EventLines:
     """The lines of one session's events, in the order they are reported.
 
     ``start_s``: the first sample's time on the recording's timeline (what people read
-    as 0:00; `tracker.analysis.session.recording_start_s`, or in a live session its
+    as 0:00; `tracker.analysis.result.recording_start_s`, or in a live session its
     main sensor's first sample). It may be set later, before the first line. `advance`
     tells where the stream is (the newest sample's time on the timeline, when known); a
     line is stamped with the latest of that, its event's time and the stamps before it,

@@ -6,7 +6,7 @@ offline or read on a phone. Every piece of text that came from a user or a file 
 name, notes, device names, exercise ids) is HTML-escaped.
 
 Angles in degrees (docs/frames.md). Times are minutes:seconds since the recording starts,
-as on the plots and subtitles (`tracker.analysis.session.recording_start_s`).
+as on the plots and subtitles (`tracker.analysis.result.recording_start_s`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker import __version__
-from tracker.analysis.session import SessionResult, recording_start_s
+from tracker.analysis.result import SessionResult, recording_start_s
 from tracker.numbers import fixed
 from tracker.recording.fileio import replace_atomically
 from tracker.recording.model import Recording

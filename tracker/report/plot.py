@@ -31,7 +31,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from tracker.analysis.events import RepMetrics, SetSummary
-from tracker.analysis.session import SessionResult
+from tracker.analysis.result import SessionResult
 from tracker.errors import InputError
 from tracker.recording.fileio import replace_atomically
 from tracker.report.words import plural, sets_and_reps

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 
 from tracker.analysis.events import RepMetrics, SetSummary
-from tracker.analysis.session import SessionResult
+from tracker.analysis.result import SessionResult
 from tracker.recording.fileio import replace_atomically
 
 

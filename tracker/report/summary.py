@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from tracker.analysis.events import RepMetrics, SetSummary
-from tracker.analysis.session import SessionResult
+from tracker.analysis.result import SessionResult
 from tracker.numbers import fixed
 from tracker.report.words import plural, sets_and_reps
 

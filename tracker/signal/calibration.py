@@ -123,7 +123,7 @@ class Mounting:
 
 class UnusableSensorError(AnalysisError):
     """One sensor's data cannot be analysed at all (too few samples, never moved);
-    with two sensors the other one may still be (`tracker.analysis.session`)."""
+    with two sensors the other one may still be (`tracker.app.offline`)."""
 
     def __init__(self, message: str, placement: str) -> None:
         super().__init__(message)

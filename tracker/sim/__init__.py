@@ -8,7 +8,7 @@ noise-free signals for tests. Frames: docs/frames.md; truth: docs/truth-format.m
 from tracker.sim.config import SETUPS, SessionConfig, SetSpec
 from tracker.sim.exercises import FAULT_KINDS
 from tracker.sim.presets import PRESETS, preset_session
-from tracker.sim.session import SensorTruthSignals, SimResult, simulate_session
+from tracker.sim.simulate import SensorTruthSignals, SimResult, simulate_session
 from tracker.sim.tiers import TIERS, Imperfections
 from tracker.sim.truth import Truth
 

@@ -16,56 +16,18 @@ swings, once per stride (`Pouch`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tracker.errors import InputError
 from tracker.sim import activities as act
 from tracker.sim import rotations as rot
 from tracker.sim.body import SegmentMotion
+from tracker.sim.config import STAIRS, Bout, SessionConfig
 from tracker.sim.gait import GAIT_STYLES, locomotion
 from tracker.sim.plan import EventPlan, SessionPlan
 from tracker.sim.streams import stream
 from tracker.sim.tissue import TissueParams
 from tracker.sim.tracks import Timeline
-
-if TYPE_CHECKING:
-    from tracker.sim.config import SessionConfig
-
-#: Bout kinds: the gait styles, the existing walk, sitting, a pick-up, fidgeting, standing.
-BOUT_KINDS: tuple[str, ...] = (*GAIT_STYLES, "walk", "sit", "pick_up", "shift", "stand")
-#: Stairs are counted in steps, everything else in seconds.
-STAIRS: tuple[str, ...] = ("stairs_up", "stairs_down")
-#: Longest bout (s) and flight (steps): long enough for any realistic daily stretch.
-MAX_BOUT_S = 1800.0
-MAX_FLIGHT_STEPS = 60
-
-
-@dataclass(frozen=True)
-class Bout:
-    """One daily-life activity: ``kind`` (`BOUT_KINDS`) for ``amount`` seconds, or
-    ``amount`` steps on stairs; for ``sit``, the time seated between sitting down and
-    standing up; a ``pick_up`` takes as long as it takes (``amount`` is ignored)."""
-
-    kind: str
-    amount: float = 0.0
-
-    def validate(self, index: int) -> None:
-        if self.kind not in BOUT_KINDS:
-            raise InputError(
-                f"daily bout {index}: unknown activity {self.kind!r}; use {', '.join(BOUT_KINDS)}"
-            )
-        if self.kind in STAIRS:
-            if not (float(self.amount).is_integer() and 1 <= self.amount <= MAX_FLIGHT_STEPS):
-                raise InputError(
-                    f"daily bout {index}: {self.kind} takes 1-{MAX_FLIGHT_STEPS} whole steps, "
-                    f"not {self.amount!r}"
-                )
-        elif self.kind != "pick_up" and not 2.0 <= self.amount <= MAX_BOUT_S:
-            raise InputError(
-                f"daily bout {index}: {self.kind} for {self.amount!r} s; use 2-{MAX_BOUT_S:g} s"
-            )
 
 
 def daily_plan(config: SessionConfig, tl: Timeline) -> SessionPlan:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tracker.recording.fileio import replace_atomically
 from tracker.recording.load import save_recording
-from tracker.sim.session import SimResult
+from tracker.sim.simulate import SimResult
 
 
 def default_truth_path(recording_path: str | os.PathLike[str]) -> Path:

@@ -1,64 +1,27 @@
-"""Analyse a whole recording through the streaming pipeline.
+"""Offline analysis: a whole recording through the streaming pipeline.
 
-Offline analysis feeds the recording in time-ordered blocks through exactly the code the
-live path uses, so an export and a live session of the same data give the same reps.
+The recording is fed in time-ordered blocks through exactly the code the live path
+uses, so an export and a live session of the same data give the same reps. This is the
+use case behind ``tracker export``, ``summary``, ``replay``, ``plot`` and ``report``.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
-from tracker.analysis.events import CycleDecision, Event, RepMetrics, SetSummary
+from tracker.analysis.events import Event
 from tracker.analysis.pipeline import Pipeline
+from tracker.analysis.result import SessionResult, recording_start_s
 from tracker.analysis.settings import AnalysisSettings
 from tracker.errors import AnalysisError
 from tracker.recording.model import Recording
 from tracker.samples import SensorSamples
 from tracker.signal.calibration import UnusableSensorError
 from tracker.units import EXERCISES
-
-
-@dataclass
-class SessionResult:
-    placements: tuple[str, ...]
-    settings: AnalysisSettings
-    events: list[Event]
-    reps: list[RepMetrics]
-    sets: list[SetSummary]
-    notices: list[str]
-    duration_s: float
-    #: The pipeline after the run, with its timeline arrays (plots, calibration).
-    pipeline: Pipeline
-    #: First sample time on the recording's timeline (what people read as 0:00).
-    start_s: float | None = None
-    #: Why each candidate movement was counted as a rep or not, in time order.
-    decisions: tuple[CycleDecision, ...] = ()
-
-    @property
-    def dual(self) -> bool:
-        return len(self.placements) == 2
-
-    @classmethod
-    def of(
-        cls, pipe: Pipeline, events: list[Event], duration_s: float, start_s: float | None
-    ) -> SessionResult:
-        """The result of a pipeline that has been fed and finished."""
-        return cls(
-            placements=tuple(pipe.chains),
-            settings=pipe.settings,
-            events=events,
-            reps=list(pipe.all_reps),
-            sets=list(pipe.summaries),
-            notices=list(pipe.notices),
-            duration_s=duration_s,
-            pipeline=pipe,
-            start_s=start_s,
-            decisions=tuple(pipe.decisions),
-        )
 
 
 def iter_blocks(recording: Recording, block_s: float) -> Iterator[SensorSamples]:
@@ -154,9 +117,3 @@ def with_noted_exercise(recording: Recording, settings: AnalysisSettings) -> Ana
     if settings.exercise is None and noted in EXERCISES:
         return replace(settings, exercise=noted)
     return settings
-
-
-def recording_start_s(recording: Recording) -> float:
-    """The first sample's time on the recording's timeline."""
-    s = recording.sensors[recording.timeline_placement]
-    return float(s.time_s[0]) if len(s) else 0.0

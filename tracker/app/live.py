@@ -5,7 +5,7 @@
                                        settings=AnalysisSettings()), sink)
 
 `run_live` creates the session's sensors (`tracker.devices.sources`: emulated ones start
-up here) and opens a `tracker.devices.ble.LiveSession` on them, then creates the native recording
+up here) and opens a `tracker.devices.ble.BleSession` on them, then creates the native recording
 (so a session that cannot connect leaves no empty file) and, until the streams end,
 the ``stop`` event is set (Ctrl-C, SIGTERM or SIGHUP in the CLI) or ``duration_s`` of
 wall time passed:
@@ -42,9 +42,10 @@ import numpy as np
 
 from tracker.analysis.events import Event, Notice
 from tracker.analysis.pipeline import Pipeline
-from tracker.analysis.session import SessionResult, analyse_recording
+from tracker.analysis.result import SessionResult
 from tracker.analysis.settings import AnalysisSettings
-from tracker.devices.ble import BleTransport, LinkEvent, LiveSession, ReconnectPolicy, StreamItem
+from tracker.app.offline import analyse_recording
+from tracker.devices.ble import BleSession, BleTransport, LinkEvent, ReconnectPolicy, StreamItem
 from tracker.devices.sources import SensorSources
 from tracker.devices.stream_tracking import StreamStats
 from tracker.errors import AnalysisError, TrackerError
@@ -73,7 +74,7 @@ class LiveConfig:
     real time. ``duration_s``: stop after that much wall time (None: until the streams
     end or ``stop`` is set). ``cue_policy`` is stateful: give each session a new one.
     ``transport``, ``faults``: passed to `SensorSources` (tests inject emulator faults by
-    placement); ``reconnect``, ``scan_timeout_s``: to `LiveSession`.
+    placement); ``reconnect``, ``scan_timeout_s``: to `BleSession`.
     """
 
     devices: Mapping[str, str]
@@ -183,10 +184,10 @@ async def run_live(
     async with SensorSources(
         config.devices, speed=config.speed, transport=config.transport, faults=config.faults
     ) as sources:
-        session = LiveSession(
+        session = BleSession(
             sources.targets, reconnect=config.reconnect, scan_timeout_s=config.scan_timeout_s
         )
-        # LiveSession's clock starts when `open` begins: the same origin to well under 1 ms.
+        # BleSession's clock starts when `open` begins: the same origin to well under 1 ms.
         origin_s = loop.time()
         try:
             if not await _open_unless_stopped(session, stop, cancellable=not sources.all_emulated):
@@ -199,7 +200,7 @@ async def run_live(
 
 
 async def _open_unless_stopped(
-    session: LiveSession, stop: asyncio.Event, *, cancellable: bool
+    session: BleSession, stop: asyncio.Event, *, cancellable: bool
 ) -> bool:
     """Open ``session``; False if ``stop`` is set first.
 
@@ -232,7 +233,7 @@ class _Run:
     def __init__(
         self,
         config: LiveConfig,
-        session: LiveSession,
+        session: BleSession,
         sink: LiveSink,
         stop: asyncio.Event,
         origin_s: float,

@@ -1,12 +1,13 @@
-"""Export per-rep CSV of many recordings at once, in parallel processes.
+"""The export use case: per-rep CSV of one recording, or of many at once in parallel.
 
-`export_recording` is the one export of one file (load, analyse, write the per-rep CSV)
-that the single ``tracker export`` and the batch share. `export_many` runs it over many
-recordings in worker processes: the analysis is CPU-bound Python and numpy, so threads
-would take turns on the GIL while processes use every core. A file that fails is
-reported in its `ExportOutcome` and the others are still written. Nothing here prints:
-the caller renders progress from the ``on_done`` callback (`progress_line`) and the
-machine-readable summary from `outcomes_json`. Times and angles as in docs/frames.md.
+`export_one` is the one export of one file (load, analyse, write the per-rep CSV, add it
+to the history) that the single ``tracker export`` and the batch share. `export_many`
+runs it over many recordings in worker processes: the analysis is CPU-bound Python and
+numpy, so threads would take turns on the GIL while processes use every core. A file
+that fails is reported in its `ExportOutcome` and the others are still written. Nothing
+here prints: the caller renders progress from the ``on_done`` callback (`progress_line`)
+and the machine-readable summary from `outcomes_json`. Times and angles as in
+docs/frames.md.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tracker.analysis.session import SessionResult, analyse_recording, with_noted_exercise
+from tracker.analysis.result import SessionResult
 from tracker.analysis.settings import AnalysisSettings
+from tracker.app.offline import analyse_recording, with_noted_exercise
 from tracker.errors import InputError, TrackerError
 from tracker.recording.fileio import OutputError
 from tracker.recording.load import load_recording
@@ -79,6 +81,11 @@ class ExportOutcome:
     def ok(self) -> bool:
         return self.error is None
 
+    @classmethod
+    def failed(cls, source: Path, output: Path, error: TrackerError) -> ExportOutcome:
+        """The outcome of an input whose export raised ``error``."""
+        return cls(source, output, error=str(error))
+
 
 ProgressCallback = Callable[[int, int, ExportOutcome], None]
 
@@ -115,21 +122,33 @@ def history_warning(
     return try_record_session(options.history_db, result, source, recording=recording)
 
 
-def _export_one(source: Path, output: Path, options: ExportOptions) -> ExportOutcome:
-    """`export_recording` with its errors kept in the outcome (runs in a worker)."""
-    try:
-        rec, result = export_recording(source, output, options)
-    except TrackerError as exc:
-        return ExportOutcome(source, output, error=str(exc))
-    warning = history_warning(options, result, source, rec)
-    return ExportOutcome(
+def export_one(
+    source: Path, output: Path, options: ExportOptions
+) -> tuple[ExportOutcome, SessionResult]:
+    """`export_recording`, then the history when ``options`` ask for it: the outcome
+    (counts, notices, a history that could not be updated) and the analysis.
+
+    Raises what `export_recording` raises; a history error is only a warning in the
+    outcome (the CSV is written).
+    """
+    rec, result = export_recording(source, output, options)
+    outcome = ExportOutcome(
         source,
         output,
         reps=len(result.reps),
         sets=len(result.sets),
         notices=tuple(result.notices),
-        history_warning=warning,
+        history_warning=history_warning(options, result, source, rec),
     )
+    return outcome, result
+
+
+def _export_one(source: Path, output: Path, options: ExportOptions) -> ExportOutcome:
+    """`export_one` with its errors kept in the outcome (runs in a worker)."""
+    try:
+        return export_one(source, output, options)[0]
+    except TrackerError as exc:
+        return ExportOutcome.failed(source, output, exc)
 
 
 def _is_phone_export_folder(path: Path) -> bool:

@@ -22,9 +22,9 @@ from tracker.devices.ble import BleSession, LinkEvent, RawPacket, scan
 from tracker.devices.bumble_backend import BumbleClient, VirtualBleWorld
 from tracker.devices.emulator import Faults, MovellaDotSensor
 from tracker.devices.kinds import StreamConfig, StreamStartError
-from tracker.devices.supported import kind_of_advertisement
 from tracker.devices.playback import PlaybackClock
 from tracker.devices.sources import SensorSources
+from tracker.devices.supported import kind_of_advertisement
 from tracker.recording.load import load_recording, save_recording
 from tracker.recording.model import Recording
 from tracker.recording.native import iter_packets

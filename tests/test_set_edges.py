@@ -240,3 +240,23 @@ def test_a_first_rep_unlike_the_second_is_judged_as_one_of_the_set(monkeypatch):
     )
     without = analyse_recording(sim.recording, AnalysisSettings())
     assert [len(s.reps) for s in without.sets] == [5, 8]
+
+
+def test_getting_up_from_a_seat_is_told_from_an_over_extended_lockout():
+    # Lumbar flexion at the rest before a cycle and at the rest after it. Seated, the
+    # spine rests flexed (here 22 deg); standing it is near 0, over-extended at lockout
+    # -14 deg.
+    seg = RepSegmenter(SegmentationSettings(), 0.04)
+
+    def seated(before_deg: float, after_deg: float) -> bool:
+        c = _squat_cycle(0, 13)
+        seg._lumbar = np.zeros(200)
+        seg._lumbar[c.a.arrive : c.a.leave + 1] = before_deg
+        c.b.leave = c.b.arrive + 20
+        seg._lumbar[c.b.arrive : c.b.leave + 1] = after_deg
+        return seg._seated_between(c)
+
+    assert seated(0.0, 22.0)  # sat down
+    assert seated(22.0, 0.0)  # got up
+    assert not seated(0.0, -14.0)  # a rep ending in an over-extended lockout
+    assert not seated(2.0, 6.0)

@@ -64,10 +64,10 @@ from tracker.analysis.turning import TurningPoint
 LUMBAR_SENSOR_RADIUS_M = 0.25
 #: Drop of the hips in a hip hinge with soft knees (m); more means the knees bend.
 HINGE_HIP_DROP_M = 0.10
-#: Lumbar flexion at rest between two cycles, beyond or short of that of the rest before
-#: them, that means sitting down or getting up (deg). Seated and slumped it is 18-30°;
-#: standing between reps, the spine rests near neutral, or extended after an
-#: over-extended lockout.
+#: Lumbar flexion at rest between two cycles beyond that of the rest before them that
+#: means sitting down, or, after a rest flexed this much beyond standing's zero, short of
+#: it that means getting up (deg). Seated and slumped it is 18-30°; standing between
+#: reps, the spine rests near neutral, or extended after an over-extended lockout.
 SEATED_LUMBAR_DEG = 12.0
 #: Walking in a rest: vertical acceleration of the hips with a standard deviation over
 #: this (m/s^2) in some stretch of this length (s). Measured on the simulated suites
@@ -742,7 +742,13 @@ class RepSegmenter:
         between = self._trusted_lumbar(c1.b.arrive, c1.b.leave + 1)
         if not (np.isfinite(before).any() and np.isfinite(between).any()):
             return False
-        return abs(float(np.nanmedian(between) - np.nanmedian(before))) > SEATED_LUMBAR_DEG
+        rest_before, rest_after = float(np.nanmedian(before)), float(np.nanmedian(between))
+        if rest_after - rest_before > SEATED_LUMBAR_DEG:
+            return True  # sat down
+        # Got up: the rest before was seated (flexed beyond standing's zero by as much)
+        # and the one after is not; an over-extended lockout rests a little extended,
+        # which is no getting up.
+        return rest_before > SEATED_LUMBAR_DEG and rest_before - rest_after > SEATED_LUMBAR_DEG
 
     def _walked_between(self, c1: Cycle) -> bool:
         """Did the lifter walk in the rest after ``c1``? Steps shake the hips up and

@@ -146,7 +146,8 @@ class PhoneSession:
     """One phone at ``placement`` as a live source (see the module docstring).
 
     ``host``: the address to listen on (all interfaces for a real phone; 127.0.0.1
-    for the emulated one); ``port``: 0 picks a free one. ``speed``: how fast the
+    for the emulated one); ``port``: `DEFAULT_PORT` for a real phone, a free one (0)
+    for the emulated phone. ``speed``: how fast the
     emulated phone plays its recording.
     """
 
@@ -155,7 +156,7 @@ class PhoneSession:
         devices: Mapping[str, str],
         *,
         host: str | None = None,
-        port: int = DEFAULT_PORT,
+        port: int | None = None,
         speed: float = 1.0,
         warn_after_s: float = WARN_AFTER_S,
         emulator_options: Mapping[str, Any] | None = None,
@@ -170,12 +171,13 @@ class PhoneSession:
         ((self.placement, self.phone),) = phones.items()
         emulated = self.phone.is_emulator
         self.host = host or ("127.0.0.1" if emulated else "0.0.0.0")
-        self.port = port
+        # The emulated phone is told the port: any free one does.
+        self.port = port if port is not None else (0 if emulated else DEFAULT_PORT)
         self.speed = speed
         self.warn_after_s = warn_after_s
         self.emulator_options = dict(emulator_options or {})
         self.token = new_token()
-        self.receiver = PushReceiver(self.token, self._on_body, host=self.host, port=port)
+        self.receiver = PushReceiver(self.token, self._on_body, host=self.host, port=self.port)
         self.assembler = PushAssembler(self.placement, self.phone.convention)
         self._stats = StreamStats()
         self.url = ""

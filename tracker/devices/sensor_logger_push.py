@@ -204,7 +204,10 @@ class PushAssembler:
         self.convention = convention
         self.stats = AssemblerStats()
         self.origin_ns: int | None = None
-        self._next_id: int | None = None
+        # The app numbers a session's messages from 0: a first message with a higher id
+        # waits for those before it (or for `skip_missing`, when the session had
+        # started before we listened).
+        self._next_id = 0
         self._waiting: dict[int, PushMessage] = {}
         self._buffers: dict[str, _Buffer] = {}
         self._last_ns: int | None = None  # newest accelerometer time released
@@ -221,9 +224,7 @@ class PushAssembler:
         if mid in self._waiting:
             self.stats.duplicate_messages += 1
             return
-        if self._next_id is None:
-            self._next_id = mid
-        elif mid < self._next_id:
+        if mid < self._next_id:
             # Skipped as lost, or seen already: either way its samples would land
             # behind what was released.
             if mid in self._skipped_ids:
@@ -235,7 +236,7 @@ class PushAssembler:
         self._release_in_order()
 
     def _release_in_order(self) -> None:
-        while self._next_id is not None and self._next_id in self._waiting:
+        while self._next_id in self._waiting:
             message = self._waiting.pop(self._next_id)
             self._next_id += 1
             for name, (t, v) in message.streams.items():
@@ -248,7 +249,7 @@ class PushAssembler:
 
     def skip_missing(self) -> int:
         """Give up on the messages missing before the held ones; returns how many."""
-        if not self._waiting or self._next_id is None:
+        if not self._waiting:
             return 0
         first = min(self._waiting)
         skipped = first - self._next_id

@@ -1,8 +1,10 @@
 """A small HTTP/1.1 server for pushed JSON bodies (Sensor Logger's HTTP push).
 
-Built on the standard library's asyncio streams: it needs one POST route, and the
-measured throughput of this server and of aiohttp's are both far above what a phone
-sends (docs in README, "Use your phone"), so it adds no dependency.
+Built on the standard library's asyncio streams: it needs one POST route, and with a
+one-second batch (70 kB: 100 Hz accelerometer and gravity, 500 Hz gyroscope) POSTed
+over loopback this server and an aiohttp 3.14 app doing the same work both answered
+270-390 requests/s at a median 2.3-3.2 ms each, most of it the JSON decoding (3 ms),
+which is hundreds of times what a phone sends; so it adds no dependency.
 
 It accepts ``POST /<token>/push`` only, where ``token`` is the session's random token
 (`new_token`): a device on the same network that does not know it gets 404. Bodies
@@ -175,6 +177,10 @@ class PushReceiver:
                 keep_alive = await self._one_request(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
             pass  # the sender went away or stalled: nothing to answer
+        except asyncio.CancelledError:
+            # `close` cancels open connections; ending quietly here keeps asyncio's
+            # stream callback from logging the cancellation as an error.
+            pass
         finally:
             if task is not None:
                 self._connections.discard(task)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,8 @@ class EmulatedPhone:
     ``swap_every``: every n-th pair of messages is sent in reverse order (0: never);
     ``repeat_every``: every n-th message is sent twice (0: never); ``pause``: (start_s,
     length_s) of recording during which nothing is sent (a lost Wi-Fi link; the app
-    drops those messages).
+    drops those messages). ``on_start`` is called with the loop time at which the
+    phone measures the recording's first sample (benchmarks time latency from it).
     """
 
     def __init__(
@@ -95,6 +97,7 @@ class EmulatedPhone:
         swap_every: int = 0,
         repeat_every: int = 0,
         pause: tuple[float, float] | None = None,
+        on_start: Callable[[float], None] | None = None,
     ) -> None:
         if not url.startswith("http://127.0.0.1:"):
             raise DeviceError("the emulated phone only talks to 127.0.0.1")
@@ -108,6 +111,7 @@ class EmulatedPhone:
         self.swap_every = swap_every
         self.repeat_every = repeat_every
         self.pause = pause
+        self.on_start = on_start
         self.statuses: list[int] = []
         #: (loop time sent, newest sample's recording time) per message, for latency.
         self.sent: list[tuple[float, float]] = []
@@ -160,6 +164,8 @@ class EmulatedPhone:
         messages = self.messages()
         loop = asyncio.get_running_loop()
         start = loop.time()
+        if self.on_start is not None:
+            self.on_start(start)
         reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
         try:
             for i in self._order(len(messages)):

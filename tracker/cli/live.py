@@ -163,6 +163,8 @@ def _report(result: LiveResult, limits_source: str, requests: _StopRequests) -> 
             f"{p}: {s.packets} packets, {s.lost_packets} lost, {s.malformed} malformed, "
             f"{s.disconnects} disconnects, {s.reconnects} reconnects"
         )
+    if result.requests_rejected:
+        err.echo(f"{result.requests_rejected} requests to the phone receiver refused (4xx)")
     if result.cues_suppressed:
         err.echo(f"{result.cues_given} cues given, {result.cues_suppressed} held back by the bound")
     if result.result is None:
@@ -331,7 +333,10 @@ def live(
 
     DEVICE is a BLE address or advertised name (see `tracker scan`), or an emulated
     sensor replaying a recording: emulator:PATH (our firmware profile) or
-    emulator:KIND:PATH (KIND: tracker_imu, polar_pmd, movesense, movella_dot). Ctrl-C
+    emulator:KIND:PATH (KIND: tracker_imu, polar_pmd, movesense, movella_dot), or a
+    phone running Sensor Logger's HTTP push: phone:sensorlogger (Android, or iOS with
+    "Standardise Units & Frames" on), phone:sensorlogger-ios, or an emulated one
+    emulator:sensorlogger:PATH; it prints the URL to enter in the app. Ctrl-C
     (or SIGTERM, SIGHUP), the end of emulated streams or --duration closes the recording and prints
     the session summary. If the recording cannot be written (disk full), the session
     stops, the summary covers what the file holds, and the exit code is 1.

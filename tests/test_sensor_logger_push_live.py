@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from tracker.analysis.settings import AnalysisSettings
 from tracker.app.live import LiveConfig, LiveResult, LiveSink, run_live
 from tracker.app.offline import analyse_recording
 from tracker.devices.ble import LinkEvent
-from tracker.devices.phone_source import PhoneSession, decode_recorded
+from tracker.devices.phone_source import PhoneSession, decode_recorded, qr_text
 from tracker.devices.sensor_logger_push import PROTOCOL, Convention
 from tracker.errors import DeviceError
 from tracker.recording.load import load_recording
@@ -198,3 +199,15 @@ def test_no_request_within_the_wait_warns_and_suggests_the_hotspot() -> None:
 def test_a_phone_cannot_be_mixed_with_a_ble_sensor_yet(source: Path) -> None:
     with pytest.raises(DeviceError, match="streams alone"):
         PhoneSession({"lumbar": "phone:sensorlogger", "sacrum": f"emulator:{source}"})
+
+
+def test_the_url_is_drawn_as_a_qr_code_when_the_extra_is_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    drawn = qr_text("http://192.168.1.20:8765/abc/push")
+    assert drawn is not None
+    lines = drawn.splitlines()
+    assert len(lines) > 10 and len({len(line) for line in lines}) == 1  # a square block
+    assert set(drawn) <= {"█", "▀", "▄", " ", "\xa0", "\n"}  # (qrcode pads with no-break spaces)
+    monkeypatch.setitem(sys.modules, "qrcode", None)  # as if not installed
+    assert qr_text("http://x/push") is None

@@ -24,6 +24,7 @@ from tracker.app.live import (
 from tracker.cli import cli, one_line, terminal_safe
 from tracker.cli.analyse import history_options, limit_options
 from tracker.devices.ble import BleTransport, LinkEvent
+from tracker.devices.phone_source import qr_text
 from tracker.errors import InputError
 from tracker.live.cues import Cue, CuePolicy
 from tracker.live.display import LiveStatus, status_lines
@@ -130,6 +131,9 @@ class _TerminalSink(LiveSink):
             # Stamped where the recording is when it happened: a dropped sensor's stream
             # stops there (the wall time is in the status block).
             self._line(f"{self.lines.stamp()}  {event.placement} {event.event}{detail}")
+        urls = [w for w in event.detail.split() if w.startswith("http://")]
+        if event.event == "listening" and urls and (qr := qr_text(urls[0])):
+            self._line(qr)  # the phone's camera reads the URL off the screen
 
     def status(self, status: LiveStatus) -> None:
         if not self.redraw:

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
+import io
 import socket
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
@@ -125,6 +127,21 @@ def lan_address() -> str:
             return str(s.getsockname()[0])
         except OSError:
             return "127.0.0.1"
+
+
+def qr_text(url: str) -> str | None:
+    """``url`` as a QR code drawn with block characters for a terminal (dark on light),
+    or None when the optional ``qrcode`` package (the ``phone`` extra) is missing."""
+    try:
+        # (imported by name: the package ships no type information)
+        qrcode: Any = importlib.import_module("qrcode")
+    except ImportError:
+        return None
+    code = qrcode.QRCode(border=2)
+    code.add_data(url)
+    out = io.StringIO()
+    code.print_ascii(out=out, invert=True)
+    return out.getvalue().rstrip("\n")
 
 
 def decode_recorded(

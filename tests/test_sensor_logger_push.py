@@ -7,6 +7,8 @@ import random
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracker.devices.phone_emulator import EPOCH_BASE_NS, EmulatedPhone
 from tracker.devices.phone_source import decode_recorded, parse_phone_device
@@ -251,3 +253,31 @@ def test_phone_device_names() -> None:
         parse_phone_device("phone:phyphox2")
     with pytest.raises(DeviceError, match="names no recording"):
         parse_phone_device("emulator:sensorlogger:")
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        JSONISH.map(lambda d: json.dumps(d).encode()),
+        st.fixed_dictionaries(
+            {"messageId": st.integers(-2, 5), "payload": st.lists(JSONISH, max_size=4)}
+        ).map(lambda d: json.dumps(d).encode()),
+    )
+)
+def test_any_body_decodes_or_is_refused_with_an_input_error(data: bytes) -> None:
+    try:
+        msg = decode_message(data)
+    except InputError:
+        return
+    for t, v in msg.streams.values():
+        assert t.dtype == np.int64 and v.shape == (len(t), 3) and np.isfinite(v).all()

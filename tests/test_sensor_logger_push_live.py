@@ -40,11 +40,14 @@ class Collect(LiveSink):
         self.links.append(event)
 
 
-def live_phone(source: Path, out: Path, sink: LiveSink, **emulator: object) -> LiveResult:
+def live_phone(
+    source: Path, out: Path, sink: LiveSink, speed: float = 1.0, **emulator: object
+) -> LiveResult:
     config = LiveConfig(
         {"lumbar": f"emulator:sensorlogger:{source}"},
         out,
         AnalysisSettings(),
+        speed=speed,
         phone_options={"emulator_options": emulator},
     )
 

@@ -75,8 +75,9 @@ WATCH_INTERVAL_S = 0.25
 _DONE = object()
 
 WAITING_HINT = (
-    "no request from the phone yet: check that the phone shows the URL above under "
-    "Settings > Data Streaming > HTTP Push and that it is on the same network; guest "
+    "no request from the phone yet: check that HTTP Push is on in Sensor Logger's "
+    "settings (the gear on the Logger page) with the URL above, and that the phone is "
+    "on the same network; guest "
     "and public Wi-Fi often isolate devices, so try the phone's own hotspot with this "
     "computer joined to it"
 )
@@ -204,7 +205,6 @@ class PhoneSession:
         self._origin_s = 0.0
         self._clock: DeviceClock = ClockMapper(1.0)
         self._emulator: Any = None
-        self._opened_s = 0.0
         self._last_request_s: float | None = None
         self._warned = False
         self._paused = False
@@ -260,8 +260,7 @@ class PhoneSession:
         """Start listening (and the emulated phone); raises `DeviceError` when the port
         is taken or the recording cannot be read."""
         loop = asyncio.get_running_loop()
-        self._origin_s = self._opened_s = loop.time()
-        self._opened_s = 0.0
+        self._origin_s = loop.time()
         try:
             port = await self.receiver.start()
         except OSError as exc:

@@ -8,8 +8,10 @@ app) to a URL the user enters (github.com/tszheichoi/awesome-sensor-logger, PUSH
                   "values": {"x": ..., "y": ..., "z": ...}}, ...]}
 
 ``messageId`` increases by one per message; ``time`` is UTC epoch nanoseconds (a
-number, or a string of digits in some versions); the motion sensors' ``values`` hold
-``x``, ``y``, ``z`` in the units and axes of the file export, so the conventions of
+string of digits is accepted too: some receivers in the wild parse it so). PUSHING.md
+leaves the fields after ``time`` to each sensor; the receivers published alongside the
+app read the motion sensors' ``values.x``, ``.y``, ``.z``, in the units and axes of the
+file export, so the conventions of
 `tracker.recording.sensor_logger` apply: Android's ``accelerometer`` excludes gravity
 (specific force = accelerometer + gravity), iOS reports the opposite sign unless the
 app's "Standardise Units & Frames" is on, ``gyroscope`` is rad/s on both. A push

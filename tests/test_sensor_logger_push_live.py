@@ -83,6 +83,9 @@ def test_a_recording_pushed_by_the_emulated_phone_gives_the_reps_of_the_source(
     np.testing.assert_allclose(got.gyro_rad_s, want_s.gyro_rad_s, atol=1e-9)
     assert recorded.meta["timeline"] == "source recording"
     assert "Sensor Logger" in recorded.devices["lumbar"].model
+    address = recorded.devices["lumbar"].address
+    assert address is not None and address.startswith("http://127.0.0.1:")
+    assert "/push" not in address  # the session's token stays out of the file
     # Every body is in the recording, repeats too, and decodes again to the same samples.
     packets = list(iter_packets(out))
     assert len(packets) == result.stats["lumbar"].packets > 20

@@ -232,7 +232,9 @@ class PhoneSession:
             "emulated phone (Sensor Logger)" if self.phone.is_emulator else "phone (Sensor Logger)"
         )
         protocol = f"{PROTOCOL} ({self.phone.convention.value} convention)"
-        return {self.placement: DeviceInfo(model=model, protocol=protocol, address=self.url)}
+        # The address without the token: a recording shared later need not carry it.
+        address = self.url.rsplit("/", 2)[0] if self.url else None
+        return {self.placement: DeviceInfo(model=model, protocol=protocol, address=address)}
 
     @property
     def battery_percent(self) -> dict[str, int | None]:

@@ -46,6 +46,7 @@ from tracker.analysis.result import SessionResult
 from tracker.analysis.settings import AnalysisSettings
 from tracker.app.offline import analyse_recording
 from tracker.devices.ble import BleSession, BleTransport, LinkEvent, ReconnectPolicy, StreamItem
+from tracker.devices.phone_source import PhoneSession, phone_devices
 from tracker.devices.sources import SensorSources
 from tracker.devices.stream_tracking import StreamStats
 from tracker.errors import AnalysisError, TrackerError
@@ -93,6 +94,9 @@ class LiveConfig:
     scan_timeout_s: float = 10.0
     faults: Mapping[str, Any] | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    #: Passed to `PhoneSession` when the device is a phone (port, host, tests: the
+    #: emulated phone's ``emulator_options``).
+    phone_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 class LiveSink:
@@ -150,6 +154,8 @@ class LiveResult:
     cues_given: int
     cues_suppressed: int
     emulated_timeline: bool
+    #: Requests a phone's receiver answered 4xx (wrong token, too large, bad body, ...).
+    requests_rejected: int = 0
 
     @property
     def nothing_recorded(self) -> bool:
@@ -181,6 +187,8 @@ async def run_live(
     """
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
+    if phone_devices(config.devices):
+        return await _run_phone(config, sink, stop)
     async with SensorSources(
         config.devices, speed=config.speed, transport=config.transport, faults=config.faults
     ) as sources:
@@ -199,8 +207,23 @@ async def run_live(
             await session.close()
 
 
+async def _run_phone(config: LiveConfig, sink: LiveSink | None, stop: asyncio.Event) -> LiveResult:
+    """`run_live` with a phone as the sensor (`tracker.devices.phone_source`)."""
+    phone = PhoneSession(config.devices, speed=config.speed, **config.phone_options)
+    origin_s = asyncio.get_running_loop().time()
+    try:
+        if not await _open_unless_stopped(phone, stop, cancellable=True):
+            raise StoppedBeforeRecording("stopped while the phone receiver was being opened")
+        run = _Run(config, phone, sink or LiveSink(), stop, origin_s, phone.source_timeline)
+        result = await run.run()
+        result.requests_rejected = phone.counts.bad
+        return result
+    finally:
+        await phone.close()
+
+
 async def _open_unless_stopped(
-    session: BleSession, stop: asyncio.Event, *, cancellable: bool
+    session: BleSession | PhoneSession, stop: asyncio.Event, *, cancellable: bool
 ) -> bool:
     """Open ``session``; False if ``stop`` is set first.
 
@@ -233,7 +256,7 @@ class _Run:
     def __init__(
         self,
         config: LiveConfig,
-        session: BleSession,
+        session: BleSession | PhoneSession,
         sink: LiveSink,
         stop: asyncio.Event,
         origin_s: float,

@@ -24,6 +24,7 @@ from tracker.app.live import (
 from tracker.cli import cli, one_line, terminal_safe
 from tracker.cli.analyse import history_options, limit_options
 from tracker.devices.ble import BleTransport, LinkEvent
+from tracker.devices.phone_source import qr_text
 from tracker.errors import InputError
 from tracker.live.cues import Cue, CuePolicy
 from tracker.live.display import LiveStatus, status_lines
@@ -130,6 +131,9 @@ class _TerminalSink(LiveSink):
             # Stamped where the recording is when it happened: a dropped sensor's stream
             # stops there (the wall time is in the status block).
             self._line(f"{self.lines.stamp()}  {event.placement} {event.event}{detail}")
+        urls = [w for w in event.detail.split() if w.startswith("http://")]
+        if event.event == "listening" and urls and (qr := qr_text(urls[0])):
+            self._line(qr)  # the phone's camera reads the URL off the screen
 
     def status(self, status: LiveStatus) -> None:
         if not self.redraw:
@@ -163,6 +167,8 @@ def _report(result: LiveResult, limits_source: str, requests: _StopRequests) -> 
             f"{p}: {s.packets} packets, {s.lost_packets} lost, {s.malformed} malformed, "
             f"{s.disconnects} disconnects, {s.reconnects} reconnects"
         )
+    if result.requests_rejected:
+        err.echo(f"{result.requests_rejected} requests to the phone receiver refused (4xx)")
     if result.cues_suppressed:
         err.echo(f"{result.cues_given} cues given, {result.cues_suppressed} held back by the bound")
     if result.result is None:
@@ -331,7 +337,10 @@ def live(
 
     DEVICE is a BLE address or advertised name (see `tracker scan`), or an emulated
     sensor replaying a recording: emulator:PATH (our firmware profile) or
-    emulator:KIND:PATH (KIND: tracker_imu, polar_pmd, movesense, movella_dot). Ctrl-C
+    emulator:KIND:PATH (KIND: tracker_imu, polar_pmd, movesense, movella_dot), or a
+    phone running Sensor Logger's HTTP push: phone:sensorlogger (Android, or iOS with
+    "Standardise Units & Frames" on), phone:sensorlogger-ios, or an emulated one
+    emulator:sensorlogger:PATH; it prints the URL to enter in the app. Ctrl-C
     (or SIGTERM, SIGHUP), the end of emulated streams or --duration closes the recording and prints
     the session summary. If the recording cannot be written (disk full), the session
     stops, the summary covers what the file holds, and the exit code is 1.

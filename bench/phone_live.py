@@ -1,0 +1,104 @@
+"""Latency of `tracker live` from a phone: Sensor Logger's push through the emulated phone.
+
+Simulates a single-sensor kettlebell-swing session, has the emulated phone
+(`tracker.devices.phone_emulator`) POST it over 127.0.0.1 at real time, one message per
+batch period (the app's setting), into `tracker.app.live.run_live`, and measures on the
+event loop's clock, from the moment the phone measured a sample (its recording time
+after the phone's start):
+
+* sample -> pipeline: when the block holding it was handed to the analysis; the batch
+  period is most of it (a sample waits for its batch to fill);
+* rep end -> rep event: from the rep's last sample to the rep's event, which adds the
+  pipeline's own wait for the rep to settle.
+
+A single phone measures no lumbar flexion (one sensor), so there are no flexion cues;
+a flag would follow its crossing sample as a block does.
+
+    python bench/phone_live.py [--batch 1.0 0.2] [--seed 11]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from tracker.analysis.events import Event, RepCompleted
+from tracker.analysis.settings import AnalysisSettings
+from tracker.app.live import LiveConfig, LiveSink, run_live
+from tracker.recording.load import save_recording
+from tracker.samples import SensorSamples
+from tracker.sim import SessionConfig, SetSpec, simulate_session
+
+
+class LatencySink(LiveSink):
+    def __init__(self) -> None:
+        self.block_delays_s: list[float] = []
+        self.rep_delays_s: list[float] = []
+        self.phone_start_s: float | None = None
+        self.t0_s = 0.0
+
+    def _phone_time(self, sample_s: float) -> float:
+        assert self.phone_start_s is not None
+        return self.phone_start_s + (sample_s - self.t0_s)
+
+    def samples(self, block: SensorSamples, arrival_s: float, at_s: float) -> None:
+        now = asyncio.get_running_loop().time()
+        self.block_delays_s += [now - self._phone_time(float(t)) for t in block.time_s]
+
+    def event(self, event: Event, at_s: float) -> None:
+        if isinstance(event, RepCompleted):
+            now = asyncio.get_running_loop().time()
+            self.rep_delays_s.append(now - self._phone_time(event.metrics.end_s))
+
+
+def percentiles_ms(values: list[float]) -> str:
+    v = np.asarray(values) * 1000.0
+    return (
+        f"p50 {np.percentile(v, 50):7.1f} ms  p99 {np.percentile(v, 99):7.1f} ms  "
+        f"max {v.max():7.1f} ms  (n={len(v)})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=float, nargs="+", default=[1.0, 0.2])
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args()
+    config = SessionConfig(
+        seed=args.seed,
+        sets=(SetSpec("kettlebell_swing", 10, {}),),
+        rate_hz=100.0,
+        rest_s=(4.0, 4.0),
+        end_standing_s=3.0,
+    )
+    recording = simulate_session(config).recording
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "source.trk"
+        save_recording(recording, source)
+        t0 = float(recording.sensors["lumbar"].time_s[0])
+        for batch_s in args.batch:
+            sink = LatencySink()
+            sink.t0_s = t0
+
+            def started(at_s: float, sink: LatencySink = sink) -> None:
+                sink.phone_start_s = at_s
+
+            live = LiveConfig(
+                {"lumbar": f"emulator:sensorlogger:{source}"},
+                Path(tmp) / f"phone-{batch_s}.trk",
+                AnalysisSettings(),
+                phone_options={"emulator_options": {"batch_s": batch_s, "on_start": started}},
+            )
+            result = asyncio.run(run_live(live, sink))
+            reps = len(result.result.reps) if result.result else 0
+            print(f"batch period {batch_s:g} s, {reps} reps")
+            print(f"  sample -> pipeline:     {percentiles_ms(sink.block_delays_s)}")
+            print(f"  rep end -> rep event:   {percentiles_ms(sink.rep_delays_s)}")
+
+
+if __name__ == "__main__":
+    main()

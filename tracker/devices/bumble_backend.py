@@ -30,7 +30,7 @@ import contextlib
 import itertools
 import uuid as uuidlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bleak.args import SizedBuffer
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -49,13 +49,16 @@ from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
+if TYPE_CHECKING:
+    from bleak.assigned_numbers import CharacteristicPropertyName
+
 #: The ATT MTU the central asks for after connecting, as BlueZ and CoreBluetooth do
 #: on their own; without the exchange bumble keeps 23 and silently cuts notifications.
 DEFAULT_REQUESTED_MTU = 247
 
 _CENTRAL_ADDRESS = "F0:F0:F0:F0:F0:F0"
 
-_PROPERTY_NAMES: tuple[tuple[Characteristic.Properties, str], ...] = (
+_PROPERTY_NAMES: tuple[tuple[Characteristic.Properties, CharacteristicPropertyName], ...] = (
     (Characteristic.Properties.BROADCAST, "broadcast"),
     (Characteristic.Properties.READ, "read"),
     (Characteristic.Properties.WRITE_WITHOUT_RESPONSE, "write-without-response"),
@@ -369,7 +372,7 @@ class BumbleClient(BaseBleakClient):
                     char,
                     char.handle,
                     bleak_uuid(char.uuid),
-                    properties,  # type: ignore[arg-type]
+                    properties,
                     lambda: self.mtu_size - 3,
                     bleak_service,
                 )

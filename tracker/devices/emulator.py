@@ -665,6 +665,7 @@ class PolarPmdSensor(EmulatedSensor):
 
     def _available(self, mtype: int) -> pmd.PmdSettings | None:
         table = pmd.VERITY_SENSE_SDK_MODE_SETTINGS if self.sdk_mode else self.NORMAL_MODE_SETTINGS
+        # (an int id that is no MeasurementType is simply not in the table)
         return table.get(mtype)  # type: ignore[call-overload]
 
     def _respond(self, connection: Connection, data: bytes) -> None:
@@ -701,7 +702,7 @@ class PolarPmdSensor(EmulatedSensor):
                 if op == pmd.ControlPointOp.GET_SDK_MODE_MEASUREMENT_SETTINGS
                 else self.NORMAL_MODE_SETTINGS
             )
-            settings = table.get(mtype)  # type: ignore[call-overload]
+            settings = table.get(mtype)  # type: ignore[call-overload]  # (as in _available)
             if settings is None:
                 reply = status.NOT_SUPPORTED
             else:

@@ -74,7 +74,8 @@ class _Waiting:
         if len(self._parts) == 1 and len(self._parts[0][0]) == m:
             return self._parts.pop()  # the usual case: nothing was held back
         cols = [np.concatenate(c) for c in zip(*self._parts, strict=True)]
-        self._parts = [tuple(c[m:] for c in cols)] if len(cols[0]) > m else []  # type: ignore[list-item]
+        rest = (cols[0][m:], cols[1][m:], cols[2][m:], cols[3][m:])
+        self._parts = [rest] if len(cols[0]) > m else []
         return cols[0][:m], cols[1][:m], cols[2][:m], cols[3][:m]
 
 

@@ -47,7 +47,7 @@ def test_readme_links_exist():
 def test_ci_runs_exactly_the_readme_test_command():
     block = README.split("<!-- test-command -->")[1].split("<!-- /test-command -->")[0]
     command = [line for line in block.splitlines() if line and not line.startswith("```")]
-    assert len(command) == 1 and "pytest" in command[0]
+    assert len(command) == 1 and "pytest" in command[0] and "-m mypy" in command[0]
     assert "README.md" in (ROOT / ".ci" / "run").read_text()
 
 

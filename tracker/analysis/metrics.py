@@ -98,8 +98,8 @@ def _lumbar_share(hinge: np.ndarray, lam: np.ndarray) -> float | None:
 def creep(reps: list[RepMetrics], creep_deg: float) -> tuple[int | None, float | None]:
     """Flexion creep: the first rep at which it and the rep before both exceed the
     baseline (mean peak flexion of the set's first two reps) by ``creep_deg``."""
-    peaks = [r.lumbar_flexion_deg for r in reps]
-    if len(peaks) < 4 or any(p is None for p in peaks):
+    peaks = [r.lumbar_flexion_deg for r in reps if r.lumbar_flexion_deg is not None]
+    if len(reps) < 4 or len(peaks) < len(reps):
         return None, None
     base = (peaks[0] + peaks[1]) / 2.0
     for i in range(3, len(peaks)):

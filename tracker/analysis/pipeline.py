@@ -27,6 +27,7 @@ from tracker.analysis.events import (
     RepMetrics,
     SetEnded,
     SetStarted,
+    SetSummary,
 )
 from tracker.analysis.exercises import Evidence
 from tracker.analysis.metrics import rep_metrics, set_summary
@@ -98,7 +99,7 @@ class Pipeline:
         self.set_exercise = ""
         self.set_evidence: tuple[Evidence, ...] = ()
         self.all_reps: list[RepMetrics] = []
-        self.summaries = []
+        self.summaries: list[SetSummary] = []
         self.notices: list[str] = []
         #: Why each candidate movement was counted or not, by its span (timeline
         #: indices): judged again after a set search restarts, the last verdict holds.
@@ -408,6 +409,7 @@ class Pipeline:
         start_s, end_s = reps[0].start_s, reps[-1].end_s
         over = None
         if self.dual:
+            assert self._seg is not None  # the reps came from it
             t = tl.time_s.view
             a, b = np.searchsorted(t, [start_s, end_s])
             lam = tl.lumbar_deg.view[a : b + 1]

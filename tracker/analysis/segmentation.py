@@ -339,6 +339,7 @@ class RepSegmenter:
                 last = self.chain[-1]
             turn = Turn(tp, tp.index)
             self._half_cycle(h, rate, last, turn)
+            assert last.leave is not None  # set by _half_cycle
             motion_s = (turn.arrive - last.leave) * self.period_s
             if motion_s > self.s.max_half_rep_s:
                 # Too slow to be part of a rep: the earlier turn is stale (walking or
@@ -470,7 +471,7 @@ class RepSegmenter:
         was_open = self.open is not None
         if self.open is not None and self.open.held is not None:
             o = self.open
-            self._decide(o.held, "dropped", f"{o.held_reason}, and the set ended after it")
+            self._decide(self.open.held, "dropped", f"{o.held_reason}, and the set ended after it")
         self.open = None
         if self.chain:
             self.chain = self.chain[-1:]
@@ -793,6 +794,7 @@ class RepSegmenter:
     def _rest_between_reps(self, c1: Cycle) -> bool:
         """The pause between the first two reps is a breather at most (sitting down
         between two stand-ups, or standing about between two pick-ups, is not a set)."""
+        assert c1.a.leave is not None  # a cycle's first two turns have been left
         rep_s = (c1.b.arrive - c1.a.leave) * self.period_s
         return self._still_s(c1.b) <= max(6.0, 1.5 * rep_s)
 
@@ -808,6 +810,7 @@ class RepSegmenter:
             return False
         if abs(c1.p.value - c2.p.value) > max(12.0, 0.45 * min(amp1, amp2)) + self._rounding_deg:
             return False
+        assert c1.a.leave is not None  # (c1.p was left, so c1.a was)
         d1 = c1.b.arrive - c1.a.leave
         d2 = c2.b.arrive - c2.a.leave
         if max(d1, d2) > 2.2 * min(d1, d2):
@@ -903,10 +906,11 @@ class RepSegmenter:
         if self._displaced(c, depth, amplitude):
             strong.append(f"turned at {c.p.value:.0f} deg, a whole rep from the reps' {depth:.0f}")
         if c.p.leave is not None and c.a.leave is not None:
-            typ_out = median([r.p.arrive - r.a.leave for r in ref]) * dt
+            # (every rep in ref has left its rest and peak turns: filtered when made)
+            typ_out = median([r.p.arrive - r.a.leave for r in ref]) * dt  # type: ignore[operator]
             out_s = (c.p.arrive - c.a.leave) * dt
             if swung:
-                typ_back = median([r.b.arrive - r.p.leave for r in ref]) * dt
+                typ_back = median([r.b.arrive - r.p.leave for r in ref]) * dt  # type: ignore[operator]
                 back_s = (c.b.arrive - c.p.leave) * dt
                 if out_s > 2.0 * typ_out + 0.5 or back_s > 2.0 * typ_back + 0.5:
                     strong.append(
@@ -923,11 +927,11 @@ class RepSegmenter:
                 tol = self._return_tolerance_deg(amplitude)
                 if c.a.is_max:
                     alike = [r for r in ref if abs(r.b.value - c.b.value) <= tol]
-                    typ_down = median([r.b.arrive - r.p.leave for r in alike or ref]) * dt
+                    typ_down = median([r.b.arrive - r.p.leave for r in alike or ref]) * dt  # type: ignore[operator]
                     down_s = (c.b.arrive - c.p.leave) * dt
                 else:
                     alike = [r for r in ref if abs(r.a.value - c.a.value) <= tol]
-                    typ_down = median([r.p.arrive - r.a.leave for r in alike or ref]) * dt
+                    typ_down = median([r.p.arrive - r.a.leave for r in alike or ref]) * dt  # type: ignore[operator]
                     down_s = out_s
                 if alike:
                     if not 0.7 * typ_down <= down_s <= 1.6 * typ_down:

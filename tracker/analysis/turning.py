@@ -28,7 +28,9 @@ class TurningPointTracker:
         self.settle_samples = settle_samples
         self.still_rate = still_rate_deg_s
         self._dir = 0  # +1 rising (looking for a max), -1 falling, 0 unknown
-        self._hi = self._lo = None  # (value, index)
+        # The running extremes as (value, index); both None before the first sample.
+        self._hi: tuple[float, int] | None = None
+        self._lo: tuple[float, int] | None = None
         self._settled = False
         self._settled_value = 0.0
         self._still_run = 0
@@ -60,7 +62,7 @@ class TurningPointTracker:
         while p < stop:
             index, value, rate = indices[p], values[p], rates[p]
             p += 1
-            if hi is None:
+            if hi is None or lo is None:  # (set together: both or neither)
                 hi = lo = (value, index)
                 continue
             if value > hi[0]:

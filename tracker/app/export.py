@@ -298,7 +298,10 @@ def _run_pool(
 
 def progress_line(done: int, total: int, outcome: ExportOutcome) -> str:
     """``[12/40] name.trk: 9 reps in 2 sets`` (or ``: failed``) for a progress display."""
-    what = "failed" if not outcome.ok else sets_and_reps(outcome.sets, outcome.reps)
+    if outcome.sets is None or outcome.reps is None:  # (no counts: the export failed)
+        what = "failed"
+    else:
+        what = sets_and_reps(outcome.sets, outcome.reps)
     return f"[{done}/{total}] {outcome.source.name}: {what}"
 
 

@@ -349,7 +349,7 @@ class _Run:
 
     # -- stopping and ticking -------------------------------------------------------------
     async def _stopper(self) -> None:
-        waiters = [self.loop.create_task(self.stop.wait())]
+        waiters: list[asyncio.Task[object]] = [self.loop.create_task(self.stop.wait())]
         if self.config.duration_s is not None:
             waiters.append(self.loop.create_task(asyncio.sleep(self.config.duration_s)))
         try:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,10 +19,14 @@ from tracker.analysis.profile import (
 from tracker.analysis.settings import AnalysisSettings
 from tracker.app.offline import analyse_recording, with_noted_exercise
 from tracker.cli import cli
-from tracker.cli.options import unit_options
+from tracker.cli.options import Command, unit_options
 from tracker.recording.load import load_recording
 from tracker.report.words import sets_and_reps
 from tracker.units import EXERCISES, PLACEMENTS
+
+if TYPE_CHECKING:
+    from tracker.app.export import ExportOptions, ExportOutcome
+    from tracker.recording.model import Recording
 
 EXERCISE_CHOICE = click.Choice(EXERCISES)
 _PLACEMENT_META = "tracker.placement"
@@ -50,12 +56,12 @@ def selected_placement() -> str | None:
     return None if ctx is None else ctx.meta.get(_PLACEMENT_META)
 
 
-def recording_options(f):
+def recording_options(f: Command) -> Command:
     """RECORDING and the options that say how to read it."""
     return click.argument("recording", type=click.Path(path_type=Path))(input_options(f))
 
 
-def input_options(f):
+def input_options(f: Command) -> Command:
     """How to read recordings: --placement, --recover, --gyro-unit, --acc-unit."""
     f = click.option(
         "--recover",
@@ -75,7 +81,7 @@ def input_options(f):
     return unit_options(f)
 
 
-def db_option(f):
+def db_option(f: Command) -> Command:
     return click.option(
         "--db",
         "db_path",
@@ -84,7 +90,7 @@ def db_option(f):
     )(f)
 
 
-def history_options(f):
+def history_options(f: Command) -> Command:
     f = db_option(f)
     return click.option(
         "--history/--no-history",
@@ -94,7 +100,7 @@ def history_options(f):
     )(f)
 
 
-def limit_options(f):
+def limit_options(f: Command) -> Command:
     f = click.option(
         "--no-profile", is_flag=True, help="Ignore the saved profile; use population defaults."
     )(f)
@@ -124,7 +130,7 @@ def limit_options(f):
     return f
 
 
-def load_and_settings(recording, **opts):
+def load_and_settings(recording: Path, **opts: Any) -> tuple[Recording, AnalysisSettings, str]:
     """Load RECORDING with the input options and resolve its analysis settings from the
     limit options (as added by `recording_options` and `limit_options`)."""
     rec = load_recording(
@@ -193,22 +199,22 @@ def load_and_settings(recording, **opts):
     "--json", "as_json", is_flag=True, help="Print a JSON summary of every file on stdout."
 )
 def export(
-    recordings,
-    acc_unit,
-    gyro_unit,
-    out,
-    flexion_limit,
-    extension_limit,
-    exercise,
-    profile_path,
-    no_profile,
-    srt_path,
-    srt_offset,
-    history,
-    db_path,
-    jobs,
-    as_json,
-):
+    recordings: tuple[Path, ...],
+    acc_unit: str,
+    gyro_unit: str,
+    out: str,
+    flexion_limit: float | None,
+    extension_limit: float | None,
+    exercise: str | None,
+    profile_path: Path | None,
+    no_profile: bool,
+    srt_path: Path | None,
+    srt_offset: float,
+    history: bool,
+    db_path: Path | None,
+    jobs: int | None,
+    as_json: bool,
+) -> None:
     """Write per-rep metrics of RECORDING (native recording, samples CSV or phone-app
     export) as CSV.
 
@@ -232,23 +238,32 @@ def export(
     )
     # A trailing "/" names a folder even before it exists (Path() would drop it).
     named_folder = out.endswith(("/", os.sep))
-    out = Path(out)
+    out_path = Path(out)
     sources = expand_inputs(recordings)
-    if not (named_folder or out.is_dir() or sources != list(recordings) or len(sources) > 1):
-        _export_single(recordings[0], out, options, srt_path, srt_offset, as_json)
+    if not (named_folder or out_path.is_dir() or sources != list(recordings) or len(sources) > 1):
+        _export_single(recordings[0], out_path, options, srt_path, srt_offset, as_json)
         return
-    if out.exists() and not out.is_dir():
-        raise click.UsageError(f"-o {out} is a file; to export several recordings give a folder")
-    if out.suffix.lower() == ".csv" and not out.exists() and not named_folder:
+    if out_path.exists() and not out_path.is_dir():
         raise click.UsageError(
-            f"-o {out} looks like a CSV file; to export several recordings give a folder"
+            f"-o {out_path} is a file; to export several recordings give a folder"
+        )
+    if out_path.suffix.lower() == ".csv" and not out_path.exists() and not named_folder:
+        raise click.UsageError(
+            f"-o {out_path} looks like a CSV file; to export several recordings give a folder"
         )
     if srt_path is not None:
         raise click.UsageError("--srt takes a single recording")
-    _export_batch(sources, out, options, jobs, as_json)
+    _export_batch(sources, out_path, options, jobs, as_json)
 
 
-def _export_single(recording, out, options, srt_path, srt_offset, as_json) -> None:
+def _export_single(
+    recording: Path,
+    out: Path,
+    options: ExportOptions,
+    srt_path: Path | None,
+    srt_offset: float,
+    as_json: bool,
+) -> None:
     """The single export of the DESIGN contract (4.4): RECORDING -o OUT.csv."""
     from tracker.app.export import ExportOutcome, export_one, outcomes_json
     from tracker.errors import TrackerError
@@ -266,21 +281,27 @@ def _export_single(recording, out, options, srt_path, srt_offset, as_json) -> No
     if srt_path is not None:
         from tracker.report.srt import write_srt
 
-        n = write_srt(result, srt_path, offset_s=srt_offset)
-        click.echo(f"Wrote {n} subtitles to {srt_path}", err=True)
+        n_subtitles = write_srt(result, srt_path, offset_s=srt_offset)
+        click.echo(f"Wrote {n_subtitles} subtitles to {srt_path}", err=True)
     if outcome.history_warning is not None:
         click.echo(f"Warning: history not updated: {outcome.history_warning}", err=True)
     if as_json:
         click.echo(json.dumps(outcomes_json([outcome]), indent=2))
 
 
-def _export_batch(sources, out_dir, options, jobs, as_json) -> None:
+def _export_batch(
+    sources: Sequence[Path],
+    out_dir: Path,
+    options: ExportOptions,
+    jobs: int | None,
+    as_json: bool,
+) -> None:
     from tracker.app.export import default_jobs, export_many, outcomes_json, progress_line
     from tracker.cli.progress import Progress
 
     progress = Progress()
 
-    def on_done(done, total, outcome) -> None:
+    def on_done(done: int, total: int, outcome: ExportOutcome) -> None:
         name = outcome.source.name
         if outcome.error is not None:
             # Error messages name their file already, mostly.
@@ -309,7 +330,7 @@ def _export_batch(sources, out_dir, options, jobs, as_json) -> None:
         raise click.ClickException(f"{failed} of {len(outcomes)} recordings failed (see above)")
 
 
-def explain_option(f):
+def explain_option(f: Command) -> Command:
     return click.option(
         "--explain",
         is_flag=True,
@@ -323,7 +344,7 @@ def explain_option(f):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @explain_option
 @limit_options
-def summary(recording, as_json, explain, **opts):
+def summary(recording: Path, as_json: bool, explain: bool, **opts: Any) -> None:
     """Print a per-set summary of RECORDING: reps, tempo, depth, flagged reps, creep."""
     from tracker.report.summary import explain_dict, format_explain, format_summary, summary_dict
 
@@ -360,7 +381,9 @@ def summary(recording, as_json, explain, **opts):
 )
 @explain_option
 @limit_options
-def replay(recording, speed, fast, block_ms, explain, **opts):
+def replay(
+    recording: Path, speed: float, fast: bool, block_ms: int, explain: bool, **opts: Any
+) -> None:
     """Stream RECORDING through the live pipeline, printing events as they happen."""
     from tracker.analysis.result import recording_start_s
     from tracker.devices.playback import paced
@@ -395,7 +418,9 @@ def replay(recording, speed, fast, block_ms, explain, **opts):
     type=click.Path(path_type=Path),
     help="Where to save the profile (default: your data directory).",
 )
-def calibrate(recording, acc_unit, gyro_unit, save, profile_path):
+def calibrate(
+    recording: Path, acc_unit: str, gyro_unit: str, save: bool, profile_path: Path | None
+) -> None:
     """Measure your maximum lumbar flexion and extension from a calibration RECORDING.
 
     Protocol (two sensors): stand still 3 s, a few slow hinges, then about six slow

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -82,7 +83,7 @@ def convert(
     )
     for line in _warnings(recording):
         click.echo(line, err=True)
-    changes = {
+    changes: dict[str, Any] = {
         k: v
         for k, v in (("exercise", exercise), ("load_kg", load_kg), ("text", note))
         if v is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -54,7 +55,7 @@ def history(
 @db_option
 @limit_options
 @click.pass_context
-def add(ctx: click.Context, recording, db_path, **opts) -> None:
+def add(ctx: click.Context, recording: Path, db_path: Path | None, **opts: Any) -> None:
     """Analyse RECORDING and add it to the history (the same recording twice is kept once)."""
     from tracker.app.offline import analyse_recording
     from tracker.history import record_session
@@ -70,7 +71,7 @@ def add(ctx: click.Context, recording, db_path, **opts) -> None:
 @history.command("restore")
 @db_option
 @click.pass_context
-def restore(ctx: click.Context, db_path) -> None:
+def restore(ctx: click.Context, db_path: Path | None) -> None:
     """Replace a damaged history database by the copy made before its last write.
 
     The damaged file is kept beside it (.damaged); sessions added after the copy was

@@ -14,6 +14,7 @@ import click
 from tracker import stop_signals
 from tracker.analysis.events import Event, FlagRaised
 from tracker.analysis.profile import resolve_settings
+from tracker.analysis.result import SessionResult
 from tracker.app.live import (
     LiveConfig,
     LiveResult,
@@ -395,15 +396,15 @@ def live(
         return
     _report(result, source, requests)
     if history and not demo and result.result is not None:
-        _add_to_history(db_path, result)
+        _add_to_history(db_path, result.result, result.path)
     if result.disk_error is not None:
         raise click.ClickException(one_line(result.disk_error))
 
 
-def _add_to_history(db_path: Path | None, result: LiveResult) -> None:
+def _add_to_history(db_path: Path | None, session: SessionResult, path: Path) -> None:
     from tracker.history import try_record_session
 
-    warning = try_record_session(db_path, result.result, result.path)
+    warning = try_record_session(db_path, session, path)
     if warning is not None:
         click.echo(f"Warning: history not updated: {warning}", err=True)
 

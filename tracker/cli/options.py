@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
 
 from tracker.recording.checks import ACC_UNITS, GYRO_UNITS
@@ -23,7 +26,11 @@ _UNIT_OPTIONS = (
 )
 
 
-def unit_options(f):
+#: A click command function, passed through option decorators unchanged in type.
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def unit_options(f: Command) -> Command:
     """--acc-unit and --gyro-unit: the units of a samples CSV (other formats name theirs)."""
     # Applied last first, so --help lists them in the order above.
     for name, units, default, text in reversed(_UNIT_OPTIONS):

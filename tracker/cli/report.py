@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,8 +12,12 @@ from tracker.cli import cli
 from tracker.cli.analyse import limit_options, load_and_settings, recording_options
 from tracker.report.words import sets_and_reps
 
+if TYPE_CHECKING:
+    from tracker.analysis.result import SessionResult
+    from tracker.recording.model import Recording
 
-def _analyse(recording, **opts):
+
+def _analyse(recording: Path, **opts: Any) -> tuple[Recording, SessionResult, str]:
     rec, settings, source = load_and_settings(recording, **opts)
     result = analyse_recording(rec, settings)
     for n in result.notices:
@@ -31,7 +36,7 @@ def _analyse(recording, **opts):
     help="Image to write: .png (also .svg or .pdf).",
 )
 @limit_options
-def plot(recording, out, **opts):
+def plot(recording: Path, out: Path, **opts: Any) -> None:
     """Plot RECORDING per set: hinge angle and lumbar flexion over time.
 
     Reps are shaded and numbered, flagged reps are red with their peak marked, and the
@@ -58,7 +63,7 @@ def plot(recording, out, **opts):
     help="HTML file to write.",
 )
 @limit_options
-def report(recording, out, **opts):
+def report(recording: Path, out: Path, **opts: Any) -> None:
     """Write a session report of RECORDING as one self-contained HTML file.
 
     The page holds the session summary, a table of reps per set and the plots; it loads

@@ -30,7 +30,7 @@ import contextlib
 import itertools
 import uuid as uuidlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bleak.args import SizedBuffer
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -49,13 +49,16 @@ from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
+if TYPE_CHECKING:
+    from bleak.assigned_numbers import CharacteristicPropertyName
+
 #: The ATT MTU the central asks for after connecting, as BlueZ and CoreBluetooth do
 #: on their own; without the exchange bumble keeps 23 and silently cuts notifications.
 DEFAULT_REQUESTED_MTU = 247
 
 _CENTRAL_ADDRESS = "F0:F0:F0:F0:F0:F0"
 
-_PROPERTY_NAMES: tuple[tuple[Characteristic.Properties, str], ...] = (
+_PROPERTY_NAMES: tuple[tuple[Characteristic.Properties, CharacteristicPropertyName], ...] = (
     (Characteristic.Properties.BROADCAST, "broadcast"),
     (Characteristic.Properties.READ, "read"),
     (Characteristic.Properties.WRITE_WITHOUT_RESPONSE, "write-without-response"),
@@ -86,7 +89,7 @@ def _advertised_uuids(data: core.AdvertisingData) -> list[str]:
         core.AdvertisingData.INCOMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
     ):
         for uuid_list in data.get_all(ad_type):
-            for uuid in uuid_list:  # type: ignore[union-attr]
+            for uuid in uuid_list:
                 found.append(bleak_uuid(uuid))
     # The virtual controller answers scan requests with the advertising data, so an
     # active scan sees every list twice: keep the first occurrence of each.
@@ -99,7 +102,7 @@ def _advertisement_to_bleak(adv: Advertisement) -> tuple[str | None, Advertiseme
         core.AdvertisingData.SHORTENED_LOCAL_NAME
     )
     manufacturer: dict[int, bytes] = {}
-    for company_id, payload in data.get_all(core.AdvertisingData.MANUFACTURER_SPECIFIC_DATA):  # type: ignore[misc]
+    for company_id, payload in data.get_all(core.AdvertisingData.MANUFACTURER_SPECIFIC_DATA):
         manufacturer[company_id] = bytes(payload)
     service_data: dict[str, bytes] = {}
     for ad_type in (
@@ -107,7 +110,7 @@ def _advertisement_to_bleak(adv: Advertisement) -> tuple[str | None, Advertiseme
         core.AdvertisingData.SERVICE_DATA_32_BIT_UUID,
         core.AdvertisingData.SERVICE_DATA_128_BIT_UUID,
     ):
-        for service_uuid, payload in data.get_all(ad_type):  # type: ignore[misc]
+        for service_uuid, payload in data.get_all(ad_type):
             service_data[bleak_uuid(service_uuid)] = bytes(payload)
     tx_power = data.get(core.AdvertisingData.TX_POWER_LEVEL)
     rssi = adv.rssi if adv.rssi != Advertisement.RSSI_NOT_AVAILABLE else -127
@@ -218,7 +221,7 @@ class VirtualBleWorld:
                     self.central.connect(address, timeout=None), timeout_s
                 )
             except TimeoutError:
-                self.central_controller.pending_le_connection = None  # type: ignore[attr-defined]
+                self.central_controller.pending_le_connection = None
                 self.central.le_connecting = False
                 raise
 
@@ -369,7 +372,7 @@ class BumbleClient(BaseBleakClient):
                     char,
                     char.handle,
                     bleak_uuid(char.uuid),
-                    properties,  # type: ignore[arg-type]
+                    properties,
                     lambda: self.mtu_size - 3,
                     bleak_service,
                 )

@@ -224,6 +224,10 @@ class EmulatedSensor:
         self._disconnect_injected = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.rate_hz = 0.0
+        # The device's sample grid (set_rate resamples the source onto it).
+        self.grid_t_s: np.ndarray
+        self.grid_acc_mps2: np.ndarray
+        self.grid_gyro_rad_s: np.ndarray
         self.set_rate(rate_hz if rate_hz is not None else nominal_rate_hz(samples))
 
     # -- protocol hooks ---------------------------------------------------------------
@@ -500,7 +504,7 @@ class TrackerImuSensor(EmulatedSensor):
         data = Characteristic(
             imu.DATA_CHAR_UUID, Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
         )
-        control = Characteristic(
+        control: Characteristic[bytes] = Characteristic(
             imu.CONTROL_CHAR_UUID,
             Characteristic.Properties.WRITE | Characteristic.Properties.NOTIFY,
             Characteristic.WRITEABLE,
@@ -629,7 +633,10 @@ class PolarPmdSensor(EmulatedSensor):
         super().__init__(*args, **kwargs)
         self.sdk_mode = False
         self.started: dict[int, pmd.PmdSettings] = {}  # type -> settings it was started with
-        self.factors = {pmd.MeasurementType.ACC: 1.0, pmd.MeasurementType.GYRO: 1.0}
+        self.factors: dict[int, float] = {
+            pmd.MeasurementType.ACC: 1.0,
+            pmd.MeasurementType.GYRO: 1.0,
+        }
         self._control_char: Characteristic | None = None
 
     def default_name(self, address: str) -> str:
@@ -642,7 +649,7 @@ class PolarPmdSensor(EmulatedSensor):
         features = pmd.encode_features(
             [pmd.MeasurementType.ACC, pmd.MeasurementType.GYRO, pmd.MeasurementType.SDK_MODE]
         )
-        control = Characteristic(
+        control: Characteristic[bytes] = Characteristic(
             pmd.PMD_CONTROL_POINT_UUID,
             Characteristic.Properties.READ
             | Characteristic.Properties.WRITE
@@ -658,6 +665,7 @@ class PolarPmdSensor(EmulatedSensor):
 
     def _available(self, mtype: int) -> pmd.PmdSettings | None:
         table = pmd.VERITY_SENSE_SDK_MODE_SETTINGS if self.sdk_mode else self.NORMAL_MODE_SETTINGS
+        # (an int id that is no MeasurementType is simply not in the table)
         return table.get(mtype)  # type: ignore[call-overload]
 
     def _respond(self, connection: Connection, data: bytes) -> None:
@@ -694,7 +702,7 @@ class PolarPmdSensor(EmulatedSensor):
                 if op == pmd.ControlPointOp.GET_SDK_MODE_MEASUREMENT_SETTINGS
                 else self.NORMAL_MODE_SETTINGS
             )
-            settings = table.get(mtype)  # type: ignore[call-overload]
+            settings = table.get(mtype)  # type: ignore[call-overload]  # (as in _available)
             if settings is None:
                 reply = status.NOT_SUPPORTED
             else:
@@ -715,7 +723,7 @@ class PolarPmdSensor(EmulatedSensor):
 
     def _start(
         self, connection: Connection, mtype: int, wanted: pmd.PmdSettings
-    ) -> tuple[int, bytes]:
+    ) -> tuple[pmd.ResponseStatus, bytes]:
         status = pmd.ResponseStatus
         available = self._available(mtype)
         if available is None:
@@ -806,7 +814,7 @@ class MovesenseSensor(EmulatedSensor):
         return []  # found by name; the GSP service is discovered after connecting
 
     def protocol_service(self) -> tuple[Service, Characteristic]:
-        command = Characteristic(
+        command: Characteristic[bytes] = Characteristic(
             ms.GSP_COMMAND_UUID,
             Characteristic.Properties.WRITE | Characteristic.Properties.WRITE_WITHOUT_RESPONSE,
             Characteristic.WRITEABLE,
@@ -914,7 +922,7 @@ class MovellaDotSensor(EmulatedSensor):
         return dot.COMPANY_ID, bytes(int(b, 16) for b in reversed(self.address.split(":")))
 
     def protocol_service(self) -> tuple[Service, Characteristic]:
-        control = Characteristic(
+        control: Characteristic[bytes] = Characteristic(
             dot.MEASUREMENT_CONTROL_UUID,
             Characteristic.Properties.READ | Characteristic.Properties.WRITE,
             Characteristic.READABLE | Characteristic.WRITEABLE,
@@ -926,7 +934,7 @@ class MovellaDotSensor(EmulatedSensor):
         return Service(dot.MEASUREMENT_SERVICE_UUID, [control, data]), data
 
     def extra_services(self) -> list[Service]:
-        device_control = Characteristic(
+        device_control: Characteristic[bytes] = Characteristic(
             dot.DEVICE_CONTROL_UUID,
             Characteristic.Properties.READ | Characteristic.Properties.WRITE,
             Characteristic.READABLE | Characteristic.WRITEABLE,
@@ -935,7 +943,7 @@ class MovellaDotSensor(EmulatedSensor):
         report = Characteristic(
             dot.DEVICE_REPORT_UUID, Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
         )
-        battery = Characteristic(
+        battery: Characteristic[bytes] = Characteristic(
             dot.BATTERY_UUID,
             Characteristic.Properties.READ | Characteristic.Properties.NOTIFY,
             Characteristic.READABLE,

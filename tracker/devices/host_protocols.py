@@ -291,6 +291,8 @@ class PolarPmdProtocol(HostProtocol):
             self.stopped_by_device = True
 
     async def _command(self, io: GattIO, data: bytes) -> pmd.ControlPointResponse:
+        # The PMD control point's decoder gives ControlPointResponse objects; the shared
+        # channel types its answers as object.
         parts = [await self._control.send(io, data)]
         while parts[-1].more:  # type: ignore[attr-defined]
             if len(parts) >= MAX_RESPONSE_PARTS:

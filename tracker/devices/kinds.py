@@ -129,7 +129,7 @@ class DeviceKind:
             return True
         if any(m in self.manufacturer_ids for m in manufacturer_ids):
             return True
-        return bool(name) and any(name.startswith(p) for p in self.name_prefixes)
+        return bool(name and any(name.startswith(p) for p in self.name_prefixes))
 
 
 _KINDS: dict[str, DeviceKind] = {}

@@ -958,7 +958,7 @@ def encode_stream(
             return None
         return out if len(out) <= max_payload_bytes else None
 
-    frames = []
+    frames: list[bytes] = []
     start = 0
     while start < len(raw):
         # frame size never shrinks when a sample is added, so bisect the largest that fits
@@ -971,7 +971,9 @@ def encode_stream(
                 hi = mid - 1
             else:
                 lo = mid
-        frames.append(frame(start, lo))
+        fitted = frame(start, lo)
+        assert fitted is not None  # lo only ever moves to a size that fits
+        frames.append(fitted)
         start = lo
     return frames
 

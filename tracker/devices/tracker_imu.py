@@ -628,11 +628,11 @@ def encode_response(
         return head
     op = Opcode(opcode)
     if op is Opcode.START:
-        value = _expect(value, StreamConfig, op)
+        config: StreamConfig = _expect(value, StreamConfig, op)
         params = (
-            rate_to_qhz(value.sample_rate_hz).to_bytes(2, "little")
-            + bytes((acc_range_code(value.acc_range_g), gyro_range_code(value.gyro_range_dps)))
-            + bytes((value.samples_per_notification,))
+            rate_to_qhz(config.sample_rate_hz).to_bytes(2, "little")
+            + bytes((acc_range_code(config.acc_range_g), gyro_range_code(config.gyro_range_dps)))
+            + bytes((config.samples_per_notification,))
         )
     elif op is Opcode.SET_RATE:
         params = rate_to_qhz(float(_expect(value, float | int, op))).to_bytes(2, "little")
@@ -640,18 +640,18 @@ def encode_response(
         acc_g, gyro_dps = _expect(value, tuple, op)
         params = bytes((acc_range_code(acc_g), gyro_range_code(gyro_dps)))
     elif op is Opcode.GET_STATUS:
-        value = _expect(value, DeviceStatus, op)
+        device: DeviceStatus = _expect(value, DeviceStatus, op)
         params = (
-            bytes((int(value.streaming),))
-            + rate_to_qhz(value.sample_rate_hz).to_bytes(2, "little")
+            bytes((int(device.streaming),))
+            + rate_to_qhz(device.sample_rate_hz).to_bytes(2, "little")
             + bytes(
                 (
-                    acc_range_code(value.acc_range_g),
-                    gyro_range_code(value.gyro_range_dps),
-                    value.samples_per_notification,
+                    acc_range_code(device.acc_range_g),
+                    gyro_range_code(device.gyro_range_dps),
+                    device.samples_per_notification,
                 )
             )
-            + (value.dropped_samples % DEVICE_CLOCK_WRAP_US).to_bytes(4, "little")
+            + (device.dropped_samples % DEVICE_CLOCK_WRAP_US).to_bytes(4, "little")
         )
     else:
         params = b""

@@ -49,7 +49,7 @@ def fingerprint(recording: Recording) -> str:
         h.update(p.encode() + b"\0" + len(s).to_bytes(8, "little"))
         for a in (s.time_s, s.acc_mps2, s.gyro_rad_s):
             # The array's own bytes (C order, as tobytes() gives), hashed without a copy.
-            h.update(np.ascontiguousarray(a))
+            h.update(np.ascontiguousarray(a).data)
     return h.hexdigest()
 
 

@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tracker.errors import InputError
 from tracker.limits import time_axis_problem, value_problem
@@ -162,10 +163,11 @@ def save_recording(recording: Recording, path: str | os.PathLike[str]) -> None:
         )
 
 
-def _on_first_use(module: str, function: str) -> Callable[..., object]:
-    """``tracker.recording.<module>.<function>``, its module imported at the first call."""
+def _on_first_use(module: str, function: str) -> Callable[..., Any]:
+    """``tracker.recording.<module>.<function>``, its module imported at the first call
+    (typed as what the function returns: the module is not imported to check it)."""
 
-    def call(*args: object, **kwargs: object) -> object:
+    def call(*args: Any, **kwargs: Any) -> Any:
         return getattr(importlib.import_module(f"tracker.recording.{module}"), function)(
             *args, **kwargs
         )

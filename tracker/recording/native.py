@@ -188,7 +188,7 @@ def _json_object(buf: memoryview) -> dict[str, Any]:
 def _json_depth(obj: object) -> int:
     """Nesting depth of parsed JSON, without recursion (a hostile file may nest deep)."""
     deepest = 0
-    todo = [(obj, 1)]
+    todo: list[tuple[Any, int]] = [(obj, 1)]  # (parsed JSON value, its depth)
     while todo:
         node, depth = todo.pop()
         deepest = max(deepest, depth)
@@ -258,8 +258,9 @@ def _devices_from(obj: object) -> dict[str, DeviceInfo]:
             raise _Malformed(f"{where} is {_kind(d)}, not an object")
         if p not in PLACEMENTS:
             continue
-        numbers = {k: _number(d, k, where, positive=True) for k in _DEVICE_NUMBERS}
-        texts = {k: _text(d, k, where) for k in _DEVICE_TEXTS}
+        # (DeviceInfo's own types check these fields by name.)
+        numbers: dict[str, Any] = {k: _number(d, k, where, positive=True) for k in _DEVICE_NUMBERS}
+        texts: dict[str, Any] = {k: _text(d, k, where) for k in _DEVICE_TEXTS}
         out[p] = DeviceInfo(model=_text(d, "model", where, "unknown") or "", **texts, **numbers)
     return out
 
@@ -819,9 +820,7 @@ def read_native(path: str | os.PathLike[str], *, recover: bool = False) -> Nativ
                 f"{path}: {p} samples are not finite; "
                 f"the file was not written by a compatible tracker"
             )
-        sensors[p], mended[p] = mend_samples(
-            samples, source=str(path), where=lambda i, p=p: f"{p} sample {i + 1}"
-        )
+        sensors[p], mended[p] = mend_samples(samples, source=str(path), where=_sample_of(p))
 
     report = ReadReport(version, scan.clean_close, trailing_bytes=scan.trailing_bytes)
     for d in scan.damage:
@@ -843,9 +842,9 @@ def read_native(path: str | os.PathLike[str], *, recover: bool = False) -> Nativ
         for lost in region.lost:
             # An unbounded loss (no intact sample on one side) becomes a zero-length gap
             # at the known edge: where data stops or resumes is all that is known.
-            edge_s = lost.after_s if lost.after_s is not None else lost.before_s
-            start_s = edge_s if lost.after_s is None else lost.after_s
-            end_s = edge_s if lost.before_s is None else lost.before_s
+            start_s = lost.after_s if lost.after_s is not None else lost.before_s
+            end_s = lost.before_s if lost.before_s is not None else lost.after_s
+            assert start_s is not None and end_s is not None  # a stretch has a known side
             reason = f"damaged file bytes {region.start_byte}-{region.end_byte}"
             recording.gaps.append(Gap(lost.placement, float(start_s), float(end_s), reason))
     for region in report.damaged:
@@ -861,6 +860,11 @@ def read_native(path: str | os.PathLike[str], *, recover: bool = False) -> Nativ
         cut = f" (cut off after {len(raw)} bytes)" if not scan.clean_close else ""
         raise InputError(f"{path} holds no samples{cut}; nothing to analyse")
     return recording
+
+
+def _sample_of(placement: str) -> Callable[[int], str]:
+    """Names a sample of ``placement`` by its 0-based index, for input errors."""
+    return lambda i: f"{placement} sample {i + 1}"
 
 
 def _describe_damage(

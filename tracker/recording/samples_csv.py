@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import functools
 import io
 import mmap
 import os
@@ -99,10 +100,10 @@ def write_samples_csv(recording: Recording, path: str | os.PathLike[str]) -> Non
         codes.append(np.full(len(s), code))
         values.append(np.column_stack([s.time_s, s.acc_mps2, s.gyro_rad_s]))
     key = np.concatenate(keys)
-    code = np.concatenate(codes)
-    order = np.lexsort((code, key))  # by written time, then lumbar before sacrum
+    sensor_code = np.concatenate(codes)
+    order = np.lexsort((sensor_code, key))  # by written time, then lumbar before sacrum
     table = np.concatenate(values)[order]
-    code = code[order]
+    sensor_code = sensor_code[order]
     row_formats = [f"%.6f,{p},%.4f,%.4f,%.4f,%.6f,%.6f,%.6f\n" for p in placements]
 
     def write(tmp: Path) -> None:
@@ -110,7 +111,8 @@ def write_samples_csv(recording: Recording, path: str | os.PathLike[str]) -> Non
             f.write(HEADER + "\n")
             for i in range(0, len(table), _ROWS_PER_CHUNK):
                 chunk = table[i : i + _ROWS_PER_CHUNK]
-                fmt = "".join([row_formats[c] for c in code[i : i + _ROWS_PER_CHUNK].tolist()])
+                chunk_codes = sensor_code[i : i + _ROWS_PER_CHUNK].tolist()
+                fmt = "".join([row_formats[c] for c in chunk_codes])
                 f.write(fmt % tuple(chunk.ravel().tolist()))
             f.flush()
             os.fsync(f.fileno())
@@ -339,7 +341,7 @@ def _schema(cols: list[str], sensor_codes: bool) -> dict[str, Any]:
     splitting by sensor compares codes."""
     import polars as pl
 
-    types = {c: pl.Float64 for c in _NUMERIC}
+    types: dict[str, pl.DataType | type[pl.DataType]] = {c: pl.Float64 for c in _NUMERIC}
     types["sensor"] = pl.Enum(PLACEMENTS) if sensor_codes else pl.String
     return {f"column_{i + 1}": types.get(c, pl.String) for i, c in enumerate(cols)}
 
@@ -350,6 +352,7 @@ def _read_columns(source: object, cols: list[str], schema: dict[str, Any]) -> pl
     import polars as pl
 
     return pl.read_csv(
+        # (a path or the file's bytes; polars declares narrower types than it reads)
         source,  # type: ignore[arg-type]
         has_header=False,
         # Quotes are not special to the bulk parser: a quoted value then fails to parse
@@ -404,8 +407,7 @@ def _parse_fast(source: object, cols: list[str]) -> dict[str, _Rows] | None:
 
     arrays = _by_sensor(codes, [table.get_column(name[c]) for c in _NUMERIC], counts)
     return {
-        PLACEMENTS[code]: _Rows(*arrays[code], lambda i, code=code: line_of(code, i))
-        for code in arrays
+        PLACEMENTS[code]: _Rows(*arrays[code], functools.partial(line_of, code)) for code in arrays
     }
 
 

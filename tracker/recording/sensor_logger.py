@@ -125,12 +125,13 @@ def _read_xyz(bundle: Bundle, name: str, start_ns: float | None) -> tuple[Stream
         with np.errstate(over="ignore", invalid="ignore"):
             time_s, start_ns = _seconds(table, table.column(time_col), elapsed_col, start_ns)
     else:
+        assert elapsed_col is not None  # (one of the two is there, checked above)
         time_s = table.column(elapsed_col)
     return make_stream(time_s, values, where), start_ns
 
 
 def _seconds(
-    table: Table, t_ns: np.ndarray, elapsed_col: int | None, start_ns: float | None
+    table: Table, t_ns: np.ndarray, elapsed_col: str | None, start_ns: float | None
 ) -> tuple[np.ndarray, float]:
     """Seconds since the session's start of epoch-nanosecond times ``t_ns``, and that
     start (found from the elapsed-seconds column when not given). Epoch nanoseconds as

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.lines import Line2D
@@ -32,6 +34,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from tracker.analysis.events import RepMetrics, SetSummary
 from tracker.analysis.result import SessionResult
+from tracker.analysis.settings import AnalysisSettings
 from tracker.errors import InputError
 from tracker.recording.fileio import replace_atomically
 from tracker.report.words import plural, sets_and_reps
@@ -91,7 +94,7 @@ def clock_text(t_s: float) -> str:
     return f"{'-' if t_s < 0 and whole_s else ''}{whole_s // 60}:{whole_s % 60:02d}"
 
 
-def _time_axis(ax, label: bool) -> None:
+def _time_axis(ax: Axes, label: bool) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 5, 10], integer=True))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda t_s, _pos: clock_text(t_s)))
     if label:
@@ -150,7 +153,7 @@ def _padded_limits(lo: float, hi: float, top_room: float) -> tuple[float, float]
     return lo - 0.06 * span, hi + top_room * span
 
 
-def _shade_reps(ax, reps: Sequence[RepMetrics], t0_s: float) -> None:
+def _shade_reps(ax: Axes, reps: Sequence[RepMetrics], t0_s: float) -> None:
     for r in reps:
         colour = FLAGGED_SHADE if _is_flagged(r) else REP_SHADES[r.rep % 2]
         ax.axvspan(r.start_s - t0_s, r.end_s - t0_s, color=colour, lw=0, zorder=0)
@@ -168,7 +171,9 @@ def _crowded(reps: Sequence[RepMetrics], window_s: float, sz: PlotSizes) -> bool
     return False
 
 
-def _number_reps(ax, reps: Sequence[RepMetrics], t0_s: float, sz: PlotSizes, rows: int) -> None:
+def _number_reps(
+    ax: Axes, reps: Sequence[RepMetrics], t0_s: float, sz: PlotSizes, rows: int
+) -> None:
     # Numbers sit in the head room above the trace (see the y limits), in axes y units.
     row_step = REP_NUMBER_SCALE * sz.font_pt * 1.25 / (sz.hinge_in * 0.8 * 72.0)
     for i, r in enumerate(reps):
@@ -188,7 +193,14 @@ def _number_reps(ax, reps: Sequence[RepMetrics], t0_s: float, sz: PlotSizes, row
         )
 
 
-def _draw_hinge(ax, tr: _Traces, sl: slice, reps, result: SessionResult, sz: PlotSizes) -> None:
+def _draw_hinge(
+    ax: Axes,
+    tr: _Traces,
+    sl: slice,
+    reps: Sequence[RepMetrics],
+    result: SessionResult,
+    sz: PlotSizes,
+) -> None:
     t = tr.t_s[sl]
     h = tr.hinge_deg[sl]
     rows = 2 if _crowded(reps, float(t[-1] - t[0]), sz) else 1
@@ -204,7 +216,7 @@ def _draw_hinge(ax, tr: _Traces, sl: slice, reps, result: SessionResult, sz: Plo
     ax.set_xlim(float(t[0]), float(t[-1]))
 
 
-def _mark_flags(ax, tr: _Traces, reps: Sequence[RepMetrics], font_pt: float) -> None:
+def _mark_flags(ax: Axes, tr: _Traces, reps: Sequence[RepMetrics], font_pt: float) -> None:
     for r in reps:
         sl = tr.window(r.start_s - tr.t0_s, r.end_s - tr.t0_s)
         lam = tr.lumbar_deg[sl]
@@ -243,7 +255,14 @@ def _mark_flags(ax, tr: _Traces, reps: Sequence[RepMetrics], font_pt: float) -> 
             )
 
 
-def _draw_lumbar(ax, tr: _Traces, sl: slice, reps, result: SessionResult, sz: PlotSizes) -> None:
+def _draw_lumbar(
+    ax: Axes,
+    tr: _Traces,
+    sl: slice,
+    reps: Sequence[RepMetrics],
+    result: SessionResult,
+    sz: PlotSizes,
+) -> None:
     st = result.settings
     t = tr.t_s[sl]
     lam = tr.lumbar_deg[sl]
@@ -283,7 +302,7 @@ def _set_title(s: SetSummary, result: SessionResult) -> str:
     return "  ·  ".join(parts)
 
 
-def _limit_styles(st) -> list[tuple[float, str, str]]:
+def _limit_styles(st: AnalysisSettings) -> list[tuple[float, str, str]]:
     """(y, colour, line style) of the flexion limit, caution level and extension limit."""
     out = [(st.flexion_limit_deg, FLEXION_COLOUR, "--")]
     if st.flexion_caution_deg < st.flexion_limit_deg:
@@ -292,8 +311,8 @@ def _limit_styles(st) -> list[tuple[float, str, str]]:
     return out
 
 
-def _legend_handles(st) -> list:
-    handles = [
+def _legend_handles(st: AnalysisSettings) -> list[Artist]:
+    handles: list[Artist] = [
         Patch(color=REP_SHADES[0], label="rep (numbered)"),
         Patch(color=FLAGGED_SHADE, label="flagged rep"),
         Line2D([], [], color=FLEXION_COLOUR, marker="v", ls="none", label="flexion flag"),
@@ -309,7 +328,9 @@ def _legend_handles(st) -> list:
     return handles
 
 
-def _draw_set(target: Figure | SubFigure, result, tr: _Traces, s: SetSummary, sz) -> None:
+def _draw_set(
+    target: Figure | SubFigure, result: SessionResult, tr: _Traces, s: SetSummary, sz: PlotSizes
+) -> None:
     sl = tr.window(s.start_s - tr.t0_s - SET_MARGIN_S, s.end_s - tr.t0_s + SET_MARGIN_S)
     if sl.stop - sl.start < 2:
         raise InputError(f"set {s.set} has no timeline samples to plot")
@@ -324,7 +345,7 @@ def _draw_set(target: Figure | SubFigure, result, tr: _Traces, s: SetSummary, sz
         ax_h, ax_l = target.subplots(2, 1, sharex=True, height_ratios=[sz.hinge_in, sz.lumbar_in])
         _draw_hinge(ax_h, tr, sl, reps, result, sz)
         _draw_lumbar(ax_l, tr, sl, reps, result, sz)
-        axes = (ax_h, ax_l)
+        axes: tuple[Axes, ...] = (ax_h, ax_l)
     else:
         ax_h = target.subplots(1, 1)
         _draw_hinge(ax_h, tr, sl, reps, result, sz)
@@ -345,7 +366,9 @@ def _draw_set(target: Figure | SubFigure, result, tr: _Traces, s: SetSummary, sz
     )
 
 
-def _draw_overview(target: Figure | SubFigure, result, tr: _Traces, sz: PlotSizes) -> None:
+def _draw_overview(
+    target: Figure | SubFigure, result: SessionResult, tr: _Traces, sz: PlotSizes
+) -> None:
     ax = target.subplots(1, 1)
     step = max(1, int(len(tr.t_s) / max(1.0, OVERVIEW_POINTS_PER_S * float(tr.t_s[-1]))))
     for s in result.sets:

@@ -19,8 +19,10 @@ from tracker.report.words import plural, sets_and_reps
 def _flags(r: RepMetrics) -> list[dict[str, Any]]:
     out = []
     if r.flexion_under_load:
+        assert r.lumbar_flexion_deg is not None  # a flag is raised on a measured angle
         out.append({"rep": r.rep, "kind": "flexion", "value_deg": round(r.lumbar_flexion_deg, 1)})
     if r.overextension:
+        assert r.lumbar_extension_deg is not None
         out.append(
             {"rep": r.rep, "kind": "overextension", "value_deg": round(r.lumbar_extension_deg, 1)}
         )

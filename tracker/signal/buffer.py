@@ -9,7 +9,7 @@ class Growable:
     """Append-only array of rows, ``shape (n, *row_shape)``, amortised O(1) appends."""
 
     def __init__(self, row_shape: tuple[int, ...] = (), dtype: type = np.float64) -> None:
-        self._data = np.empty((1024, *row_shape), dtype=dtype)
+        self._data: np.ndarray = np.empty((1024, *row_shape), dtype=dtype)
         self._n = 0
 
     def __len__(self) -> int:

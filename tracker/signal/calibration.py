@@ -559,7 +559,16 @@ class MountingCalibrator:
             )
         self._set_result(c.up, ax.left, c, ax, done_at, tuple(warnings), approximate=False)
 
-    def _set_result(self, up, left, c, ax, done_at, warnings, approximate) -> None:
+    def _set_result(
+        self,
+        up: np.ndarray,
+        left: np.ndarray,
+        c: _Still,
+        ax: _Axis,
+        done_at: int,
+        warnings: tuple[str, ...],
+        approximate: bool,
+    ) -> None:
         t = self._t.view
         last = len(t) - 1
         self.result = Mounting(

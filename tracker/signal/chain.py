@@ -74,7 +74,8 @@ class _Waiting:
         if len(self._parts) == 1 and len(self._parts[0][0]) == m:
             return self._parts.pop()  # the usual case: nothing was held back
         cols = [np.concatenate(c) for c in zip(*self._parts, strict=True)]
-        self._parts = [tuple(c[m:] for c in cols)] if len(cols[0]) > m else []  # type: ignore[list-item]
+        rest = (cols[0][m:], cols[1][m:], cols[2][m:], cols[3][m:])
+        self._parts = [rest] if len(cols[0]) > m else []
         return cols[0][:m], cols[1][:m], cols[2][:m], cols[3][:m]
 
 
@@ -240,12 +241,14 @@ class SensorChain:
                 self._reclipped()
                 i = k
                 continue
-            k = self._watch(t, up, gyro, acc, i) if self._watching else None
-            stop = n if k is None else k + 1
+            reclip = self._watch(t, up, gyro, acc, i) if self._watching else None
+            stop = n if reclip is None else reclip + 1
             self._angles(up[i:stop], gyro[i:stop], acc[i:stop])
             i = stop
 
-    def _watch(self, t, up, gyro, acc, i: int) -> int | None:
+    def _watch(
+        self, t: np.ndarray, up: np.ndarray, gyro: np.ndarray, acc: np.ndarray, i: int
+    ) -> int | None:
         """Index (from ``i`` on) of the row at which a still moment of
         `RECLIP_STILL_S` shows the sensor re-clipped, after which a re-calibration
         starts; None if none does."""
@@ -350,6 +353,7 @@ class SensorChain:
         # The orientation of these rows is final (held back only after long holes).
         self.unreliable.extend(lost)
         time_s, acc, gyro, in_gap = self._waiting.take(len(up))
+        assert self._orientation is not None  # the rows came out of it
         up = at_sample_times(up, gyro, self._orientation.period_s)
         if self._raw is not None:
             self._raw.extend(up, gyro, acc)

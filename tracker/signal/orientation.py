@@ -131,7 +131,7 @@ def tilt_to_up(v: np.ndarray) -> np.ndarray:
     return np.array([q_w, 0.5 * y / q_w, -0.5 * x / q_w, 0.0])
 
 
-def _mismatch(q3: np.ndarray, gyro: np.ndarray, q3_0: np.ndarray, gyro_0: np.ndarray):
+def _mismatch(q3: np.ndarray, gyro: np.ndarray, q3_0: np.ndarray, gyro_0: np.ndarray) -> np.ndarray:
     """How far samples are from a reference one in posture (rad, from the gyro-integrated
     orientations) plus turning rate (weighted by `ALIGN_RATE_WEIGHT_S`)."""
     cost = 2.0 * np.arccos(np.minimum(np.abs(q3 @ q3_0), 1.0))
@@ -223,7 +223,12 @@ class OrientationTracker:
             if w is not None and w.after is None:
                 limit = _run_end(check, i)  # the rest of the hole being checked
             else:
-                limit = n if w is None else min(n, i + self._align_n - (w.n - w.after))
+                # (a window here has its hole behind it: w.after is set)
+                limit = (
+                    n
+                    if w is None or w.after is None
+                    else min(n, i + self._align_n - (w.n - w.after))
+                )
                 stop = cut[i:limit] | check[i:limit]
                 if stop.any():
                     limit = i + int(np.argmax(stop))
@@ -241,7 +246,16 @@ class OrientationTracker:
                     self._close_window()
         return self._take()
 
-    def _hold_until_match(self, w: _Window, gyro, acc, gap, clip, i: int, limit: int) -> int:
+    def _hold_until_match(
+        self,
+        w: _Window,
+        gyro: np.ndarray,
+        acc: np.ndarray,
+        gap: np.ndarray,
+        clip: np.ndarray,
+        i: int,
+        limit: int,
+    ) -> int:
         """Hold samples after the hole, closing the window at the first sample from
         `ALIGN_MIN_S` on that matches the first in posture and turning rate (whole reps:
         standing still after the hole releases it after 1 s, a swing after a cycle)."""
@@ -279,7 +293,15 @@ class OrientationTracker:
         hit = np.flatnonzero(cost <= ALIGN_MAX_MISMATCH)
         return lo + int(hit[0]) if len(hit) else None
 
-    def _piece(self, gyro, acc, gap, clip, i: int, limit: int) -> int:
+    def _piece(
+        self,
+        gyro: np.ndarray,
+        acc: np.ndarray,
+        gap: np.ndarray,
+        clip: np.ndarray,
+        i: int,
+        limit: int,
+    ) -> int:
         """Run the filter from ``i`` over samples that share a time constant, at most to
         ``limit``; return where it stopped. Interpolated samples run at the normal one;
         after a clipped hole the filter is in recovery for `RECOVERY_AFTER_GAP_S`."""
@@ -307,7 +329,7 @@ class OrientationTracker:
             self._recovery_left = self._recovery_n
         return j
 
-    def _run(self, gyro, acc, i: int, j: int, lost: bool) -> None:
+    def _run(self, gyro: np.ndarray, acc: np.ndarray, i: int, j: int, lost: bool) -> None:
         """Filter samples ``i:j`` and give them out at once (no window is open)."""
         up = up_in_sensor_frame(self._vqf.updateBatch(gyro[i:j], acc[i:j])["quat6D"])
         self._ready.append((up, np.full(j - i, lost)))
@@ -380,7 +402,9 @@ class OrientationTracker:
         state["accLpState"] = [float(x) for gk in g for x in VQF.filterInitialState(gk, b, a)]
         self._vqf.state = state
 
-    def _inclination(self, q3, acc, gyro) -> tuple[np.ndarray, float]:
+    def _inclination(
+        self, q3: np.ndarray, acc: np.ndarray, gyro: np.ndarray
+    ) -> tuple[np.ndarray, float]:
         """The mean acc (gyro-integrated frame) over a stretch that starts at the first
         sample and ends where posture and turning rate best match it, and how far that
         end is from matching; `tilt_to_up` of it is the inclination correction."""

@@ -323,7 +323,15 @@ class Timeline:
         end = bisect.bisect_left(self._agreement, (j, False))
         return [ok for _, ok in self._agreement[max(0, end - PAIR_CHECK_WINDOWS) : end]]
 
-    def _emit(self, t, hinge, rate, lam, gap, vert) -> None:
+    def _emit(
+        self,
+        t: np.ndarray,
+        hinge: np.ndarray,
+        rate: np.ndarray,
+        lam: np.ndarray,
+        gap: np.ndarray,
+        vert: np.ndarray,
+    ) -> None:
         self.time_s.extend(t)
         self.hinge_deg.extend(hinge)
         self.hinge_rate_deg_s.extend(rate)

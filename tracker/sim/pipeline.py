@@ -66,6 +66,7 @@ class SensorPipe:
         acc_w = rot.second_derivative(pos, dt_s)
         rates_seg = rot.body_rates(r_seg, dt_s)
         if self.tissue is not None:
+            assert self.tissue_state is not None  # set with the tissue filter
             # The wobble is needed 2 samples beyond the chunk for its own derivatives; the
             # filter state is committed at hi - 2, where the next chunk's range starts.
             a, b = lo - 2, hi + 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from tracker.errors import InputError
 from tracker.sim.config import SessionConfig, SetSpec, with_faults
@@ -111,7 +112,7 @@ def adjusted(
     clean: bool = False,
 ) -> SessionConfig:
     """``config`` with the given settings replaced (None keeps the config's own)."""
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}  # (SessionConfig checks the fields by name)
     if setup is not None:
         changes["setup"] = setup
     if tier is not None:

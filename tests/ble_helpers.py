@@ -13,6 +13,7 @@ from live_helpers import run_virtual
 
 from tracker.devices.ble import BleSession, BleTransport, StreamItem
 from tracker.devices.bumble_backend import BumbleClient, BumbleScanner, VirtualBleWorld
+from tracker.devices.sources import SensorSources
 from tracker.samples import SensorSamples
 from tracker.units import G_MPS2
 
@@ -76,3 +77,16 @@ class NoAdapterScanner(BaseBleakScanner):
 
     async def stop(self) -> None:
         pass
+
+
+def stream_emulated(devices: dict[str, str], speed: float) -> list[StreamItem]:
+    """Everything a BLE session yields from emulated ``devices`` (DEVICE strings by
+    placement) played back at ``speed`` until their recordings run out."""
+
+    async def body() -> list[StreamItem]:
+        async with SensorSources(devices, speed=speed) as sources:
+            async with BleSession(sources.targets) as session:
+                sources.start_playback()
+                return [item async for item in session]
+
+    return run(body)

@@ -6,7 +6,7 @@ import asyncio
 
 import numpy as np
 import pytest
-from ble_helpers import NoAdapterScanner, blocks, collect, motion, run, transport
+from ble_helpers import NoAdapterScanner, blocks, collect, motion, run, stream_emulated, transport
 from bleak.exc import BleakDBusError
 
 from tracker.devices import tracker_imu as imu
@@ -345,13 +345,7 @@ def test_emulated_sensors_stream_on_the_source_recordings_timeline(tmp_path, kin
     save_recording(Recording(shifted), path)
     devices = {p: f"emulator:{kind}:{path}" for p in shifted}
 
-    async def body() -> list:
-        async with SensorSources(devices, speed=40.0) as sources:
-            async with BleSession(sources.targets) as session:
-                sources.start_playback()
-                return [item async for item in session]
-
-    items = run(body)
+    items = stream_emulated(devices, speed=40.0)
     for p in shifted:
         got = blocks(items, p)
         assert len(got) > 150

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ble_helpers import blocks, collect, motion, run, transport
+from ble_helpers import blocks, collect, motion, run, stream_emulated, transport
 from bleak import BleakClient
 from click.testing import CliRunner
 from live_helpers import SPEED, VIRTUAL_ASYNCIO, write_source
@@ -23,7 +23,6 @@ from tracker.devices.bumble_backend import BumbleClient, VirtualBleWorld
 from tracker.devices.emulator import Faults, MovellaDotSensor
 from tracker.devices.kinds import StreamConfig, StreamStartError
 from tracker.devices.playback import PlaybackClock
-from tracker.devices.sources import SensorSources
 from tracker.devices.supported import kind_of_advertisement
 from tracker.recording.load import load_recording, save_recording
 from tracker.recording.model import Recording
@@ -316,13 +315,7 @@ def test_two_emulated_dots_stream_on_the_source_recordings_timeline(tmp_path) ->
     save_recording(Recording(source), path)
     devices = {p: f"emulator:movella_dot:{path}" for p in source}
 
-    async def body() -> list:
-        async with SensorSources(devices, speed=40.0) as sources:
-            async with BleSession(sources.targets) as session:
-                sources.start_playback()
-                return [item async for item in session]
-
-    items = run(body)
+    items = stream_emulated(devices, speed=40.0)
     for p, src in source.items():
         got = blocks(items, p)
         grid = start_s + np.arange(len(got)) / RATE_HZ

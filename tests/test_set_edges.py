@@ -260,3 +260,25 @@ def test_getting_up_from_a_seat_is_told_from_an_over_extended_lockout():
     assert seated(22.0, 0.0)  # got up
     assert not seated(0.0, -14.0)  # a rep ending in an over-extended lockout
     assert not seated(2.0, 6.0)
+
+
+def _hinges(holds_s: list[float], depths_deg: list[float]) -> np.ndarray:
+    """Hinge angle of reps from standing (0.6 s still between them), each 1.2 s down to
+    its depth, held there for its hold, 1.0 s up."""
+    parts = [np.zeros(round(2.0 / PERIOD_S))]
+    for hold_s, depth_deg in zip(holds_s, depths_deg, strict=True):
+        parts += [_ramp(0.0, depth_deg, 1.2), np.full(round(hold_s / PERIOD_S), depth_deg)]
+        parts += [_ramp(depth_deg, 0.0, 1.0), np.zeros(round(0.6 / PERIOD_S))]
+    parts.append(np.zeros(round(3.0 / PERIOD_S)))
+    return np.concatenate(parts)
+
+
+def test_two_reps_in_a_row_unlike_the_set_are_reps_when_the_set_goes_on():
+    # Reps 4 and 5 of 8 hold 1.2 s at the bottom, where the others hold 0.2 s, and go
+    # 15 deg less deep (a rest-pause in the hole, tired reps): each is doubtful next to
+    # the set's reps, and the reps after them show that the set went on.
+    holds = [0.2, 0.2, 0.2, 1.2, 1.2, 0.2, 0.2, 0.2]
+    depths = [60.0, 60.0, 60.0, 45.0, 45.0, 60.0, 60.0, 60.0]
+    assert _reps(_hinges(holds, depths), "romanian_deadlift") == 8
+    # Two such movements at the end of a set are put-downs: the set ended with them.
+    assert _reps(_hinges(holds[:5], depths[:5]), "romanian_deadlift") == 3

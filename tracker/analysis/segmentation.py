@@ -26,9 +26,9 @@ Vocabulary (angles in docs/frames.md; the full recipe with figures in docs/analy
   one more of, or without it three of: a longer rest before it, another depth, another
   lowering time, hips dropping further; or a much longer pause at the bottom, no pause
   where the reps pause, a turn a whole rep away from theirs, or, in a swung set, a much
-  slower movement) is a put-down or park: held until the set goes on (a rep after all)
-  or ends (dropped); three alike in a row are another set's reps, and the search for a
-  set starts again at the first;
+  slower movement) is a put-down or park: held, up to two in a row, until the set goes
+  on (reps after all) or ends (dropped); three alike in a row are another set's reps,
+  and the search for a set starts again at the first;
 * an upright turn through which the hips turn up (the bottom of a squat whose pelvis
   tucks under) is no rest;
 * a cycle during which the hips shake at step frequency (walking, stairs, jogging) is
@@ -116,6 +116,9 @@ SITTING_DOWN = (
 )
 #: Why a movement is a pick-up by `RepSegmenter._pick_up_before`.
 PICKING_UP = "held still at a turn much longer than the movement after it: picking up"
+#: Doubtful cycles in a row kept until the set goes on (then they were reps) or ends:
+#: two, as a set's tired or uneven reps can differ from the rest two in a row.
+HELD_KEPT = 2
 #: Doubtful cycles in a row, alike, that end a set and start the search for one at the
 #: first of them (two are often a put-down and another bend; a set has more reps).
 ODD_RUN_NEW_SET = 3
@@ -171,8 +174,9 @@ class OpenSet:
     decision: SetDecision
     reps: list[Cycle] = field(default_factory=list)
     #: A doubtful last cycle, kept until the set goes on or ends, and why it is doubtful.
-    held: Cycle | None = None
-    held_reason: str = ""
+    #: Doubtful cycles in a row (at most `HELD_KEPT`), kept until the set goes on or
+    #: ends, each with why it is doubtful.
+    held: list[tuple[Cycle, str]] = field(default_factory=list)
     #: The latest doubtful cycles in a row, each like the one before.
     odd_run: list[Cycle] = field(default_factory=list)
     #: The rest turn of the first of the two cycles that opened the set.
@@ -469,9 +473,9 @@ class RepSegmenter:
 
     def close_set(self) -> bool:
         was_open = self.open is not None
-        if self.open is not None and self.open.held is not None:
-            o = self.open
-            self._decide(self.open.held, "dropped", f"{o.held_reason}, and the set ended after it")
+        if self.open is not None:
+            for cyc, why in self.open.held:
+                self._decide(cyc, "dropped", f"{why}, and the set ended after it")
         self.open = None
         if self.chain:
             self.chain = self.chain[-1:]
@@ -537,22 +541,27 @@ class RepSegmenter:
                     o.odd_run = o.odd_run[:-1]
                     break
                 return self._restart_at(self.chain.index(o.odd_run[0].a))
-            if o.held is not None:
-                # A doubtful cycle followed by a rep was a rep after all; followed by
-                # another doubtful one, the set had ended (put down, then moved on).
-                if verdict == "rep":
-                    o.reps.append(o.held)
-                    new.append(o.held)
-                    self._decide(o.held, "rep", f"{o.held_reason}, but a rep followed")
-                else:
-                    self._decide(o.held, "dropped", f"{o.held_reason}, and no rep followed")
-                o.held = None
+            # Doubtful cycles followed by a rep were reps after all; followed by one
+            # that is no rep at all, or by more doubtful ones than are kept, the set had
+            # ended (put down, then moved on).
+            if verdict == "hold" and len(o.held) == HELD_KEPT:
+                first, first_why = o.held.pop(0)
+                self._decide(first, "dropped", f"{first_why}, and no rep followed")
             if verdict == "rep":
+                for held, held_why in o.held:
+                    o.reps.append(held)
+                    new.append(held)
+                    self._decide(held, "rep", f"{held_why}, but a rep followed")
+                o.held = []
                 o.reps.append(cyc)
                 new.append(cyc)
                 self._decide(cyc, "rep", why)
             elif verdict == "hold":
-                o.held, o.held_reason = cyc, why
+                o.held.append((cyc, why))
+            else:
+                for held, held_why in o.held:
+                    self._decide(held, "dropped", f"{held_why}, and no rep followed")
+                o.held = []
         return new
 
     def _lead_in(self, c1: Cycle, c2: Cycle) -> list[Cycle]:

@@ -31,7 +31,6 @@ import contextlib
 import math
 from collections.abc import Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -1046,24 +1045,3 @@ def create_sensor(
         faults=faults,
         address=f"C0:00:00:00:{index >> 8:02X}:{index & 0xFF:02X}",
     )
-
-
-def load_placement_samples(path: Path, placement: str) -> SensorSamples:
-    """The samples an emulated sensor at ``placement`` streams from a recording file.
-
-    Takes that placement's sensor; a single-sensor recording serves any placement.
-    """
-    from tracker.recording.load import load_recording
-
-    recording = load_recording(path)
-    if placement in recording.sensors:
-        samples = recording.sensors[placement]
-    elif len(recording.sensors) == 1:
-        samples = next(iter(recording.sensors.values()))
-    else:
-        raise DeviceError(
-            f"{path} has no {placement} sensor (it has {', '.join(recording.placements)})"
-        )
-    if samples.placement != placement:
-        samples = SensorSamples(placement, samples.time_s, samples.acc_mps2, samples.gyro_rad_s)
-    return samples

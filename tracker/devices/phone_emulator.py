@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,18 +36,6 @@ DEFAULT_GYRO_FACTOR = 5
 #: Time constant of the low-pass that plays Android's gravity sensor (a fused estimate
 #: that follows slow tilts and ignores swings).
 GRAVITY_TAU_S = 0.5
-
-
-def load_samples(path: Path, placement: str) -> SensorSamples:
-    """The samples to push for ``placement`` (a single-sensor recording serves any)."""
-    from tracker.recording.load import load_recording
-
-    recording = load_recording(path)
-    sensors = recording.sensors
-    if placement not in sensors and len(sensors) != 1:
-        raise DeviceError(f"{path} has no {placement} sensor (it has {', '.join(sensors)})")
-    s = sensors.get(placement) or next(iter(sensors.values()))
-    return SensorSamples(placement, s.time_s, s.acc_mps2, s.gyro_rad_s)
 
 
 def _gravity(time_s: np.ndarray, acc: np.ndarray) -> np.ndarray:

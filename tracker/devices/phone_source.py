@@ -40,6 +40,7 @@ from typing import Any
 
 from tracker.devices.ble import LinkEvent, StreamItem, check_placements
 from tracker.devices.http_receiver import PushReceiver, ReceiverCounts, new_token
+from tracker.devices.playback import load_placement_samples
 from tracker.devices.sensor_logger_push import (
     PROTOCOL,
     Convention,
@@ -282,7 +283,7 @@ class PhoneSession:
         from tracker.devices import phone_emulator
 
         assert self.phone.emulator_path is not None
-        samples = phone_emulator.load_samples(self.phone.emulator_path, self.placement)
+        samples = load_placement_samples(self.phone.emulator_path, self.placement)
         self._emulator = phone_emulator.EmulatedPhone(
             samples,
             f"http://127.0.0.1:{port}{self.receiver.path}",

@@ -15,6 +15,7 @@ import asyncio
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 from tracker.errors import DeviceError
 from tracker.samples import SensorSamples
@@ -86,3 +87,24 @@ def paced(
             if delay_s > 0:
                 sleep(delay_s)
         yield block
+
+
+def load_placement_samples(path: Path, placement: str) -> SensorSamples:
+    """The samples an emulated sensor at ``placement`` streams from a recording file.
+
+    Takes that placement's sensor; a single-sensor recording serves any placement.
+    """
+    from tracker.recording.load import load_recording
+
+    recording = load_recording(path)
+    if placement in recording.sensors:
+        samples = recording.sensors[placement]
+    elif len(recording.sensors) == 1:
+        samples = next(iter(recording.sensors.values()))
+    else:
+        raise DeviceError(
+            f"{path} has no {placement} sensor (it has {', '.join(recording.placements)})"
+        )
+    if samples.placement != placement:
+        samples = SensorSamples(placement, samples.time_s, samples.acc_mps2, samples.gyro_rad_s)
+    return samples

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracker.devices.ble import BleTransport, SensorTarget, check_placements
-from tracker.devices.playback import PlaybackClock
+from tracker.devices.playback import PlaybackClock, load_placement_samples
 from tracker.devices.stream_tracking import ClockMapper, KnownClock
 from tracker.devices.supported import get_kind
 from tracker.errors import DeviceError
@@ -158,7 +158,7 @@ class SensorSources:
                 "pip install 'lumbar-tracker[emulator]'"
             ) from exc
         assert spec.emulator_path is not None
-        samples = emulator.load_placement_samples(spec.emulator_path, placement)
+        samples = load_placement_samples(spec.emulator_path, placement)
         if self._world is None:
             self._world = VirtualBleWorld()
         if self._clock is None:

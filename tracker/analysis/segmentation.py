@@ -22,13 +22,13 @@ Vocabulary (angles in docs/frames.md; the full recipe with figures in docs/analy
   bottom (maximum) for deadlifts from the floor and hip thrusts. It follows from the
   exercise, which `tracker.analysis.exercises.classify` decides from the features of
   the opening turns (`RepSegmenter.set_features`), so the two never disagree;
-* a later cycle that is *odd* next to the set's reps (a longer pause at the bottom and
-  one more of, or without it three of: a longer rest before it, another depth, another
-  lowering time, hips dropping further; or a much longer pause at the bottom, no pause
-  where the reps pause, a turn a whole rep away from theirs, or, in a swung set, a much
-  slower movement) is a put-down or park: held, up to two in a row, until the set goes
-  on (reps after all) or ends (dropped); three alike in a row are another set's reps,
-  and the search for a set starts again at the first;
+* a later cycle that is *odd* next to the set's reps (a longer pause at the bottom or
+  the hips dropping further, and one more sign, or three of those and: a longer rest
+  before it, another depth, another lowering time; or a much longer pause at the
+  bottom, no pause where the reps pause, a turn a whole rep away from theirs, or, in a
+  swung set, a much slower movement) is a put-down or park: held, up to two in a row,
+  until the set goes on (reps after all) or ends (dropped); three alike in a row are
+  another set's reps, and the search for a set starts again at the first;
 * an upright turn through which the hips turn up (the bottom of a squat whose pelvis
   tucks under) is no rest;
 * a cycle during which the hips shake at step frequency (walking, stairs, jogging) is
@@ -150,6 +150,13 @@ class Cycle:
     a: Turn
     p: Turn
     b: Turn
+
+
+def _left(t: Turn) -> int:
+    """Where the angle left ``t``, for a turn already left (the reps a cycle is compared
+    with have left their rest and peak turns: they are filtered so)."""
+    assert t.leave is not None
+    return t.leave
 
 
 @dataclass(frozen=True)
@@ -742,10 +749,10 @@ class RepSegmenter:
 
     def _seated_between(self, c1: Cycle) -> bool:
         """Did the lifter rest between two upright-resting cycles with the lumbar spine
-        clearly more (or less) flexed than in the rest before them? That is sitting down
-        onto a bench (or getting up from it), not standing between two reps: standing,
-        the spine rests near neutral or extended, seated it rests flexed, and a rep
-        returns to the posture it started from."""
+        clearly more flexed than in the rest before them, or clearly less after a seated
+        rest? That is sitting down onto a bench (or getting up from it), not standing
+        between two reps: standing, the spine rests near neutral or extended, seated it
+        rests flexed, and a rep returns to the posture it started from."""
         if self._lumbar is None or c1.a.leave is None or c1.b.leave is None:
             return False
         before = self._trusted_lumbar(c1.a.arrive, c1.a.leave + 1)
@@ -915,11 +922,10 @@ class RepSegmenter:
         if self._displaced(c, depth, amplitude):
             strong.append(f"turned at {c.p.value:.0f} deg, a whole rep from the reps' {depth:.0f}")
         if c.p.leave is not None and c.a.leave is not None:
-            # (every rep in ref has left its rest and peak turns: filtered when made)
-            typ_out = median([r.p.arrive - r.a.leave for r in ref]) * dt  # type: ignore[operator]
+            typ_out = median([r.p.arrive - _left(r.a) for r in ref]) * dt
             out_s = (c.p.arrive - c.a.leave) * dt
             if swung:
-                typ_back = median([r.b.arrive - r.p.leave for r in ref]) * dt  # type: ignore[operator]
+                typ_back = median([r.b.arrive - _left(r.p) for r in ref]) * dt
                 back_s = (c.b.arrive - c.p.leave) * dt
                 if out_s > 2.0 * typ_out + 0.5 or back_s > 2.0 * typ_back + 0.5:
                     strong.append(
@@ -936,11 +942,11 @@ class RepSegmenter:
                 tol = self._return_tolerance_deg(amplitude)
                 if c.a.is_max:
                     alike = [r for r in ref if abs(r.b.value - c.b.value) <= tol]
-                    typ_down = median([r.b.arrive - r.p.leave for r in alike or ref]) * dt  # type: ignore[operator]
+                    typ_down = median([r.b.arrive - _left(r.p) for r in alike or ref]) * dt
                     down_s = (c.b.arrive - c.p.leave) * dt
                 else:
                     alike = [r for r in ref if abs(r.a.value - c.a.value) <= tol]
-                    typ_down = median([r.p.arrive - r.a.leave for r in alike or ref]) * dt  # type: ignore[operator]
+                    typ_down = median([r.p.arrive - _left(r.a) for r in alike or ref]) * dt
                     down_s = out_s
                 if alike:
                     if not 0.7 * typ_down <= down_s <= 1.6 * typ_down:

@@ -80,7 +80,7 @@ FLIPS = [
     (RESTS_BOTH, "descent_drop_m", 0.09, 0.20, "deadlift"),
     (dataclasses.replace(RESTS_BOTH, hip_travel_m=0.4), "excursion_deg", 40.0, 70.0, "deadlift"),
     (DEADLIFT, "bottom_pause_s", 1.5, 0.0, "squat"),  # no rest at the bottom: a squat
-    (DEADLIFT, "hip_travel_m", 0.25, 0.18, "romanian_deadlift"),  # soft knees, no floor
+    (DEADLIFT, "hip_travel_m", 0.25, 0.14, "romanian_deadlift"),  # knees straight, no floor
     (HINGE, "mean_rate_deg_s", 35.0, 100.0, None),
     (SWING, "trunk_pause_s", 0.1, 0.6, "romanian_deadlift"),
     (HINGE, "set_up_hold", False, True, "deadlift"),

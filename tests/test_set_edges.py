@@ -101,6 +101,59 @@ def test_standing_between_squats_stays_a_rest_with_the_hips_measured():
     assert _reps(h, vert=vert) == 6
 
 
+def _overshooting_hinges(n_reps: int, overshoot_deg: float) -> np.ndarray:
+    """Hinge angle of hinges whose lockout overshoots standing: standing still at 0,
+    each rep down to 65 deg, up past standing to ``-overshoot_deg`` (leaning back, the
+    hips snapped through), back to 1 deg and settling to standing over 0.8 s."""
+    h = [np.zeros(round(1.0 / PERIOD_S))]
+    for _ in range(n_reps):
+        h += [_ramp(0.0, 65.0, 1.2), _ramp(65.0, -overshoot_deg, 1.0)]
+        h += [_ramp(-overshoot_deg, 1.0, 0.5), np.linspace(1.0, 0.0, round(0.8 / PERIOD_S))]
+    h.append(np.zeros(round(2.0 / PERIOD_S)))
+    return np.concatenate(h)
+
+
+@pytest.mark.parametrize("overshoot_deg", [12.0, 19.0])
+def test_a_lockout_that_overshoots_standing_and_settles_back_ends_the_rep(
+    overshoot_deg, monkeypatch
+):
+    # Leaning 12-19 deg back past standing at each lockout and settling back upright:
+    # the rep ends at the settled rest, so each ends where it started.
+    h = _overshooting_hinges(6, overshoot_deg)
+    assert _reps(h) == 6
+    # Taking the overshoot for the rest, a rep "ends 20 deg from where it started".
+    monkeypatch.setattr("tracker.analysis.segmentation.OVERSHOOT_SHARE", 0.0)
+    assert _reps(h) < 6
+
+
+def _squats_pausing_on_the_way_up(n_plain: int, n_paused: int) -> np.ndarray:
+    """Hinge angle of squats, standing still at 0 for 1 s between them, each down to
+    34 deg: ``n_plain`` straight back up, then ``n_paused`` quickly back to 13 deg (the
+    pelvis untucking), held there for 0.6 s while the hips rise, then up to standing."""
+    stand = np.zeros(round(1.0 / PERIOD_S))
+    h = [stand]
+    for k in range(n_plain + n_paused):
+        h.append(_ramp(0.0, 34.0, 1.0))
+        if k < n_plain:
+            h.append(_ramp(34.0, 0.0, 1.1))
+        else:
+            h += [_ramp(34.0, 13.0, 0.3), np.full(round(0.6 / PERIOD_S), 13.0)]
+            h.append(_ramp(13.0, 0.0, 0.8))
+        h.append(stand)
+    h.append(stand)
+    return np.concatenate(h)
+
+
+def test_a_pause_on_the_way_back_to_standing_is_no_rest(monkeypatch):
+    # Once a squat set is open, a hold at 13 deg on the way up lies outside the 10 deg a
+    # rep returns within, but the angle then goes on back to where the rep started: one
+    # rep, not a rep that "ended 13 deg from where it started" and a rest.
+    h = _squats_pausing_on_the_way_up(2, 4)
+    assert _reps(h) == 6
+    monkeypatch.setattr(RepSegmenter, "_back_at_start", lambda self, last, tp: False)
+    assert _reps(h) < 6
+
+
 @pytest.mark.parametrize("reversal_deg", [14.0, 16.0])
 def test_back_to_back_reps_turning_short_of_standing_keep_the_first_and_last(reversal_deg):
     # The first rep leaves full standing and ends at a quick turn 14-16 deg short of

@@ -45,10 +45,6 @@ KNEE_BEND_DESCENT_M = 0.10
 #: deg (0.007-0.025 m/deg), a deadlift from the floor 0.15-0.35 m with the trunk at
 #: 45-70 deg (0.002-0.0075 m/deg); the limit lies in the narrow overlap.
 SQUAT_TRAVEL_PER_DEG_M = 0.007
-#: Knee-bent sets that never rest still at the bottom rest standing: a squat if the hips
-#: travel at least this far (m; a squat to above parallel still lowers them ~0.2 m), else
-#: a hinge with soft knees.
-SQUAT_MIN_TRAVEL_M = 0.2
 #: A pause counts as a rest only while the hips are not reversing through it: a mean
 #: vertical acceleration over the pause towards the way out of the turn (up at a bottom,
 #: down at a top) under this (m/s^2). At rest it is only the sensor's tilt error (2 deg
@@ -214,7 +210,10 @@ def classify(f: SetFeatures) -> SetDecision:
             ev.append(Evidence("still pause at the bottom", bottom, "s", "bar on the floor"))
             return done("deadlift")
         ev.append(Evidence("still pause at the bottom", bottom, "s", "rests standing"))
-        if travel >= SQUAT_MIN_TRAVEL_M:
+        # Knees that bend over a whole cycle (not only on the way down) and rest
+        # standing, never still at the bottom: a squat, however shallow (a partial squat
+        # lowers the hips 0.15-0.2 m); a hinge's soft knees move them 0.10 m at most.
+        if f.hip_travel_m is not None and travel > KNEE_BEND_TRAVEL_M:
             ev.append(Evidence("hip travel beyond the hinge", travel, "m", "squat depth"))
             return done("squat")
         ev.append(Evidence("hip travel beyond the hinge", travel, "m", "soft knees"))

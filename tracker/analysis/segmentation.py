@@ -64,6 +64,11 @@ from tracker.analysis.turning import TurningPoint
 LUMBAR_SENSOR_RADIUS_M = 0.25
 #: Drop of the hips in a hip hinge with soft knees (m); more means the knees bend.
 HINGE_HIP_DROP_M = 0.10
+#: A movement that comes back from a turn by less than this share of the movement into
+#: it, and settles still there, was an overshoot of the rest: at a pull-through's or a
+#: swing's lockout the lifter leans back past standing (15-20 deg, the hips snapped
+#: through) and comes back upright. A rep's next half comes back by nearly all of it.
+OVERSHOOT_SHARE = 0.5
 #: Lumbar flexion at rest between two cycles beyond that of the rest before them that
 #: means sitting down, or, after a rest flexed this much beyond standing's zero, short of
 #: it that means getting up (deg). Seated and slumped it is 18-30°; standing between
@@ -291,7 +296,7 @@ class RepSegmenter:
                     last.tp.index if plateau is None else plateau
                 ):
                     anchor = None
-                if plateau is not None and anchor is None:
+                if plateau is not None and anchor is None and not self._back_at_start(last, tp):
                     # The angle rested at ``last`` and then moved on the same way (lying
                     # back onto the bench, then thrusting): the rest is a turn of both
                     # kinds, so a rep can start from it.
@@ -337,6 +342,15 @@ class RepSegmenter:
                 # pelvis tucking under): one movement down and up, not a rest.
                 return [], False
             amplitude = abs(tp.value_deg - last.value)
+            if self._settled_rebound(last, tp, amplitude):
+                # The angle overshot its rest (leaning back past standing at a lockout)
+                # and settled back: the movement into ``last`` ended at this still
+                # rest, which is the turn its rep ends at and the next one starts from.
+                rest = Turn(TurningPoint(tp.index, tp.value_deg, last.is_max), tp.index)
+                self._half_cycle(h, rate, self.chain[-2], rest)
+                rest.arrive = max(rest.arrive, tp.index)
+                self.chain[-1] = rest
+                return self._update_set(), False
             if amplitude < self.s.min_rep_amplitude_deg:
                 if len(self.chain) == 1:
                     # No movement yet: the latest turn is the best anchor for one.
@@ -370,6 +384,35 @@ class RepSegmenter:
             self.chain.append(Turn(tp, tp.index))
         new = self._update_set()
         return new, ended or self.set_ended_early
+
+    def _back_at_start(self, last: Turn, tp: TurningPoint) -> bool:
+        """``tp``, at the open set's rest extreme like ``last``, lies back at the rest the
+        cycle into ``last`` started from (within a rep's return tolerance), and ``last``
+        does not:
+        the pause at ``last`` was on the way back (a squat's sticking point, the pelvis
+        holding tucked while the hips rise), not a rest to move on from."""
+        o = self.open
+        if o is None or o.rest_is_max != tp.is_max or len(self.chain) < 3:
+            return False  # (only back at a set's rest: `tp` ends one of its cycles)
+        start, peak = self.chain[-3].value, self.chain[-2].value
+        tol = self._return_tolerance_deg(abs(peak - start))
+        return abs(tp.value_deg - start) <= tol < abs(last.value - start)
+
+    def _settled_rebound(self, last: Turn, tp: TurningPoint, amplitude_deg: float) -> bool:
+        """``tp`` is where the angle settled still (the turn was confirmed by the pause)
+        after coming back from ``last`` towards the rest the movement into ``last``
+        started from, by less than `OVERSHOOT_SHARE` of that movement, from beyond that
+        rest: the movement overshot its rest and came back to it."""
+        if not tp.settled or len(self.chain) < 3:
+            return False
+        start = self.chain[-3].value
+        into = abs(last.value - self.chain[-2].value)
+        beyond = (start - last.value) * (1.0 if tp.is_max else -1.0)
+        return (
+            amplitude_deg < OVERSHOOT_SHARE * into
+            and beyond > 0.0
+            and abs(tp.value_deg - start) < beyond
+        )
 
     def _bump_leaving_rest(self, tp: TurningPoint) -> bool:
         """The turn before last was put in at the end of a rest, and ``tp`` lies beyond

@@ -18,6 +18,9 @@ class TurningPoint:
     index: int  # timeline sample index
     value_deg: float
     is_max: bool
+    #: Confirmed early because the angle stayed still near it (a pause), not by the
+    #: angle turning back by the hysteresis.
+    settled: bool = False
 
 
 class TurningPointTracker:
@@ -105,7 +108,7 @@ class TurningPointTracker:
                 far = lo if looking_max else hi
                 if abs(ext[0] - value) < 0.5 * h and abs(ext[0] - far[0]) > h:
                     settled, settled_value = True, ext[0]
-                    tp = TurningPoint(ext[1], ext[0], looking_max)
+                    tp = TurningPoint(ext[1], ext[0], looking_max, settled=True)
                     break
         self._dir, self._hi, self._lo = d, hi, lo
         self._settled, self._settled_value, self._still_run = settled, settled_value, run

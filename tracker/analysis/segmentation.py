@@ -341,8 +341,7 @@ class RepSegmenter:
                 # The angle turned back towards upright at the bottom of a squat (the
                 # pelvis tucking under): one movement down and up, not a rest.
                 return [], False
-            amplitude = abs(tp.value_deg - last.value)
-            if self._settled_rebound(last, tp, amplitude):
+            if self._settled_rebound(last, tp):
                 # The angle overshot its rest (leaning back past standing at a lockout)
                 # and settled back: the movement into ``last`` ended at this still
                 # rest, which is the turn its rep ends at and the next one starts from.
@@ -350,7 +349,9 @@ class RepSegmenter:
                 self._half_cycle(h, rate, self.chain[-2], rest)
                 rest.arrive = max(rest.arrive, tp.index)
                 self.chain[-1] = rest
-                return self._update_set(), False
+                new = self._update_set()
+                return new, self.set_ended_early
+            amplitude = abs(tp.value_deg - last.value)
             if amplitude < self.s.min_rep_amplitude_deg:
                 if len(self.chain) == 1:
                     # No movement yet: the latest turn is the best anchor for one.
@@ -388,9 +389,8 @@ class RepSegmenter:
     def _back_at_start(self, last: Turn, tp: TurningPoint) -> bool:
         """``tp``, at the open set's rest extreme like ``last``, lies back at the rest the
         cycle into ``last`` started from (within a rep's return tolerance), and ``last``
-        does not:
-        the pause at ``last`` was on the way back (a squat's sticking point, the pelvis
-        holding tucked while the hips rise), not a rest to move on from."""
+        does not: the pause at ``last`` was on the way back (a squat's sticking point,
+        the pelvis holding tucked while the hips rise), not a rest to move on from."""
         o = self.open
         if o is None or o.rest_is_max != tp.is_max or len(self.chain) < 3:
             return False  # (only back at a set's rest: `tp` ends one of its cycles)
@@ -398,7 +398,7 @@ class RepSegmenter:
         tol = self._return_tolerance_deg(abs(peak - start))
         return abs(tp.value_deg - start) <= tol < abs(last.value - start)
 
-    def _settled_rebound(self, last: Turn, tp: TurningPoint, amplitude_deg: float) -> bool:
+    def _settled_rebound(self, last: Turn, tp: TurningPoint) -> bool:
         """``tp`` is where the angle settled still (the turn was confirmed by the pause)
         after coming back from ``last`` towards the rest the movement into ``last``
         started from, by less than `OVERSHOOT_SHARE` of that movement, from beyond that
@@ -409,7 +409,7 @@ class RepSegmenter:
         into = abs(last.value - self.chain[-2].value)
         beyond = (start - last.value) * (1.0 if tp.is_max else -1.0)
         return (
-            amplitude_deg < OVERSHOOT_SHARE * into
+            abs(tp.value_deg - last.value) < OVERSHOOT_SHARE * into
             and beyond > 0.0
             and abs(tp.value_deg - start) < beyond
         )

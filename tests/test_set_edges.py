@@ -4,6 +4,7 @@ the bottom while the hips turn."""
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -335,3 +336,28 @@ def test_two_reps_in_a_row_unlike_the_set_are_reps_when_the_set_goes_on():
     assert _reps(_hinges(holds, depths), "romanian_deadlift") == 8
     # Two such movements at the end of a set are put-downs: the set ended with them.
     assert _reps(_hinges(holds[:5], depths[:5]), "romanian_deadlift") == 3
+
+
+def _floor_deadlifts(bottoms_deg: list[float]) -> np.ndarray:
+    """Hinge angle of deadlifts from the floor: standing still at 0, bending to the bar
+    at ``bottoms_deg[0]`` and setting up for 2 s; each rep pulls to standing (a 0.4 s
+    lockout) and lowers the bar to the next bottom, resting there 1.5 s; after the last,
+    standing up from the bar."""
+    still = lambda deg, s: np.full(round(s / PERIOD_S), deg)  # noqa: E731
+    h = [still(0.0, 1.0), _ramp(0.0, bottoms_deg[0], 1.0), still(bottoms_deg[0], 2.0)]
+    for here, there in itertools.pairwise(bottoms_deg):
+        h += [_ramp(here, 0.0, 1.0), still(0.0, 0.4), _ramp(0.0, there, 1.0), still(there, 1.5)]
+    h += [_ramp(bottoms_deg[-1], 0.0, 1.0), still(0.0, 2.0)]
+    return np.concatenate(h)
+
+
+def test_deadlifts_resting_on_the_floor_at_uneven_depths_count_every_rep(monkeypatch):
+    # The bar goes back to the floor each rep, but the lifter sets the hips a little
+    # higher or lower each time: the rest between reps varies by up to 13 deg here
+    # (a rep from 53 deg to standing and down to 40). Each is a rep.
+    h = _floor_deadlifts([48.0, 53.0, 40.0, 46.0, 52.0, 42.0, 47.0])
+    assert _reps(h) == 6
+    # Held to a standing rest's return tolerance, the rep ending 13 deg from its start
+    # is no rep.
+    monkeypatch.setattr("tracker.analysis.segmentation.BENT_REST_RETURN_SHARE", 0.3)
+    assert _reps(h) < 6

@@ -69,6 +69,17 @@ HINGE_HIP_DROP_M = 0.10
 #: swing's lockout the lifter leans back past standing (15-20 deg, the hips snapped
 #: through) and comes back upright. A rep's next half comes back by nearly all of it.
 OVERSHOOT_SHARE = 0.5
+#: How far from its start a rep may end and still have returned to its rest: at least
+#: this many degrees (a standing rest varies by a few degrees rep to rep) ...
+MIN_RETURN_DEG = 10.0
+#: ... or this share of the rep's amplitude, deep reps varying more in where they end.
+RETURN_SHARE = 0.3
+#: The share for a rest bent over the weight (a deadlift's bar on the floor): where
+#: standing stacks the joints in one posture, the lifter sets up at the bar anew each
+#: rep, the hips higher or lower with the knees taking up the difference, so the rest's
+#: hinge angle varies more (up to a third of the pull). Sitting down or lying back still
+#: ends much further off: half the amplitude and more.
+BENT_REST_RETURN_SHARE = 0.4
 #: Lumbar flexion at rest between two cycles beyond that of the rest before them that
 #: means sitting down, or, after a rest flexed this much beyond standing's zero, short of
 #: it that means getting up (deg). Seated and slumped it is 18-30°; standing between
@@ -752,7 +763,7 @@ class RepSegmenter:
             return "walking, stairs or jogging: the hips shook at step frequency throughout"
         # A rep returns to its rest position; sitting down, lying back or walking off
         # ends somewhere else.
-        tol = self._return_tolerance_deg(smallest)
+        tol = self._return_tolerance_deg(smallest, bent_rest=not c.p.is_max)
         if abs(c.a.value - c.b.value) > tol and not self._fuller_rest(c):
             return (
                 f"ended {abs(c.a.value - c.b.value):.0f} deg from where it started; "
@@ -1008,10 +1019,12 @@ class RepSegmenter:
         return votes if len(votes) >= (2 if paused_longer or dropped else 3) else []
 
     @staticmethod
-    def _return_tolerance_deg(amplitude_deg: float) -> float:
+    def _return_tolerance_deg(amplitude_deg: float, *, bent_rest: bool = False) -> float:
         """How far from its start a rep of this amplitude may end and still have
-        returned: rest postures vary rep to rep by a few degrees, more in deep reps."""
-        return max(10.0, 0.3 * amplitude_deg)
+        returned: rest postures vary rep to rep by a few degrees, more in deep reps, and
+        more still in a rest bent over the weight (``bent_rest``)."""
+        share = BENT_REST_RETURN_SHARE if bent_rest else RETURN_SHARE
+        return max(MIN_RETURN_DEG, share * amplitude_deg)
 
     @staticmethod
     def _displaced(c: Cycle, depth_deg: float, amplitude_deg: float) -> bool:

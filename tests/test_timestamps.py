@@ -142,8 +142,12 @@ def test_notes_are_one_line_per_kind_with_the_count_per_sensor() -> None:
 
 @cache
 def clean_recording() -> Recording:
+    # A session whose reps are all found (9) with no cycle near a decision's edge: the
+    # put-down after each set pauses 1.2-1.4 s at the bottom, where the reps do not
+    # pause. (With one near the edge, mending a single tie can move it across, and the
+    # comparison below would test that edge, not the mending.)
     config = SessionConfig(
-        seed=5,
+        seed=9,
         setup="dual",
         rate_hz=52.0,
         sets=(SetSpec("kettlebell_swing", 5), SetSpec("kettlebell_swing", 4)),
@@ -156,6 +160,7 @@ def clean_recording() -> Recording:
 @cache
 def clean_reps() -> list[tuple[float, float]]:
     result = analyse_recording(clean_recording(), AnalysisSettings())
+    assert len(result.reps) == 5 + 4
     return [(r.start_s, r.end_s) for r in result.reps]
 
 

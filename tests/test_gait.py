@@ -9,8 +9,10 @@ from recording_testdata import random_blocks
 from tracker.analysis.gait import (
     LOOKBACK_S,
     MAX_GAIT_EXCURSION_DEG,
+    MAX_PLANTED_ACC_SD_MPS2,
     MIN_GAIT_ACC_PER_DEG,
     GaitDetector,
+    feet_off_floor,
 )
 from tracker.analysis.pipeline import Pipeline
 from tracker.analysis.settings import AnalysisSettings
@@ -192,3 +194,39 @@ def test_gait_checks_stream_as_in_batch(pouch_walk, monkeypatch):
     assert any(v for *_, v in calls["batch"])
     assert sorted(set(calls["stream"])) == sorted(set(calls["batch"]))
     assert stream.all_reps == batch.all_reps
+
+
+def test_shaking_harder_than_planted_feet_allow_is_told_without_steps():
+    # A swing's hips (SD 4.5 m/s^2, the most seen on lifting reps) stay on the floor;
+    # shaking at 1.5 g SD, even with no step rhythm at all, leaves it.
+    rng = np.random.default_rng(4)
+    assert not feet_off_floor(_swings(4, 1.0, 4.5), 0, 400)
+    hard = rng.normal(0.0, 1.5 * MAX_PLANTED_ACC_SD_MPS2, 400)
+    assert feet_off_floor(hard, 0, 400)
+    # Samples lost or clipped are left out; with under half the cycle left there is no
+    # verdict, with just over half there is.
+    unreliable = np.zeros(400, dtype=bool)
+    unreliable[:210] = True
+    assert not feet_off_floor(hard, 0, 400, unreliable)
+    unreliable[190:210] = False
+    assert feet_off_floor(hard, 0, 400, unreliable)
+    assert not feet_off_floor(None, 0, 400)
+
+
+def test_jogging_with_a_rattling_pouch_counts_no_reps(monkeypatch):
+    # A phone rattling in a loose pouch while jogging: the steps stop repeating
+    # exactly (so the step check misses some strides) and the accelerometer clips, but
+    # the hips shake at 1.4-2.8 g SD.
+    cfg = SessionConfig(
+        seed=14107,
+        sets=(),
+        daily=(Bout("stand", 3.0), Bout("jog", 106.0), Bout("stand", 3.0)),
+        rate_hz=100.0,
+        setup="sacrum",
+        tier="hard",
+        loose_mounting=True,
+    )
+    rec = simulate_session(cfg).recording
+    assert analyse_recording(rec, AnalysisSettings()).reps == []
+    monkeypatch.setattr("tracker.analysis.segmentation.feet_off_floor", lambda *args: False)
+    assert len(analyse_recording(rec, AnalysisSettings()).reps) >= 2

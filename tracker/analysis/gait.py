@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tracker.units import G_MPS2
+
 #: Shortest and longest step period (s): jogging and sprinting cadences reach 3.4
 #: steps/s, the slowest strolling and careful stair descent about 1.3 steps/s.
 MIN_STEP_S = 1.0 / 3.4
@@ -77,6 +79,19 @@ MIN_GAIT_SHARE = 0.5
 MIN_VALID_SHARE = 0.7
 #: Verdicts kept for cycles judged more than once (a set's last few dozen cycles).
 CACHE_SIZE = 64
+#: The hips of a lift stay on planted feet: they cannot fall faster than free fall
+#: (-1 g), no foot strikes the floor, and no lift drives them up much harder than 1 g,
+#: so over a rep the vertical acceleration's standard deviation stays well under 1 g
+#: (m/s^2; at most 4.5 on the lifting reps of an independent simulator and 3.2 on real
+#: squats). Jogging gives 7-10, and a phone rattling in a loose pouch while jogging
+#: 16-27, its steps then no longer repeating exactly: feet leaving the floor, not a
+#: rep, whether or not the steps show.
+MAX_PLANTED_ACC_SD_MPS2 = G_MPS2
+#: The share of a cycle's samples that must be valid for its shaking to be judged: a
+#: standard deviation is well measured by half a cycle's samples (dozens), unlike the
+#: step-to-step comparison above, which needs pairs of samples a step apart. Shaking
+#: that hard also clips the accelerometer, whose clipped samples are left out.
+MIN_SHAKE_VALID_SHARE = 0.5
 
 
 class GaitDetector:
@@ -134,6 +149,23 @@ class GaitDetector:
                 )
             self._cache[key] = sum(votes) >= MIN_GAIT_SHARE * len(votes)
         return self._cache[key]
+
+
+def feet_off_floor(
+    vert_mps2: np.ndarray | None, start: int, stop: int, unreliable: np.ndarray | None = None
+) -> bool:
+    """Did the hips shake harder over ``[start, stop)`` than planted feet allow
+    (`MAX_PLANTED_ACC_SD_MPS2`)? Samples marked ``unreliable`` are left out, and fewer
+    than `MIN_SHAKE_VALID_SHARE` valid samples are no evidence."""
+    if vert_mps2 is None or stop <= start:
+        return False
+    v = vert_mps2[start:stop]
+    valid = np.isfinite(v)
+    if unreliable is not None:
+        valid &= ~unreliable[start:stop]
+    if np.count_nonzero(valid) < max(2, MIN_SHAKE_VALID_SHARE * len(v)):
+        return False
+    return float(np.std(v[valid])) > MAX_PLANTED_ACC_SD_MPS2
 
 
 def step_periodic(

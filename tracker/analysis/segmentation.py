@@ -54,7 +54,7 @@ from tracker.analysis.exercises import (
     classify,
     named,
 )
-from tracker.analysis.gait import GaitDetector
+from tracker.analysis.gait import GaitDetector, feet_off_floor
 from tracker.analysis.models import YES_PROBABILITY, PairFeatures, model
 from tracker.analysis.settings import SegmentationSettings
 from tracker.analysis.stats import median
@@ -761,6 +761,8 @@ class RepSegmenter:
         largest = max(abs(c.p.value - c.a.value), abs(c.p.value - c.b.value))
         if self._gait.in_gait(self._vert, c.a.leave, c.b.arrive + 1, largest, self._unreliable):
             return "walking, stairs or jogging: the hips shook at step frequency throughout"
+        if feet_off_floor(self._vert, c.a.leave, c.b.arrive + 1, self._unreliable):
+            return "running or jumping: the hips shook harder than planted feet allow"
         # A rep returns to its rest position; sitting down, lying back or walking off
         # ends somewhere else.
         tol = self._return_tolerance_deg(smallest, bent_rest=not c.p.is_max)

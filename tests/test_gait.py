@@ -145,20 +145,26 @@ def test_a_swing_set_after_walking_keeps_all_its_reps():
     assert len(result.reps) == 10
 
 
+def _pouch_session(seed: int, tier: str, *bouts: Bout):
+    """A session of daily life with a phone in a loose belt pouch at the sacrum."""
+    cfg = SessionConfig(
+        seed=seed,
+        sets=(),
+        daily=bouts,
+        rate_hz=100.0,
+        setup="sacrum",
+        tier=tier,
+        loose_mounting=True,
+    )
+    return simulate_session(cfg)
+
+
 @pytest.fixture(scope="module")
 def pouch_walk():
     """Brisk walking with a phone in a loose belt pouch: without the gait check the
     pouch's swing counts a rep every stride."""
-    cfg = SessionConfig(
-        seed=14012,
-        sets=(),
-        daily=(Bout("walk_brisk", 40.0), Bout("stand", 5.0), Bout("walk_brisk", 40.0)),
-        rate_hz=100.0,
-        setup="sacrum",
-        tier="medium",
-        loose_mounting=True,
-    )
-    return simulate_session(cfg)
+    walk = Bout("walk_brisk", 40.0)
+    return _pouch_session(14012, "medium", walk, Bout("stand", 5.0), walk)
 
 
 def test_a_pouch_walk_counts_no_reps(pouch_walk, monkeypatch):
@@ -217,16 +223,8 @@ def test_jogging_with_a_rattling_pouch_counts_no_reps(monkeypatch):
     # A phone rattling in a loose pouch while jogging: the steps stop repeating
     # exactly (so the step check misses some strides) and the accelerometer clips, but
     # the hips shake at 1.4-2.8 g SD.
-    cfg = SessionConfig(
-        seed=14107,
-        sets=(),
-        daily=(Bout("stand", 3.0), Bout("jog", 106.0), Bout("stand", 3.0)),
-        rate_hz=100.0,
-        setup="sacrum",
-        tier="hard",
-        loose_mounting=True,
-    )
-    rec = simulate_session(cfg).recording
+    stand = Bout("stand", 3.0)
+    rec = _pouch_session(14107, "hard", stand, Bout("jog", 106.0), stand).recording
     assert analyse_recording(rec, AnalysisSettings()).reps == []
     monkeypatch.setattr("tracker.analysis.segmentation.feet_off_floor", lambda *args: False)
     assert len(analyse_recording(rec, AnalysisSettings()).reps) >= 2

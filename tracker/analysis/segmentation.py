@@ -111,6 +111,49 @@ ODD_DROP_M = 0.06
 #: keeps more than a fifth of the set's pause.
 PAUSED_TURN_S = 0.3
 SKIPPED_PAUSE_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class Beyond:
+    """A quantity "clearly" beyond a typical one: over ``factor`` times it plus
+    ``margin`` (in its unit), so that short typical values (a touch-and-go rep's
+    0.0-0.1 s pause) still leave room for the `HOLD_RESOLUTION_S` of measuring them."""
+
+    factor: float
+    margin: float
+
+    def exceeded(self, value: float, typical: float) -> bool:
+        return value > self.factor * typical + self.margin
+
+
+# How `RepSegmenter._odd` tells picking the weight up or putting it down from a rep of
+# the set it is judged against, sign by sign. All were set by hand on draws 1000-3000 of
+# this project's simulator, none fitted on data it did not make; the independent
+# simulator and real squats (`bench/accuracy.py --data`) judge them.
+#: A longer stillness at the turn (s): gripping or letting go of the weight.
+ODD_PAUSE_S = Beyond(1.6, 0.15)
+#: A longer rest next to the cycle than between the reps (s): setting the grip, bracing.
+ODD_REST_S = Beyond(1.6, 0.3)
+#: A turn at another depth than the reps' (the floor): beyond this many degrees or this
+#: share of the reps' amplitude, whichever is more (deep reps vary more in depth).
+ODD_DEPTH_DEG = 8.0
+ODD_DEPTH_SHARE = 0.15
+#: A stillness at the turn that alone marks the cycle (s): holding the weight still on
+#: the floor far longer than any rep.
+ODD_LONG_PAUSE_S = Beyond(3.0, 0.5)
+#: A swing's half out or back this much slower than the reps' (s): a swing set's tempo
+#: is regular, the bell's hike and park are not.
+ODD_SWUNG_SLOW_S = Beyond(2.0, 0.5)
+#: The way down of a rep takes this share of the reps' typical one, at least and at most:
+#: lowering a weight to the floor or a slow stretch takes another tempo than the set's
+#: controlled eccentric.
+ODD_DOWN_SHARES = (0.7, 1.6)
+#: Signs that make a cycle odd: fewer when one of them touches the weight (a longer
+#: pause at the turn, or the hips dropping to reach the floor). Depth, tempo and the
+#: rest before vary from rep to rep (uneven depth, tired last reps going shallower and
+#: faster), and two of them alone mark reps about as often as put-downs.
+ODD_SIGNS = 3
+ODD_SIGNS_TOUCHING = 2
 #: An upright turn of the angle is no rest when the hips turn from going down to going up
 #: around it: the mean vertical acceleration over `BOTTOM_WINDOW_S` either side of it
 #: (the change of vertical velocity across the window over its length) above
@@ -951,18 +994,18 @@ class RepSegmenter:
         votes: list[str] = []
         strong: list[str] = []
         paused_s = f"paused {mine_still:.1f} s at the turn, the reps {peak_still:.1f} s"
-        paused_longer = mine_still > 1.6 * peak_still + 0.15
+        paused_longer = ODD_PAUSE_S.exceeded(mine_still, peak_still)
         dropped = False
         if paused_longer:
             votes.append(paused_s)
         rest_ref = [t for t in rest_ref if t.leave is not None]
         if rest_ref and rest_mine.leave is not None:
             rest_still = median([self._still_s(t) for t in rest_ref])
-            if (mine := self._still_s(rest_mine)) > 1.6 * rest_still + 0.3:
+            if ODD_REST_S.exceeded(mine := self._still_s(rest_mine), rest_still):
                 votes.append(f"rested {mine:.1f} s next to it, the reps {rest_still:.1f} s")
-        if abs(c.p.value - depth) > max(8.0, 0.15 * amplitude):
+        if abs(c.p.value - depth) > max(ODD_DEPTH_DEG, ODD_DEPTH_SHARE * amplitude):
             votes.append(f"turned at {c.p.value:.0f} deg, the reps at {depth:.0f} deg")
-        if mine_still > 3.0 * peak_still + 0.5:
+        if ODD_LONG_PAUSE_S.exceeded(mine_still, peak_still):
             strong.append(paused_s)
         # No pause at the lockout where every rep locks out (standing up from a deadlift
         # bar or off the floor after hip thrusts, having let go of the weight): only in
@@ -983,7 +1026,9 @@ class RepSegmenter:
             if swung:
                 typ_back = median([r.b.arrive - _left(r.p) for r in ref]) * dt
                 back_s = (c.b.arrive - c.p.leave) * dt
-                if out_s > 2.0 * typ_out + 0.5 or back_s > 2.0 * typ_back + 0.5:
+                if ODD_SWUNG_SLOW_S.exceeded(out_s, typ_out) or ODD_SWUNG_SLOW_S.exceeded(
+                    back_s, typ_back
+                ):
                     strong.append(
                         f"swung out and back in {out_s:.1f} + {back_s:.1f} s, "
                         f"the reps {typ_out:.1f} + {typ_back:.1f} s"
@@ -1005,20 +1050,18 @@ class RepSegmenter:
                     typ_down = median([r.p.arrive - _left(r.a) for r in alike or ref]) * dt
                     down_s = out_s
                 if alike:
-                    if not 0.7 * typ_down <= down_s <= 1.6 * typ_down:
+                    faster, slower = ODD_DOWN_SHARES
+                    if not faster * typ_down <= down_s <= slower * typ_down:
                         votes.append(f"went down in {down_s:.1f} s, the reps in {typ_down:.1f} s")
                     if hips_level and self._drops_lower(c, alike):
                         dropped = True
                         votes.append("the hips dropped further than in the reps")
         if strong:
             return strong
-        # Two signs make the cycle odd when one of them touches the weight: a longer
-        # pause at the turn (gripping or letting go of it holds the body still at the
-        # bottom) or the hips dropping to reach the floor; otherwise it takes three.
-        # Depth, tempo and the rest before vary from rep to rep (uneven depth, tired
-        # last reps going shallower and faster), and two of them alone mark reps about
-        # as often as put-downs.
-        return votes if len(votes) >= (2 if paused_longer or dropped else 3) else []
+        # (`ODD_SIGNS`: gripping or letting go of the weight holds the body still at the
+        # turn; reaching the floor drops the hips)
+        needed = ODD_SIGNS_TOUCHING if paused_longer or dropped else ODD_SIGNS
+        return votes if len(votes) >= needed else []
 
     @staticmethod
     def _return_tolerance_deg(amplitude_deg: float, *, bent_rest: bool = False) -> float:

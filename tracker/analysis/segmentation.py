@@ -154,6 +154,32 @@ ODD_DOWN_SHARES = (0.7, 1.6)
 #: faster), and two of them alone mark reps about as often as put-downs.
 ODD_SIGNS = 3
 ODD_SIGNS_TOUCHING = 2
+# How `RepSegmenter._pick_up_before` tells picking the weight up before a set (s), set
+# by hand on this project's simulator like the signs above.
+#: Held still at the bottom to grip, beyond the hold at the bottom of the next rep.
+PICK_UP_GRIP_S = Beyond(2.0, 0.3)
+#: Standing to set up after it, beyond the rest after the next rep ...
+PICK_UP_SET_UP_S = Beyond(2.0, 0.7)
+#: ... together with a grip hold beyond this.
+PICK_UP_SET_UP_GRIP_S = Beyond(1.5, 0.2)
+#: The rest between the first two reps of a set is a breather: at most this long (s) or
+#: this many times the first rep's duration, whichever is longer (sitting down between
+#: two stand-ups, or standing about between two pick-ups, is not a set).
+BREATHER_S = 6.0
+BREATHER_REPS = 1.5
+# How alike two doubtful cycles in a row must be to be another set's reps
+# (`RepSegmenter._similar`), leniently: a rounded rep reaches further than a good one,
+# fatigue slows reps. Set by hand on this project's simulator.
+#: The larger amplitude at most this many times the smaller.
+SIMILAR_AMPLITUDE_RATIO = 1.8
+#: Turning within this many degrees of each other, or this share of the smaller
+#: amplitude, whichever is more (plus the lumbar rounding a lone lumbar sensor adds).
+SIMILAR_TURN_DEG = 12.0
+SIMILAR_TURN_SHARE = 0.45
+#: The longer cycle at most this many times the shorter.
+SIMILAR_DURATION_RATIO = 2.2
+#: The longer pause at the turn not beyond the shorter by this (s).
+SIMILAR_PAUSE_S = Beyond(2.5, 0.5)
 #: An upright turn of the angle is no rest when the hips turn from going down to going up
 #: around it: the mean vertical acceleration over `BOTTOM_WINDOW_S` either side of it
 #: (the change of vertical velocity across the window over its length) above
@@ -901,37 +927,37 @@ class RepSegmenter:
         if c2.b.leave is None:
             return False
         grip_c1, grip_c2 = self._still_s(c1.p), self._still_s(c2.p)
-        if grip_c1 > 2.0 * grip_c2 + 0.3:
+        if PICK_UP_GRIP_S.exceeded(grip_c1, grip_c2):
             return True
-        settle = self._still_s(c1.b) > 2.0 * self._still_s(c2.b) + 0.7
-        return settle and grip_c1 > 1.5 * grip_c2 + 0.2
+        settle = PICK_UP_SET_UP_S.exceeded(self._still_s(c1.b), self._still_s(c2.b))
+        return settle and PICK_UP_SET_UP_GRIP_S.exceeded(grip_c1, grip_c2)
 
     def _rest_between_reps(self, c1: Cycle) -> bool:
         """The pause between the first two reps is a breather at most (sitting down
         between two stand-ups, or standing about between two pick-ups, is not a set)."""
         assert c1.a.leave is not None  # a cycle's first two turns have been left
         rep_s = (c1.b.arrive - c1.a.leave) * self.period_s
-        return self._still_s(c1.b) <= max(6.0, 1.5 * rep_s)
+        return self._still_s(c1.b) <= max(BREATHER_S, BREATHER_REPS * rep_s)
 
     def _similar(self, c1: Cycle, c2: Cycle) -> bool:
         """Two cycles alike enough to be consecutive reps of one exercise (doubtful
         cycles in a row that are alike are another set's reps)."""
         if c2.a.leave is None or c2.p.leave is None or c1.p.leave is None:
             return False
-        # Lenient: a rounded rep reaches further than a good one, fatigue slows reps.
         amp1 = abs(c1.p.value - c1.a.value)
         amp2 = abs(c2.p.value - c2.a.value)
-        if max(amp1, amp2) > 1.8 * min(amp1, amp2):
+        if max(amp1, amp2) > SIMILAR_AMPLITUDE_RATIO * min(amp1, amp2):
             return False
-        if abs(c1.p.value - c2.p.value) > max(12.0, 0.45 * min(amp1, amp2)) + self._rounding_deg:
+        turns_within = max(SIMILAR_TURN_DEG, SIMILAR_TURN_SHARE * min(amp1, amp2))
+        if abs(c1.p.value - c2.p.value) > turns_within + self._rounding_deg:
             return False
         assert c1.a.leave is not None  # (c1.p was left, so c1.a was)
         d1 = c1.b.arrive - c1.a.leave
         d2 = c2.b.arrive - c2.a.leave
-        if max(d1, d2) > 2.2 * min(d1, d2):
+        if max(d1, d2) > SIMILAR_DURATION_RATIO * min(d1, d2):
             return False
         s1, s2 = self._still_s(c1.p), self._still_s(c2.p)
-        return max(s1, s2) <= 2.5 * min(s1, s2) + 0.5
+        return not SIMILAR_PAUSE_S.exceeded(max(s1, s2), min(s1, s2))
 
     def _still_s(self, t: Turn) -> float:
         return (t.leave - t.arrive) * self.period_s if t.leave is not None else 0.0

@@ -180,6 +180,23 @@ SIMILAR_TURN_SHARE = 0.45
 SIMILAR_DURATION_RATIO = 2.2
 #: The longer pause at the turn not beyond the shorter by this (s).
 SIMILAR_PAUSE_S = Beyond(2.5, 0.5)
+#: The angle is back near a turn's level within this many degrees or this share of the
+#: movement from it, whichever is more (`RepSegmenter._half_cycle`: only the final
+#: approach from there is the movement).
+NEAR_BAND_DEG = 4.0
+NEAR_BAND_SHARE = 0.12
+#: A movement's ends are where its rate falls below this share of its peak rate, so slow
+#: grinds and fast swings are cut at the same point of their velocity profile, and never
+#: below this rate (deg/s): standing sway and sensor noise move the angle by a few.
+STILL_RATE_SHARE = 0.08
+STILL_RATE_FLOOR_DEG_S = 5.0
+#: A set-up at a bar on the floor (`RepSegmenter._set_up_hold`): held still at a bottom
+#: for at least this long (s: gripping and bracing) and beyond the later bottoms' holds.
+SET_UP_HOLD_S = 2.0
+SET_UP_HOLD_BEYOND_S = Beyond(2.0, 0.5)
+#: A cycle turning a whole rep's amplitude, and at least this much (deg), away from where
+#: the reps turn is another movement (`RepSegmenter._displaced`).
+DISPLACED_MIN_DEG = 20.0
 #: An upright turn of the angle is no rest when the hips turn from going down to going up
 #: around it: the mean vertical acceleration over `BOTTOM_WINDOW_S` either side of it
 #: (the change of vertical velocity across the window over its length) above
@@ -314,7 +331,7 @@ class RepSegmenter:
     # -- boundaries ------------------------------------------------------------------
     @staticmethod
     def _near_band_deg(amplitude: float) -> float:
-        return max(4.0, 0.12 * amplitude)
+        return max(NEAR_BAND_DEG, NEAR_BAND_SHARE * amplitude)
 
     def _half_cycle(self, h: np.ndarray, rate: np.ndarray, last: Turn, turn: Turn) -> None:
         """Boundaries of the movement last -> turn.
@@ -332,7 +349,7 @@ class RepSegmenter:
         final = int(near[-1]) if len(near) else 0
         r = np.abs(rate[a : b + 1])
         fastest = final + int(np.argmax(r[final:]))
-        thr = max(5.0, 0.08 * float(r[fastest]))
+        thr = max(STILL_RATE_FLOOR_DEG_S, STILL_RATE_SHARE * float(r[fastest]))
         still = np.flatnonzero(r[: fastest + 1] < thr)
         last.leave = a + (int(still[-1]) if len(still) else 0)
         still = np.flatnonzero(r[fastest:] < thr)
@@ -1101,7 +1118,7 @@ class RepSegmenter:
     def _displaced(c: Cycle, depth_deg: float, amplitude_deg: float) -> bool:
         """Turning a whole rep's amplitude away from where the reps turn: another
         movement altogether (getting up from the floor after hip thrusts)."""
-        return abs(c.p.value - depth_deg) > max(amplitude_deg, 20.0)
+        return abs(c.p.value - depth_deg) > max(amplitude_deg, DISPLACED_MIN_DEG)
 
     def _drops_lower(self, c: Cycle, ref: list[Cycle]) -> bool:
         """On the way down, the hips drop clearly further than in the reps, beyond what
@@ -1149,7 +1166,7 @@ class RepSegmenter:
         for k in range(len(maxes) - 1):
             hold = self._still_s(maxes[k])
             later = median([self._still_s(t) for t in maxes[k + 1 :]])
-            if hold >= 2.0 and hold > 2.0 * later + 0.5:
+            if hold >= SET_UP_HOLD_S and SET_UP_HOLD_BEYOND_S.exceeded(hold, later):
                 return True
         return False
 

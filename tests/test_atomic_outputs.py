@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import errno
 import os
-import resource
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from cli_helpers import run
+from process_helpers import file_size_limit
 from recording_testdata import CALIBRATION_SESSION
 
 from tracker.recording import fileio
@@ -119,13 +118,6 @@ def test_trends_csv_keeps_the_earlier_file(
 FILE_SIZE_LIMIT_BYTES = 64 * 1024
 
 
-def limit_file_size() -> None:
-    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT_BYTES, FILE_SIZE_LIMIT_BYTES))
-    # Past the limit the system sends SIGXFSZ, which ends the process unless ignored;
-    # ignored, the write fails with EFBIG instead.
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-
-
 def test_a_file_size_limit_in_a_real_process_keeps_the_earlier_csv(
     recording: Path, tmp_path: Path
 ) -> None:
@@ -136,7 +128,7 @@ def test_a_file_size_limit_in_a_real_process_keeps_the_earlier_csv(
         [sys.executable, "-m", "tracker", "convert", str(recording), str(out), "--force"],
         capture_output=True,
         text=True,
-        preexec_fn=limit_file_size,
+        preexec_fn=file_size_limit(FILE_SIZE_LIMIT_BYTES),
         timeout=120,
     )
     assert done.returncode == 1, done.stderr

@@ -11,7 +11,8 @@ from cli_helpers import assert_one_line_error, run
 from recording_testdata import BAD_CSV_CASES, EXAMPLE_CSV
 
 from tracker.recording import framing
-from tracker.recording.model import DeviceInfo, Gap, Recording, SessionNotes
+from tracker.recording.load import save_recording
+from tracker.recording.model import UNKNOWN_CREATED_UTC, DeviceInfo, Gap, Recording, SessionNotes
 from tracker.recording.native import RecordingWriter
 from tracker.recording.samples_csv import write_samples_csv
 from tracker.samples import SensorSamples
@@ -178,3 +179,17 @@ def test_help_texts() -> None:
     for command in ("convert", "info"):
         result = run(command, "--help")
         assert result.exit_code == 0 and len(result.stdout) > 200
+
+
+def test_info_says_an_unknown_date_is_unknown(tmp_path: Path) -> None:
+    samples = SensorSamples("lumbar", np.arange(3) / 100, np.zeros((3, 3)), np.zeros((3, 3)))
+    for created, shown in (
+        (UNKNOWN_CREATED_UTC, "unknown"),  # a simulated recording: not 1970
+        ("2026-03-01T09:30:00Z", "2026-03-01T09:30:00Z"),
+    ):
+        path = tmp_path / "d.trk"
+        save_recording(Recording(sensors={"lumbar": samples}, created_utc=created), path)
+        assert f"created: {shown}\n" in run("info", path).stdout
+    csv = tmp_path / "d.csv"
+    write_samples_csv(Recording(sensors={"lumbar": samples}), csv)
+    assert "created: unknown\n" in run("info", csv).stdout

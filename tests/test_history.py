@@ -4,7 +4,9 @@ and the `history` / `export` commands. No test touches the real user data direct
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import os
 import subprocess
 import sys
 import textwrap
@@ -15,13 +17,14 @@ import pytest
 from click.testing import CliRunner
 from history_testdata import stored_rep, stored_session
 from recording_testdata import swings_csv
+from report_testdata import small_session
 
 import tracker.cli.history  # noqa: F401  (registers the `history` command)
 from tracker.cli import cli
 from tracker.errors import InputError
 from tracker.history import connect, default_db_path, weekly_trends
 from tracker.history.db import SCHEMA_VERSION, schema_version
-from tracker.history.store import add_session
+from tracker.history.store import add_session, session_data
 from tracker.history.trends import format_trends_csv
 
 pytestmark = pytest.mark.usefixtures("data_dir")
@@ -303,3 +306,13 @@ def test_every_history_command_has_help():
     for args in (["history", "--help"], ["history", "add", "--help"]):
         r = CliRunner().invoke(cli, args)
         assert r.exit_code == 0 and len(r.output) > 100
+
+
+def test_a_session_of_unknown_date_is_dated_by_its_file_not_the_epoch(tmp_path) -> None:
+    a = small_session("lumbar")  # simulated: its recording carries the epoch as its date
+    source = tmp_path / "sim.trk"
+    source.write_bytes(b"")
+    os.utime(source, (1_772_357_400, 1_772_357_400))  # 2026-03-01T09:30:00Z
+    assert session_data(a.result, a.recording, str(source)).recorded_utc == ("2026-03-01T09:30:00Z")
+    dated = dataclasses.replace(a.recording, created_utc="2025-01-02T03:04:05Z")
+    assert session_data(a.result, dated, str(source)).recorded_utc == "2025-01-02T03:04:05Z"

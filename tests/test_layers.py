@@ -197,6 +197,21 @@ def test_no_import_cycle_between_modules(graph: dict[str, set[str]]) -> None:
     assert import_cycles(graph) == []
 
 
+def test_the_analysis_knows_no_user_data_folder_and_writes_no_file(
+    graph: dict[str, set[str]],
+) -> None:
+    # Where the user's data lives and the files kept there are application configuration
+    # (`tracker.app.profile`); the analysis takes settings and returns results.
+    reached = {
+        (module, target)
+        for module, targets in graph.items()
+        if unit_of(module) == "analysis"
+        for target in targets
+        if unit_of(target) == "paths" or target == "tracker.recording.fileio"
+    }
+    assert reached == set()
+
+
 def test_each_layer_name_appears_once() -> None:
     names = [unit for layer in LAYERS for unit in layer]
     assert len(names) == len(set(names))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from live_helpers import write_source
+from process_helpers import file_size_limit
 
 from tracker import stop_signals
 from tracker.analysis.settings import AnalysisSettings
@@ -269,13 +270,6 @@ def test_a_stop_before_the_sensors_stream_records_nothing(source: Path, tmp_path
 LIVE_FILE_SIZE_LIMIT_BYTES = 100_000
 
 
-def limit_file_size() -> None:
-    import resource
-
-    limit = LIVE_FILE_SIZE_LIMIT_BYTES
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-
 def test_a_file_size_limit_stops_the_session_like_a_full_disk(source: Path, tmp_path: Path) -> None:
     # No monkeypatch: the system refuses the write (and sends SIGXFSZ, which Python
     # ignores, so that the write fails with EFBIG instead of the process ending).
@@ -287,7 +281,7 @@ def test_a_file_size_limit_stops_the_session_like_a_full_disk(source: Path, tmp_
         ],
         capture_output=True,
         text=True,
-        preexec_fn=limit_file_size,
+        preexec_fn=file_size_limit(LIVE_FILE_SIZE_LIMIT_BYTES),
         timeout=STOP_TIMEOUT_S,
     )
     assert_clean(done.stderr)

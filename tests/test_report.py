@@ -272,3 +272,19 @@ def test_counts_read_as_english():
     assert sets_and_reps(1, 6) == "1 set, 6 reps"
     assert sets_and_reps(2, 1) == "2 sets, 1 rep"
     assert plural(0, "rep") == "0 reps"
+
+
+def _recorded_fact(page: str) -> str:
+    text = [t.strip() for t in parse(page).text if t.strip()]
+    return text[text.index("Recorded (UTC)") + 1]
+
+
+def test_an_unknown_recording_date_reads_unknown_not_the_epoch(dual: Analysed) -> None:
+    for created in (None, "1970-01-01T00:00:00Z"):
+        recording = dataclasses.replace(dual.recording, created_utc=created)
+        page = render_report_html(dual.result, recording, source_name="x", limits_source="d")
+        assert _recorded_fact(page) == "unknown"
+        assert "1970" not in page
+    recording = dataclasses.replace(dual.recording, created_utc="2026-03-01T09:30:00Z")
+    page = render_report_html(dual.result, recording, source_name="x", limits_source="d")
+    assert _recorded_fact(page) == "2026-03-01T09:30:00Z"

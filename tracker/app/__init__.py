@@ -10,6 +10,7 @@ renders what it returns:
 * `export`: load, analyse, write the per-rep CSV, add to the history, many files in a
   process pool (``tracker export``);
 * `live.run_live`: stream sensors, record, analyse and cue as it happens (``tracker live``).
+* `profile`: the lifter's saved profile and the precedence of the settings sources.
 
 `tests/test_layers.py` holds the order of the layers and keeps imports pointing down it.
 """

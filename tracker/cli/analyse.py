@@ -10,14 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tracker.analysis.profile import (
-    default_profile_path,
-    profile_from_session,
-    resolve_settings,
-    save_profile,
-)
+from tracker.analysis.profile import profile_from_session
 from tracker.analysis.settings import AnalysisSettings
 from tracker.app.offline import analyse_recording, with_noted_exercise
+from tracker.app.profile import default_profile_path, resolve_settings, save_profile
 from tracker.cli import cli
 from tracker.cli.options import Command, unit_options
 from tracker.recording.load import load_recording

@@ -13,7 +13,6 @@ import click
 
 from tracker import stop_signals
 from tracker.analysis.events import Event, FlagRaised
-from tracker.analysis.profile import resolve_settings
 from tracker.analysis.result import SessionResult
 from tracker.app.live import (
     LiveConfig,
@@ -22,6 +21,7 @@ from tracker.app.live import (
     StoppedBeforeRecording,
     run_live,
 )
+from tracker.app.profile import resolve_settings
 from tracker.cli import cli, one_line, terminal_safe
 from tracker.cli.analyse import history_options, limit_options
 from tracker.devices.ble import BleTransport, LinkEvent

@@ -58,11 +58,11 @@ def _utc(d: datetime) -> str:
 
 
 def _recorded_utc(recording: Recording, source: str) -> str:
-    """When the session was recorded: the recording's own date, else the file's
-    modification time, else now."""
-    if recording.created_utc:
+    """When the session was recorded: the recording's own date (if it knows it: not the
+    epoch a simulated recording carries), else the file's modification time, else now."""
+    if recording.recorded_utc:
         try:
-            d = datetime.fromisoformat(recording.created_utc.replace("Z", "+00:00"))
+            d = datetime.fromisoformat(recording.recorded_utc.replace("Z", "+00:00"))
             return _utc(d if d.tzinfo else d.replace(tzinfo=UTC))
         except (ValueError, OverflowError):  # not a date, or out of range in UTC
             pass

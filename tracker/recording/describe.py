@@ -60,8 +60,7 @@ def describe(recording: Recording) -> list[str]:
             lines.append(f"damaged: {region.describe()}")
     else:
         lines.append(f"format: {recording.source_format}")
-    if recording.created_utc:
-        lines.append(f"created: {recording.created_utc}")
+    lines.append(f"created: {recording.recorded_utc or 'unknown'}")
     if recording.placements:
         lines.append(
             f"duration: {recording.duration_s():.3f} s "

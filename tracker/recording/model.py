@@ -72,6 +72,11 @@ class Gap:
     reason: str = ""
 
 
+#: The creation time a recording carries when its date is not known (the Unix epoch:
+#: simulated recordings, so that the same seed writes the same file).
+UNKNOWN_CREATED_UTC = "1970-01-01T00:00:00Z"
+
+
 @dataclass
 class Recording:
     """Samples per placement, device info, notes and known gaps."""
@@ -87,6 +92,11 @@ class Recording:
     #: What the data was read from, as `tracker info` names it (a native recording says
     #: so itself): "samples CSV", or a phone app's export.
     source_format: str = "samples CSV"
+
+    @property
+    def recorded_utc(self) -> str | None:
+        """When the recording was made, or None if that is not known."""
+        return None if self.created_utc in (None, "", UNKNOWN_CREATED_UTC) else self.created_utc
 
     @property
     def placements(self) -> tuple[str, ...]:

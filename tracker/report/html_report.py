@@ -217,8 +217,7 @@ def _set_section(result: SessionResult, s: dict[str, Any], set_png: bytes, t0_s:
 
 def _notes_facts(recording: Recording, source_name: str) -> list[tuple[str, str]]:
     rows = [("Recording", source_name)]
-    if recording.created_utc:
-        rows.append(("Recorded (UTC)", recording.created_utc))
+    rows.append(("Recorded (UTC)", recording.recorded_utc or "unknown"))
     for p in recording.placements:
         d = recording.devices.get(p)
         if d is not None:

@@ -16,7 +16,7 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.spatial.transform import Rotation
 
-from tracker.recording.model import DeviceInfo, Gap, Recording, SessionNotes
+from tracker.recording.model import UNKNOWN_CREATED_UTC, DeviceInfo, Gap, Recording, SessionNotes
 from tracker.samples import SensorSamples
 from tracker.sim import rotations as rot
 from tracker.sim.body import BodyParams, kinematics, random_body, walked_position
@@ -33,8 +33,8 @@ from tracker.sim.tracks import Timeline, sway_spline
 from tracker.sim.truth import Truth, event_truth, rep_truth, sets_truth
 from tracker.units import DEG_PER_RAD, LUMBAR, RAD_PER_DEG
 
-#: Creation time written into simulated recordings (placeholder: the Unix epoch).
-SIM_CREATED_UTC = "1970-01-01T00:00:00Z"
+#: Creation time written into simulated recordings: the placeholder of an unknown date.
+SIM_CREATED_UTC = UNKNOWN_CREATED_UTC
 #: Length of the chunks rendered at once (bounds memory on long sessions).
 CHUNK_S = 20.0
 #: Smoothing of the knot trajectories (three moving averages of this width).

@@ -502,3 +502,39 @@ def test_damaged_zip_gives_only_tracker_errors(tmp_path, data):
         load_recording(bad, placement=LUMBAR)
     except TrackerError:
         pass
+
+
+@pytest.mark.parametrize(("delimiter", "decimal_comma"), [(",", False), (";", True)])
+def test_phyphox_export_is_dated_by_its_time_reference(sim, tmp_path, delimiter, decimal_comma):
+    # phyphox's CSV zip carries meta/time.csv: a row per start and pause of the
+    # measurement, "system time" in seconds since the epoch (here 2026-02-02 14:40:00
+    # UTC at the start, shown in the phone's zone).
+    t, acc, gyro = sim
+
+    def num(x: float) -> str:
+        return f"{x:.3f}".replace(".", ",") if decimal_comma else f"{x:.3f}"
+
+    d = delimiter
+    time_csv = (
+        d.join(f'"{h}"' for h in ("event", "experiment time", "system time", "system time text"))
+        + f'\n"START"{d}{num(0.0)}{d}{num(1770043200.0)}{d}"2026-02-02 20:10:00.000 UTC+05:30"'
+        + f'\n"PAUSE"{d}{num(30.0)}{d}{num(1770043230.0)}{d}"2026-02-02 20:10:30.000 UTC+05:30"\n'
+    )
+    files = {
+        "Accelerometer.csv": _phyphox_table(ACC_HEAD, t, acc, d, decimal_comma),
+        "Gyroscope.csv": _phyphox_table(GYRO_HEAD, t, gyro, d, decimal_comma),
+        "meta/time.csv": time_csv,
+    }
+    rec = load_recording(_write(files, tmp_path / "p.zip", True), placement=LUMBAR)
+    assert rec.recorded_utc == "2026-02-02T14:40:00Z"
+    # Without the time reference, or with one that names no start, the date is unknown.
+    del files["meta/time.csv"]
+    assert (
+        load_recording(_write(files, tmp_path / "q.zip", True), placement=LUMBAR).recorded_utc
+        is None
+    )
+    files["meta/time.csv"] = time_csv.replace('"START"', '"PAUSE"')
+    assert (
+        load_recording(_write(files, tmp_path / "r.zip", True), placement=LUMBAR).recorded_utc
+        is None
+    )

@@ -12,6 +12,12 @@ column belongs to the nearest ``Time`` column to its left. Units come from the h
 (``m/s^2`` or ``g``; ``rad/s`` or ``deg/s``); a header without a unit takes
 ``acc_unit`` / ``gyro_unit``.
 
+The export's time reference (``meta/time.csv`` in phyphox's CSV zip; recognised by its
+header ``"event","experiment time","system time","system time text"``) gives the
+recording's date: "system time" is seconds since the Unix epoch at each start and pause
+of the measurement (phyphox-android ``DataExport.java``, ``CsvFormat.export``; the iOS
+app writes the same table). Without one, the date is unknown.
+
 "Acceleration with g" is specific force in m/s^2 on both platforms (phyphox multiplies
 iOS readings by -9.81 m/s^2 per g, giving Android's convention: +9.81 along the up axis
 at rest, docs/frames.md). "Linear Acceleration" lacks gravity and cannot give the
@@ -21,6 +27,8 @@ accelerometer's times.
 
 from __future__ import annotations
 
+import csv
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +49,7 @@ from tracker.recording.phone_files import (
     phone_recording,
     resample_onto,
     sniff_delimiter,
+    utc_text,
 )
 from tracker.units import G_MPS2, RAD_PER_DEG
 
@@ -48,6 +57,8 @@ APP = "phyphox"
 ACC = "acceleration"
 LINEAR = "linear acceleration"
 GYRO = "gyroscope"
+#: The header of phyphox's time reference table (lower case, quotes stripped).
+_TIME_REFERENCE = ("event", "experiment time", "system time", "system time text")
 _TIME = re.compile(r"^time\s*(\((?P<unit>[^)]*)\))?$", re.IGNORECASE)
 _DATA = re.compile(
     r"^(?P<kind>linear acceleration|acceleration|gyroscope)\s+(?P<axis>[xyz])"
@@ -153,17 +164,53 @@ def _factor(block: _Block, option: str) -> tuple[float, str]:
     return table[key]
 
 
-def _tables(path: Path, head: bytes) -> list[Table]:
+def _is_time_reference(line: str) -> bool:
+    return tuple(n.lower() for n in _header_names(line)[: len(_TIME_REFERENCE)]) == _TIME_REFERENCE
+
+
+def _start_utc(text: str) -> str | None:
+    """When the measurement started, as UTC text, from the time reference ``text``: the
+    first START row's system time less its experiment time (sample times count from
+    experiment time 0). None when no row gives one: the date is then unknown, which is no
+    reason to refuse the samples."""
+    lines = text.splitlines()
+    if not lines:
+        return None
+    delimiter = sniff_delimiter(lines[0])
+    try:
+        rows = list(csv.reader(lines[1:], delimiter=delimiter))
+    except csv.Error:  # (a field beyond the csv module's size limit)
+        return None
+    for row in rows:
+        if len(row) < len(_TIME_REFERENCE) or row[0].strip().upper() != "START":
+            continue
+        try:
+            # (with tab or semicolon as delimiter the export may use a decimal comma)
+            experiment_s, system_s = (float(row[k].strip().replace(",", ".")) for k in (1, 2))
+        except ValueError:
+            return None
+        if not (math.isfinite(experiment_s) and math.isfinite(system_s)):
+            return None
+        return utc_text(system_s - experiment_s)
+    return None
+
+
+def _tables(path: Path, head: bytes) -> tuple[list[Table], str | None]:
+    """The sensor tables of the export at ``path`` and when it started (None: unknown)."""
     if path.is_dir() or head.startswith(b"PK"):
         bundle = open_bundle(path)
         out = []
+        started = None
         for name, member_head in bundle.heads().items():
-            if _is_phyphox_header(first_line(member_head)):
+            line = first_line(member_head)
+            if _is_phyphox_header(line):
                 out.append(parse_table(bundle.read(name), bundle.where(name)))
+            elif started is None and _is_time_reference(line):
+                started = _start_utc(bundle.read(name).decode("utf-8", errors="replace"))
         if not out:
             raise InputError(f"{path} holds no phyphox sensor table ({bundle.describe_contents()})")
-        return out
-    return [parse_table(read_input_bytes(path), str(path))]
+        return out, started
+    return [parse_table(read_input_bytes(path), str(path))], None
 
 
 def load(
@@ -178,7 +225,8 @@ def load(
     placement = check_placement(placement, path, APP)
     head = b"" if path.is_dir() else read_input_head(path, 4)
     blocks: dict[str, _Block] = {}
-    for table in _tables(path, head):
+    tables, started_utc = _tables(path, head)
+    for table in tables:
         for b in _blocks(table):
             blocks.setdefault(b.kind, b)
     if ACC not in blocks:
@@ -214,7 +262,7 @@ def load(
         acc_mps2=acc.values[covered],
         gyro_rad_s=gyro_at[covered],
         device=DeviceInfo(model=f"phone ({APP})", protocol="phyphox"),
-        created_utc=None,
+        created_utc=started_utc,
         source=str(path),
         acc_unit=units[ACC],
         gyro_unit=units[GYRO],

@@ -333,3 +333,33 @@ def test_live_adds_the_session_to_the_history(source: Path, tmp_path: Path) -> N
     )
     assert skipped.exit_code == 0
     assert not (tmp_path / "other.sqlite").exists()
+
+
+def test_phone_port_is_where_the_phone_receiver_listens(source: Path, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(
+            "live",
+            "--lumbar",
+            f"emulator:sensorlogger:{source}",
+            "--phone-port",
+            port,
+            "-o",
+            tmp_path / "s.trk",
+            "--no-profile",
+            "--no-history",
+        )
+    # The emulated phone would take any free port; told this one, which is taken, the
+    # receiver says so in one line.
+    assert_one_line_error(result, f"cannot listen on port {port} for the phone")
+    assert "--phone-port" in result.stderr
+
+
+def test_phone_port_without_a_phone_is_a_usage_error(source: Path) -> None:
+    result = run("live", "--lumbar", f"emulator:{source}", "--phone-port", 9000)
+    assert result.exit_code == 2
+    assert "--phone-port is for a phone DEVICE" in result.stderr

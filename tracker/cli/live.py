@@ -25,7 +25,7 @@ from tracker.app.profile import resolve_settings
 from tracker.cli import cli, one_line, terminal_safe
 from tracker.cli.analyse import history_options, limit_options
 from tracker.devices.ble import BleTransport, LinkEvent
-from tracker.devices.phone_source import qr_text
+from tracker.devices.phone_source import DEFAULT_PORT, phone_devices, qr_text
 from tracker.errors import InputError
 from tracker.live.cues import Cue, CuePolicy
 from tracker.live.display import LiveStatus, status_lines
@@ -310,6 +310,13 @@ class _StopRequests:
     metavar="S",
     help="How long to look for each BLE device.",
 )
+@click.option(
+    "--phone-port",
+    type=click.IntRange(1, 65535),
+    metavar="PORT",
+    help=f"Port the phone receiver listens on (a phone DEVICE) [default: {DEFAULT_PORT}; "
+    "an emulated phone takes a free one].",
+)
 @history_options
 @limit_options
 @click.pass_context
@@ -326,6 +333,7 @@ def live(
     cue_after_rep: bool,
     max_cues_per_set: int,
     scan_timeout_s: float,
+    phone_port: int | None,
     history: bool,
     db_path: Path | None,
     flexion_limit: float | None,
@@ -356,6 +364,10 @@ def live(
         devices = {"lumbar": f"emulator:{path}", "sacrum": f"emulator:{path}"}
     if not devices:
         raise click.UsageError("name a sensor with --lumbar and/or --sacrum DEVICE, or use --demo")
+    if phone_port is not None and not phone_devices(devices):
+        raise click.UsageError(
+            "--phone-port is for a phone DEVICE (phone:... or emulator:sensorlogger:...)"
+        )
     settings, source = resolve_settings(
         flexion_limit, extension_limit, exercise, profile_path, no_profile
     )
@@ -371,6 +383,7 @@ def live(
         ),
         transport=_transport(ctx),
         scan_timeout_s=scan_timeout_s,
+        phone_options={} if phone_port is None else {"port": phone_port},
         meta={"limits_source": source},
     )
     sink = _TerminalSink(quiet=quiet, cue_mode=cue_mode, out=_Terminal(sys.stdout))

@@ -269,7 +269,7 @@ class PhoneSession:
         except OSError as exc:
             raise DeviceError(
                 f"cannot listen on port {self.port} for the phone ({exc.strerror or exc}); "
-                "another tracker live may be running, or give another port"
+                "another tracker live may be running, or choose another port (--phone-port)"
             ) from exc
         shown = "127.0.0.1" if self.phone.is_emulator else lan_address()
         self.url = f"http://{shown}:{port}{self.receiver.path}"

@@ -140,15 +140,24 @@ class GaitDetector:
             votes = []
             for s in starts:
                 e = min(stop, s + w)
-                v = vert_mps2[s:e]
-                valid = np.isfinite(v)
-                if unreliable is not None:
-                    valid &= ~unreliable[s:e]
+                v, valid = _stretch(vert_mps2, s, e, unreliable)
                 votes.append(
                     step_periodic(v, valid, self._min_lag, self._max_lag, min_sd, self._band)
                 )
             self._cache[key] = sum(votes) >= MIN_GAIT_SHARE * len(votes)
         return self._cache[key]
+
+
+def _stretch(
+    vert_mps2: np.ndarray, start: int, stop: int, unreliable: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The samples ``[start, stop)`` and which of them are valid: known (not NaN) and not
+    marked ``unreliable`` (data lost and bridged, or clipped)."""
+    v = vert_mps2[start:stop]
+    valid = np.isfinite(v)
+    if unreliable is not None:
+        valid &= ~unreliable[start:stop]
+    return v, valid
 
 
 def feet_off_floor(
@@ -159,10 +168,7 @@ def feet_off_floor(
     than `MIN_SHAKE_VALID_SHARE` valid samples are no evidence."""
     if vert_mps2 is None or stop <= start:
         return False
-    v = vert_mps2[start:stop]
-    valid = np.isfinite(v)
-    if unreliable is not None:
-        valid &= ~unreliable[start:stop]
+    v, valid = _stretch(vert_mps2, start, stop, unreliable)
     if np.count_nonzero(valid) < max(2, MIN_SHAKE_VALID_SHARE * len(v)):
         return False
     return float(np.std(v[valid])) > MAX_PLANTED_ACC_SD_MPS2

@@ -155,9 +155,12 @@ def score_folder(folder: Path, only: str | None, jobs: int, verbose: bool) -> No
         rows.append((truth, tally))
     print(f"{len(truths)} recordings of {folder} in {time.perf_counter() - t0:.0f} s")
     print(ts.table(grouped(rows)))
-    false_reps = grouped(rows)["overall"].false_reps
-    if false_reps:
-        print("reps where there was none, by what was happening:", false_reps)
+    overall = grouped(rows)["overall"]
+    if overall.false_reps:
+        print("reps where there was none, by what was happening:", overall.false_reps)
+    print("exercise of paired reps (true -> recognised: count):")
+    for key, n in sorted(overall.confusion.items()):
+        print(f"  {key}: {n}")
 
 
 def fmt(v: float | None, pct: bool = False) -> str:

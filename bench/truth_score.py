@@ -145,6 +145,8 @@ class Tally:
         default_factory=lambda: {"flexion": [0, 0, 0], "extension": [0, 0, 0]}
     )
     false_reps: dict[str, int] = field(default_factory=dict)
+    #: "true -> recognised" exercise of paired reps: count.
+    confusion: dict[str, int] = field(default_factory=dict)
 
     def merge(self, o: Tally) -> None:
         for k, v in vars(o).items():
@@ -214,6 +216,8 @@ def evaluate(
         t.start_err_s.append(abs(g.start_s - r["start_s"]))
         t.end_err_s.append(abs(g.end_s - r["end_s"]))
         t.labels_ok += int(g.exercise == truth["sets"][si]["exercise"])
+        key = f"{truth['sets'][si]['exercise']} -> {g.exercise}"
+        t.confusion[key] = t.confusion.get(key, 0) + 1
     # Sets.
     groups: dict[int, list[Reported]] = {}
     for g in got:

@@ -359,5 +359,22 @@ def test_deadlifts_resting_on_the_floor_at_uneven_depths_count_every_rep(monkeyp
     assert _reps(h) == 6
     # Held to a standing rest's return tolerance, the rep ending 13 deg from its start
     # is no rep.
+    # (the rep ends less bent than it started, so the set-down allowance is taken away
+    # too: it alone would accept a rep ending 13 deg short of 53)
     monkeypatch.setattr("tracker.analysis.segmentation.BENT_REST_RETURN_SHARE", 0.3)
+    monkeypatch.setattr("tracker.analysis.segmentation.BENT_REST_SET_DOWN_SHARE", 1.0)
     assert _reps(h) < 6
+
+
+def test_the_last_deadlift_set_down_less_bent_is_a_rep(monkeypatch):
+    # The last rep sets the bar down with the knees bent more: the hinge angle stops at
+    # 27 deg where the rep left 50 (23 deg short, beyond a bent rest's return tolerance),
+    # still more than half the way back down. Then the lifter stands up from the bar.
+    h = _floor_deadlifts([48.0, 50.0, 47.0, 50.0, 27.0])
+    assert _reps(h) == 4
+    # Without the allowance for a set-down, the last rep is dropped ...
+    monkeypatch.setattr("tracker.analysis.segmentation.BENT_REST_SET_DOWN_SHARE", 1.0)
+    assert _reps(h) == 3
+    # ... and with it, a movement coming back down less than half the way still is.
+    monkeypatch.undo()
+    assert _reps(_floor_deadlifts([48.0, 50.0, 47.0, 50.0, 20.0])) == 3

@@ -80,6 +80,12 @@ RETURN_SHARE = 0.3
 #: hinge angle varies more (up to a third of the pull). Sitting down or lying back still
 #: ends much further off: half the amplitude and more.
 BENT_REST_RETURN_SHARE = 0.4
+#: A rep resting bent over the weight may end short of where it started, less bent, if
+#: it comes back down at least this share of the way it went up: setting the bar down
+#: on the floor, the lifter bends the knees more and the hips less than at the pull, so
+#: the hinge angle stops 20-30 deg short of the rest it left (the last rep of a set, before
+#: standing up to leave the bar). Sitting or lying down ends at or past standing instead.
+BENT_REST_SET_DOWN_SHARE = 0.5
 #: Lumbar flexion at rest between two cycles beyond that of the rest before them that
 #: means sitting down, or, after a rest flexed this much beyond standing's zero, short of
 #: it that means getting up (deg). Seated and slumped it is 18-30°; standing between
@@ -852,7 +858,7 @@ class RepSegmenter:
         # A rep returns to its rest position; sitting down, lying back or walking off
         # ends somewhere else.
         tol = self._return_tolerance_deg(smallest, bent_rest=not c.p.is_max)
-        if abs(c.a.value - c.b.value) > tol and not self._fuller_rest(c):
+        if abs(c.a.value - c.b.value) > tol and not (self._fuller_rest(c) or self._set_down(c)):
             return (
                 f"ended {abs(c.a.value - c.b.value):.0f} deg from where it started; "
                 f"a rep returns within {tol:.0f} deg"
@@ -878,6 +884,14 @@ class RepSegmenter:
             ):
                 return True
         return False
+
+    @staticmethod
+    def _set_down(c: Cycle) -> bool:
+        """A rep resting bent over the weight that ends less bent than it started, but
+        back down at least `BENT_REST_SET_DOWN_SHARE` of the way: the bar set down."""
+        if c.p.is_max or c.b.value >= c.a.value:
+            return False  # rests upright, or ends further bent than it started
+        return c.b.value - c.p.value >= BENT_REST_SET_DOWN_SHARE * (c.a.value - c.p.value)
 
     def _turned_back(self, t: Turn) -> bool:
         """The angle left ``t`` back the way it came: the next turn is not one put in at

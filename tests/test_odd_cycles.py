@@ -82,3 +82,32 @@ def test_hips_dropping_to_the_floor_and_a_quicker_way_down_are_odd_in_a_hinge_on
     odd = _judged(mine, vert=vert)
     assert "the hips dropped further than in the reps" in odd and len(odd) == 2
     assert _judged(mine, vert=vert, hips_level=False) == []
+
+
+def _squatting(cycles: list[Cycle], travel_m: list[float]) -> np.ndarray:
+    """Vertical acceleration taking the hips down and back up by ``travel_m`` over each
+    cycle's movement (leaving its start to arriving at its end), along a cosine."""
+    vert = np.zeros(2000)
+    for c, travel in zip(cycles, travel_m, strict=True):
+        a, b = c.a.leave, c.b.arrive
+        assert a is not None
+        t = np.arange(b - a + 1) * PERIOD_S
+        w = 2 * np.pi / (t[-1] + PERIOD_S)
+        vert[a : b + 1] = -travel / 2 * w**2 * np.cos(w * t)
+    return vert
+
+
+def test_in_a_set_moving_the_hips_a_turn_at_another_angle_with_the_hips_as_low_is_no_sign():
+    # Squats: the hips go 0.4 m down and up every rep. One turns at 20 deg where the
+    # reps turn at 60 (the pelvis tilting less) and holds the turn 1.2 s: a longer pause
+    # and another depth would make it odd, but its hips go as low as the reps', so the
+    # pause is the one sign left, and one is not enough.
+    reps = [_hinge(0), _hinge(115), _hinge(230)]
+    mine = _hinge(345, depth_deg=20.0, hold_n=30)
+    same = _squatting([*reps, mine], [0.4, 0.4, 0.4, 0.38])
+    assert _judged(mine, vert=same, hips_level=False) == []
+    # Hips going far less low than the reps': another depth after all.
+    shallower = _squatting([*reps, mine], [0.4, 0.4, 0.4, 0.2])
+    assert len(_judged(mine, vert=shallower, hips_level=False)) == 2
+    # In a hinge (the hips at one height) the angle is the depth, whatever the hips do.
+    assert len(_judged(mine, vert=same)) == 2

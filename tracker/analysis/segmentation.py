@@ -144,6 +144,13 @@ ODD_REST_S = Beyond(1.6, 0.3)
 #: share of the reps' amplitude, whichever is more (deep reps vary more in depth).
 ODD_DEPTH_DEG = 8.0
 ODD_DEPTH_SHARE = 0.15
+#: ... except in sets whose reps move the hips up and down (squats, deadlifts from the
+#: floor, hip thrusts), when the cycle moved them as far as the reps do, to within this
+#: share: there the hips' travel is the rep's depth, and the hinge angle at the turn
+#: varies with how upright the lifter stays (a pelvis tilting 35 deg in one squat and
+#: 15 in the next, the hips going as low). A weight set down or picked up from the floor
+#: moves the hips another way (the drop measured over a descent is good to ~0.05 m).
+SAME_HIP_TRAVEL_SHARE = 0.25
 #: A stillness at the turn that alone marks the cycle (s): holding the weight still on
 #: the floor far longer than any rep.
 ODD_LONG_PAUSE_S = Beyond(3.0, 0.5)
@@ -1060,7 +1067,9 @@ class RepSegmenter:
             rest_still = median([self._still_s(t) for t in rest_ref])
             if ODD_REST_S.exceeded(mine := self._still_s(rest_mine), rest_still):
                 votes.append(f"rested {mine:.1f} s next to it, the reps {rest_still:.1f} s")
-        if abs(c.p.value - depth) > max(ODD_DEPTH_DEG, ODD_DEPTH_SHARE * amplitude):
+        if abs(c.p.value - depth) > max(
+            ODD_DEPTH_DEG, ODD_DEPTH_SHARE * amplitude
+        ) and not (not hips_level and self._same_hip_travel(c, ref)):
             votes.append(f"turned at {c.p.value:.0f} deg, the reps at {depth:.0f} deg")
         if ODD_LONG_PAUSE_S.exceeded(mine_still, peak_still):
             strong.append(paused_s)
@@ -1147,6 +1156,39 @@ class RepSegmenter:
         # deadlifts from the floor, whose hips drop every rep by a varying amount, nor
         # hip thrusts, which raise them).
         return abs(typical) <= HINGE_HIP_DROP_M and mine < typical - ODD_DROP_M
+
+    def _same_hip_travel(self, c: Cycle, ref: list[Cycle]) -> bool:
+        """Out of its rest ``c`` moved the hips as far as the reps ``ref`` did, which
+        moved them clearly more than a hinge does (`SAME_HIP_TRAVEL_SHARE`)."""
+        mine = self._cycle_travel_m(c)
+        travels = [d for r in ref if (d := self._cycle_travel_m(r)) is not None]
+        if mine is None or not travels:
+            return False
+        typical = median(travels)
+        return typical > HINGE_HIP_DROP_M and abs(mine - typical) <= SAME_HIP_TRAVEL_SHARE * typical
+
+    def _cycle_travel_m(self, c: Cycle) -> float | None:
+        """Vertical travel of the hinge sensor over ``c``, still at both ends and back at
+        the same height (m): the hips' whole way down and up, wherever the hinge angle
+        turns or holds on the way."""
+        if c.a.leave is None:
+            return None
+        return self._travel_m(c.a.leave, c.b.arrive)
+
+    def _travel_m(self, a: int, b: int) -> float | None:
+        """Peak-to-peak vertical travel of the hinge sensor from index a to b (m), by
+        double integration, the lifter still and at the same height at both ends (so
+        velocity and height are detrended to zero there); None without usable data."""
+        if self._vert is None or b - a < 4:
+            return None
+        acc = self._vert[a : b + 1]
+        if not np.isfinite(acc).all():
+            return None
+        v = np.cumsum(acc) * self.period_s
+        v -= np.linspace(0.0, v[-1], len(v))
+        z = np.cumsum(v) * self.period_s
+        z -= np.linspace(0.0, z[-1], len(z))
+        return float(np.ptp(z))
 
     def _knee_drop_m(self, c: Cycle) -> float | None:
         """Drop of the hinge sensor on the way down (m, + up) less the drop that the
@@ -1253,16 +1295,10 @@ class RepSegmenter:
         for kind in (False, True):
             same = [t for t in turns if t.is_max == kind]
             for a, b in itertools.pairwise(same):
-                if a.leave is None or not 4 <= b.arrive - a.leave <= max_n:
+                if a.leave is None or b.arrive - a.leave > max_n:
                     continue
-                acc = self._vert[a.leave : b.arrive + 1]
-                if not np.isfinite(acc).all():
-                    continue
-                v = np.cumsum(acc) * self.period_s
-                v -= np.linspace(0.0, v[-1], len(v))
-                z = np.cumsum(v) * self.period_s
-                z -= np.linspace(0.0, z[-1], len(z))
-                travel.append(float(np.ptp(z)))
+                if (d := self._travel_m(a.leave, b.arrive)) is not None:
+                    travel.append(d)
         if not travel:
             return None
         incline_rad = np.radians(min(excursion_deg, 90.0))

@@ -275,6 +275,11 @@ class PhoneSession(PhoneStream):
         """Samples are on the source recording's timeline (an emulated phone)."""
         return self.phone.is_emulator
 
+    @property
+    def requests_rejected(self) -> int:
+        """Requests the receiver answered 4xx."""
+        return self.receiver.counts.bad
+
     async def open(self) -> None:
         """Start listening (and the emulated phone); raises `DeviceError` when the port
         is taken or the recording cannot be read."""

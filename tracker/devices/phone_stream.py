@@ -16,6 +16,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import numpy as np
+
 from tracker.devices.ble import LinkEvent, StreamItem
 from tracker.devices.stream_tracking import ClockMapper, DeviceClock, StreamStats
 from tracker.recording.model import Gap
@@ -96,13 +98,17 @@ class PhoneStream:
             (float(block.time_s[-1]),), self._now_s() if host_s is None else host_s
         )
         times = block.time_s + offset
-        if self._last_time_s is not None and times[0] - self._last_time_s > GAP_S:
+        # A hole between blocks, or inside one (a block released after a pause spans it).
+        edges = np.concatenate(
+            ([times[0] if self._last_time_s is None else self._last_time_s], times)
+        )
+        for k in np.flatnonzero(np.diff(edges) > GAP_S):
             self._stats.timestamp_gaps += 1
             self._queue.put_nowait(
                 Gap(
                     self.placement,
-                    self._last_time_s,
-                    float(times[0]),
+                    float(edges[k]),
+                    float(edges[k + 1]),
                     self._gap_reason or "no data from the phone",
                 )
             )

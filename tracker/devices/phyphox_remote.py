@@ -27,15 +27,28 @@ the next poll; a row with a ``null`` is dropped (and counted).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import numpy as np
 
-from tracker.errors import DeviceError, InputError
+from tracker.devices.sensor_logger_push import (
+    GYROSCOPE as PUSH_GYROSCOPE,
+)
+from tracker.devices.sensor_logger_push import (
+    TOTAL,
+    Convention,
+    PushAssembler,
+    PushMessage,
+)
+from tracker.errors import DeviceError, InputError, TrackerError
+from tracker.recording.model import RawPacket
+from tracker.samples import SensorSamples
 
 #: The protocol name of /get answers kept in a native recording (`RawPacket.protocol`).
 PROTOCOL = "phyphox_remote"
@@ -162,8 +175,9 @@ def get_query(
 
 
 def latest_query(buffers: ExperimentBuffers) -> str:
-    """The /get path for the last value of each time buffer (where the data is now)."""
-    return f"/get?{quote(buffers.acc.time)}&{quote(buffers.gyro.time)}"
+    """The /get path for the last value of each buffer (where the data is now)."""
+    names = [n for s in (buffers.acc, buffers.gyro) for n in (s.time, *s.values)]
+    return "/get?" + "&".join(quote(n) for n in names)
 
 
 def _values(doc: dict[str, Any], name: str) -> tuple[list[Any], str]:
@@ -232,6 +246,15 @@ def parse_get(
     return GetAnswer(session, measuring, acc, gyro, acc_restarted or gyro_restarted)
 
 
+def _session_of(body: bytes) -> str | None:
+    try:
+        status = json.loads(body.decode("utf-8")).get("status")
+        session = status.get("session")
+    except (UnicodeDecodeError, ValueError, RecursionError, AttributeError):
+        return None
+    return session if isinstance(session, str) else None
+
+
 def parse_control(body: bytes) -> bool:
     """The ``result`` of a /control answer."""
     doc = _json(body, "/control")
@@ -294,3 +317,168 @@ class TimeMap:
         k = np.clip(np.searchsorted(self._exp_s, experiment_s, side="right") - 1, 0, None)
         offset_ns = np.round((experiment_s - self._exp_s[k]) * 1e9).astype(np.int64)
         return self._system_ns[k] + offset_ns
+
+
+def recorded_payload(path: str, body: bytes) -> bytes:
+    """What a recording keeps of one answer: the request path, a newline, the body."""
+    return path.encode("utf-8") + b"\n" + body
+
+
+def split_payload(payload: bytes) -> tuple[str, bytes]:
+    """``(path, body)`` of a `recorded_payload`; `InputError` when it is not one."""
+    path, sep, body = payload.partition(b"\n")
+    if not sep:
+        raise InputError("a recorded phyphox answer lacks its request path")
+    return path.decode("utf-8", "replace"), body
+
+
+class PhyphoxAssembler:
+    """phyphox's answers in, `SensorSamples` of ``placement`` out: pure state, so a live
+    session and the decoding of its recording (`decode_recorded`) run the same steps.
+
+    Feed it /config (`config`), /time (`time`) and /get (`get`) answers in the order
+    they came; `query` is the next /get. New rows go on the phone's clock (`TimeMap`;
+    experiment time when /time gave nothing) as epoch nanoseconds into a
+    `PushAssembler`, which keeps each stream sorted, drops repeated times and puts the
+    gyroscope on the accelerometer's times exactly as for Sensor Logger; `take` gives
+    what is ready. A pause (``measuring`` false) holds rows back until the next /time
+    says where the run resumed (`needs_time`); a changed ``session`` (experiment
+    reloaded) or a clear needs /config and /time again (`needs_config`).
+    """
+
+    def __init__(self, placement: str) -> None:
+        self.placement = placement
+        self._new_assembler = lambda: PushAssembler(placement, Convention.ANDROID)
+        self.assembler = self._new_assembler()
+        self.buffers: ExperimentBuffers | None = None
+        self.session: str | None = None
+        self.time_map = TimeMap([])
+        self.acc_after_s: float | None = None
+        self.gyro_after_s: float | None = None
+        self.measuring = False
+        self.needs_config = True
+        self.needs_time = True
+        self.restarts = 0
+        self.nulls = 0
+        self._message_id = 0
+        self._held: list[tuple[StreamBlock, StreamBlock]] = []
+        self._leftover: list[SensorSamples] = []
+
+    def config(self, body: bytes) -> ExperimentBuffers:
+        self.buffers = parse_config(body)
+        self.needs_config = False
+        return self.buffers
+
+    def time(self, body: bytes) -> None:
+        """A /time answer; releases rows held back for it. A malformed one still ends
+        the wait (the rows then go by the map known so far)."""
+        self.needs_time = False
+        try:
+            self.time_map = TimeMap(parse_time(body))
+        finally:
+            held, self._held = self._held, []
+            for acc, gyro in held:
+                self._add(acc, gyro)
+
+    def query(self) -> str:
+        assert self.buffers is not None, "no /config yet"
+        return get_query(self.buffers, self.acc_after_s, self.gyro_after_s)
+
+    def start_at_latest(self, answer: GetAnswer) -> None:
+        """Begin after the rows an answer to `latest_query` shows (older history is not
+        live)."""
+        self.session = answer.session
+        self.acc_after_s, self.gyro_after_s = answer.acc.newest_s, answer.gyro.newest_s
+
+    def get(self, body: bytes) -> GetAnswer | None:
+        """A /get answer to `query`; None when it belongs to a reloaded experiment (its
+        rows are fetched again after the new /config). `InputError` when malformed."""
+        assert self.buffers is not None, "no /config yet"
+        try:
+            answer = parse_get(body, self.buffers, self.acc_after_s, self.gyro_after_s)
+        except InputError:
+            # A reloaded experiment may lack the buffers asked for: its session says so.
+            session = _session_of(body)
+            if session is None or session == self.session:
+                raise
+            self._restart(session)
+            return None
+        if (self.session is not None and answer.session != self.session) or answer.restarted:
+            self._restart(answer.session)
+            return None
+        self.session = answer.session
+        if not answer.measuring and self.measuring:
+            self.needs_time = True  # the run will resume at a START not known yet
+        self.measuring = answer.measuring
+        for block, which in ((answer.acc, "acc"), (answer.gyro, "gyro")):
+            if block.newest_s is not None:
+                setattr(self, f"{which}_after_s", block.newest_s)
+        self.nulls += answer.acc.nulls + answer.gyro.nulls
+        if self.needs_time and (len(answer.acc.time_s) or len(answer.gyro.time_s)):
+            self._held.append((answer.acc, answer.gyro))
+        else:
+            self._add(answer.acc, answer.gyro)
+        return answer
+
+    def _restart(self, session: str) -> None:
+        self.restarts += 1
+        self.session = session
+        self.acc_after_s = self.gyro_after_s = None
+        self.needs_config = self.needs_time = True
+        self._held = []
+        if not self.time_map:
+            # Experiment time starts again at 0: a new assembler, or the new rows would
+            # land behind the old ones.
+            self.assembler.skip_missing()
+            done = self.assembler.take(final=True)
+            if done is not None:
+                self._leftover.append(done)
+            self.assembler = self._new_assembler()
+
+    def _ns(self, time_s: np.ndarray) -> np.ndarray:
+        if self.time_map:
+            return self.time_map.system_ns(time_s)
+        return np.round(time_s * 1e9).astype(np.int64)
+
+    def _add(self, acc: StreamBlock, gyro: StreamBlock) -> None:
+        streams = {
+            TOTAL: (self._ns(acc.time_s), acc.values),
+            PUSH_GYROSCOPE: (self._ns(gyro.time_s), gyro.values),
+        }
+        self.assembler.add(PushMessage(self._message_id, self.session or "", "", streams))
+        self._message_id += 1
+
+    def take(self, *, final: bool = False) -> SensorSamples | None:
+        """The samples ready now (seconds since the phone's first sample), or None."""
+        if self._leftover:
+            return self._leftover.pop(0)
+        return self.assembler.take(final=final)
+
+    @property
+    def origin_ns(self) -> int | None:
+        """The phone-clock time (epoch ns on phyphox >= 1.1.8) of the first sample."""
+        return self.assembler.origin_ns
+
+
+def decode_recorded(packets: Iterable[RawPacket], placement: str) -> SensorSamples | None:
+    """The samples of a session's recorded phyphox answers, decoded again (after a
+    decoder fix), on seconds since their first sample; answers that do not decode are
+    skipped, as the session skipped them."""
+    state = PhyphoxAssembler(placement)
+    blocks = []
+    for packet in packets:
+        if packet.protocol != PROTOCOL or packet.placement != placement:
+            continue
+        with contextlib.suppress(TrackerError):
+            path, body = split_payload(packet.payload)
+            if path.startswith("/config"):
+                state.config(body)
+            elif path.startswith("/time"):
+                state.time(body)
+            elif path.startswith("/get") and state.buffers is not None:
+                state.get(body)
+        if (block := state.take()) is not None:
+            blocks.append(block)
+    while (block := state.take(final=True)) is not None:
+        blocks.append(block)
+    return SensorSamples.concat(blocks) if blocks else None

@@ -349,7 +349,9 @@ def live(
     emulator:KIND:PATH (KIND: tracker_imu, polar_pmd, movesense, movella_dot), or a
     phone running Sensor Logger's HTTP push: phone:sensorlogger (Android, or iOS with
     "Standardise Units & Frames" on), phone:sensorlogger-ios, or an emulated one
-    emulator:sensorlogger:PATH; it prints the URL to enter in the app. Ctrl-C
+    emulator:sensorlogger:PATH; it prints the URL to enter in the app. Or phyphox with
+    remote access on, running the tracker's experiment: phone:phyphox@HOST[:PORT]
+    (the address phyphox shows; port 8080 by default), or emulator:phyphox:PATH. Ctrl-C
     (or SIGTERM, SIGHUP), the end of emulated streams or --duration closes the recording and prints
     the session summary. If the recording cannot be written (disk full), the session
     stops, the summary covers what the file holds, and the exit code is 1.
@@ -364,9 +366,12 @@ def live(
         devices = {"lumbar": f"emulator:{path}", "sacrum": f"emulator:{path}"}
     if not devices:
         raise click.UsageError("name a sensor with --lumbar and/or --sacrum DEVICE, or use --demo")
-    if phone_port is not None and not phone_devices(devices):
+    phones = phone_devices(devices)
+    if phone_port is not None and not any(not p.is_phyphox for p in phones.values()):
         raise click.UsageError(
-            "--phone-port is for a phone DEVICE (phone:... or emulator:sensorlogger:...)"
+            "--phone-port is for a phone DEVICE that pushes (phone:sensorlogger... or "
+            "emulator:sensorlogger:...); phyphox's port goes in its DEVICE "
+            "(phone:phyphox@HOST:PORT)"
         )
     settings, source = resolve_settings(
         flexion_limit, extension_limit, exercise, profile_path, no_profile

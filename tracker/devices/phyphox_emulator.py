@@ -40,7 +40,7 @@ from tracker.samples import SensorSamples
 
 #: The emulated phone's wall clock at the recording's first sample (epoch seconds).
 EPOCH_BASE_S = EPOCH_BASE_NS // NS_PER_S
-#: The buffer names of the experiment shipped with the tracker (tracker/devices/
+#: The buffer names of the experiment shipped with the tracker (tracker/devices/experiments/
 #: lumbar_tracker.phyphox): what a client has to find in /config.
 BUFFERS = ExperimentBuffers(
     SensorBuffers("acc_time", "accX", "accY", "accZ"),

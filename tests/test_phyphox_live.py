@@ -1,0 +1,221 @@
+"""Live sessions from phyphox's remote access through the real HTTP stack on 127.0.0.1:
+the emulated phone against the analysis of its source, screen-off pauses, a reloaded
+experiment, bad answers, a phone that is not there."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cli_helpers import assert_one_line_error, run
+from live_helpers import run_virtual, write_source
+
+from tracker.analysis.result import SessionResult
+from tracker.analysis.settings import AnalysisSettings
+from tracker.app.live import LiveConfig, LiveResult, LiveSink, run_live
+from tracker.app.offline import analyse_recording
+from tracker.devices.ble import LinkEvent
+from tracker.devices.phyphox_remote import PROTOCOL, decode_recorded
+from tracker.devices.phyphox_source import PhyphoxSession
+from tracker.errors import DeviceError
+from tracker.recording.load import load_recording
+from tracker.recording.model import Recording
+from tracker.recording.native import iter_packets, read_native
+
+#: The source's sample period: rep boundaries may differ by at most one.
+SOURCE_PERIOD_S = 1 / 104.0
+#: Recording time of the source's reps (tests/live_helpers.SOURCE_CONFIG): 7.9 s to
+#: 15.7 s; a pause before or after them leaves them whole.
+BEFORE_REPS = (3.0, 2.5)
+AFTER_REPS = (16.5, 2.5)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_source(tmp_path_factory.mktemp("phyphox-source"))
+
+
+@pytest.fixture(scope="module")
+def reference(source: Path) -> SessionResult:
+    src = load_recording(source)
+    return analyse_recording(
+        Recording(sensors={"lumbar": src.sensors["lumbar"]}), AnalysisSettings()
+    )
+
+
+class Collect(LiveSink):
+    def __init__(self) -> None:
+        self.links: list[LinkEvent] = []
+
+    def link(self, event: LinkEvent) -> None:
+        self.links.append(event)
+
+
+def live_phyphox(source: Path, out: Path, sink: LiveSink, **emulator: object) -> LiveResult:
+    config = LiveConfig(
+        {"lumbar": f"emulator:phyphox:{source}"},
+        out,
+        AnalysisSettings(),
+        phone_options={"emulator_options": emulator},
+    )
+
+    async def body() -> LiveResult:
+        async with asyncio.timeout(300):
+            return await run_live(config, sink)
+
+    return run_virtual(body())
+
+
+def assert_same_reps(result: LiveResult, reference: SessionResult) -> None:
+    assert result.result is not None, result.analysis_error
+    reps, ref = result.result.reps, reference.reps
+    assert len(reps) == len(ref) == 6
+    for rep, want in zip(reps, ref, strict=True):
+        assert abs(rep.start_s - want.start_s) <= SOURCE_PERIOD_S
+        assert abs(rep.end_s - want.end_s) <= SOURCE_PERIOD_S
+        assert rep.flexion_under_load == want.flexion_under_load
+
+
+def test_a_recording_served_by_the_emulated_phyphox_gives_the_reps_of_the_source(
+    source: Path,
+    reference: SessionResult,
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "phyphox.trk"
+    sink = Collect()
+    result = live_phyphox(source, out, sink)
+    assert result.stopped_by == "end"
+    assert_same_reps(result, reference)
+    # The samples came through, on the source's timeline (8 digits of experiment time).
+    recorded = read_native(out)
+    got, want = recorded.sensors["lumbar"], load_recording(source).sensors["lumbar"]
+    assert len(got) == len(want)
+    np.testing.assert_allclose(got.time_s, want.time_s, atol=2e-6)
+    np.testing.assert_allclose(got.acc_mps2, want.acc_mps2, rtol=1e-7, atol=1e-6)
+    np.testing.assert_allclose(got.gyro_rad_s, want.gyro_rad_s, rtol=1e-6, atol=1e-6)
+    assert recorded.meta["timeline"] == "source recording" and not recorded.gaps
+    assert "phyphox" in recorded.devices["lumbar"].model
+    # Every answer is in the recording and decodes again to the same samples.
+    packets = list(iter_packets(out))
+    assert len(packets) == result.stats["lumbar"].packets > 100
+    assert all(p.protocol == PROTOCOL for p in packets)
+    again = decode_recorded(packets, "lumbar")
+    assert again is not None and len(again) == len(got)
+    np.testing.assert_allclose(
+        again.time_s - again.time_s[0], got.time_s - got.time_s[0], atol=1e-8
+    )
+    assert [e.event for e in sink.links] == ["connected", "finished"]
+
+
+@pytest.mark.parametrize("pause", [BEFORE_REPS, AFTER_REPS])
+@pytest.mark.parametrize("pause_measuring", [True, False], ids=["paused", "sensors-stop"])
+def test_a_screen_off_pause_is_a_recorded_gap_and_the_reps_stay(
+    source: Path,
+    reference: SessionResult,
+    tmp_path: Path,
+    pause: tuple[float, float],
+    pause_measuring: bool,
+) -> None:
+    out = tmp_path / "pause.trk"
+    sink = Collect()
+    result = live_phyphox(source, out, sink, pause=pause, pause_measuring=pause_measuring)
+    events = [e.event for e in sink.links]
+    assert "paused" in events and "resumed" in events
+    assert len(result.gaps) == 1
+    gap = result.gaps[0]
+    t0 = float(load_recording(source).sensors["lumbar"].time_s[0])
+    # The samples of the pause are missing, and the gap is where it was.
+    assert abs(gap.start_s - t0 - pause[0]) < 0.05 and abs(gap.end_s - t0 - sum(pause)) < 0.05
+    assert "screen" in gap.reason
+    assert len(read_native(out).gaps) == 1
+    assert_same_reps(result, reference)
+
+
+def test_a_reloaded_experiment_is_set_up_again_and_the_session_goes_on(
+    source: Path,
+    reference: SessionResult,
+    tmp_path: Path,
+) -> None:
+    sink = Collect()
+    result = live_phyphox(source, tmp_path / "reload.trk", sink, reload_at_s=17.0)
+    assert "restarted" in [e.event for e in sink.links]
+    assert_same_reps(result, reference)
+    got = read_native(tmp_path / "reload.trk").sensors["lumbar"]
+    t0 = float(load_recording(source).sensors["lumbar"].time_s[0])
+    assert got.time_s[-1] - t0 > 20.0  # it went on after the reload
+
+
+def test_malformed_answers_and_nulls_are_counted_and_survived(
+    source: Path,
+    reference: SessionResult,
+    tmp_path: Path,
+) -> None:
+    result = live_phyphox(source, tmp_path / "bad.trk", Collect(), garbage_every=10, null_every=40)
+    stats = result.stats["lumbar"]
+    assert stats.malformed >= 40  # a tenth of some 500 answers
+    assert stats.lost_samples_estimate > 50  # gyroscope rows with a null
+    assert result.result is not None and len(result.result.reps) == 6
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_no_phone_at_the_address_is_one_line_naming_it(tmp_path: Path) -> None:
+    port = free_port()
+    result = run("live", "--lumbar", f"phone:phyphox@127.0.0.1:{port}", "-o", tmp_path / "x.trk")
+    assert_one_line_error(result, f"cannot reach phyphox at 127.0.0.1:{port}")
+    assert "remote access" in result.stderr and "same network" in result.stderr
+    assert not (tmp_path / "x.trk").exists()
+
+
+def test_an_experiment_without_a_gyroscope_is_refused_on_open(source: Path) -> None:
+    async def main() -> None:
+        session = PhyphoxSession(
+            {"lumbar": f"emulator:phyphox:{source}"}, emulator_options={"with_gyroscope": False}
+        )
+        await session.open()
+
+    with pytest.raises(DeviceError, match="no gyroscope"):
+        run_virtual(main())
+
+
+def test_the_phone_port_option_is_not_for_phyphox() -> None:
+    result = run("live", "--lumbar", "phone:phyphox@127.0.0.1", "--phone-port", "9000")
+    assert result.exit_code == 2 and "phone:phyphox@HOST:PORT" in result.stderr
+
+
+def test_a_lost_link_is_reported_and_the_session_goes_on(source: Path) -> None:
+    """The phone stops answering for a while (Wi-Fi gone), then answers again."""
+
+    async def main() -> tuple[list[str], int]:
+        session = PhyphoxSession({"lumbar": f"emulator:phyphox:{source}"})
+        await session.open()
+        emulator = session._emulator
+        real = emulator.answer
+        calls = {"n": 0}
+
+        def flaky(target: str) -> tuple[int, bytes]:
+            calls["n"] += 1
+            if 100 <= calls["n"] < 110:
+                raise ConnectionResetError("Wi-Fi gone")
+            return real(target)
+
+        emulator.answer = flaky
+        events, samples = [], 0
+        async for item in session:
+            if isinstance(item, LinkEvent):
+                events.append(item.event)
+            elif hasattr(item, "acc_mps2"):
+                samples += len(item)
+        await session.close()
+        return events, samples
+
+    events, samples = run_virtual(main())
+    assert "disconnected" in events and "reconnected" in events and events[-1] == "finished"
+    assert samples > 1800

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from decoder_helpers import fuzz, json_bodies
+from hypothesis import given
 from hypothesis import strategies as st
 
 import tracker.devices
@@ -239,13 +240,6 @@ def test_a_reloaded_experiment_asks_for_the_config_again() -> None:
 
 # --- fuzz -------------------------------------------------------------------------------
 
-JSONISH = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=20,
-)
 NUMBERS = st.lists(st.none() | st.floats(allow_nan=False, width=32), max_size=6)
 
 
@@ -262,11 +256,9 @@ def _get_like(draw_rows: list) -> bytes:
     ).encode()
 
 
-@settings(max_examples=300, deadline=None)
+@fuzz
 @given(
-    st.one_of(
-        st.binary(max_size=200),
-        JSONISH.map(lambda d: json.dumps(d).encode()),
+    json_bodies(
         st.lists(NUMBERS, min_size=6, max_size=8).map(_get_like),
     ),
     st.none() | st.floats(-10, 10),
@@ -285,11 +277,9 @@ def test_any_get_answer_decodes_or_is_refused_with_an_input_error(
             assert (block.time_s > after).all()
 
 
-@settings(max_examples=300, deadline=None)
+@fuzz
 @given(
-    st.one_of(
-        st.binary(max_size=200),
-        JSONISH.map(lambda d: json.dumps(d).encode()),
+    json_bodies(
         st.lists(
             st.fixed_dictionaries(
                 {

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from tracker.devices.ble import LinkEvent, StreamItem
+from tracker.devices.ble import LinkEvent, StreamItem, until_done
 from tracker.devices.stream_tracking import ClockMapper, DeviceClock, StreamStats
 from tracker.recording.model import Gap
 from tracker.samples import SensorSamples
@@ -70,12 +70,8 @@ class PhoneStream:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def __aiter__(self) -> AsyncIterator[StreamItem]:
-        while True:
-            item = await self._queue.get()
-            if item is _DONE:
-                break
-            yield item
+    def __aiter__(self) -> AsyncIterator[StreamItem]:
+        return until_done(self._queue, _DONE)
 
     # -- for subclasses -------------------------------------------------------------------
     def _now_s(self) -> float:

@@ -33,6 +33,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 
+from tracker.devices.http_receiver import listen
 from tracker.devices.phone_emulator import DEFAULT_GYRO_FACTOR, EPOCH_BASE_NS, upsampled
 from tracker.devices.phyphox_remote import ExperimentBuffers, SensorBuffers
 from tracker.devices.sensor_logger_push import NS_PER_S
@@ -126,10 +127,7 @@ class EmulatedPhyphox:
     # -- serving ---------------------------------------------------------------------------
     async def start(self) -> int:
         """Listen on a free port of 127.0.0.1; returns it."""
-        self._server = await asyncio.start_server(
-            self._serve, "127.0.0.1", 0, limit=_MAX_HEAD_BYTES
-        )
-        self.port = int(self._server.sockets[0].getsockname()[1])
+        self._server, self.port = await listen(self._serve, "127.0.0.1", 0, _MAX_HEAD_BYTES)
         return self.port
 
     async def close(self) -> None:

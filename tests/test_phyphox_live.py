@@ -215,3 +215,25 @@ def test_a_lost_link_is_reported_and_the_session_goes_on(source: Path) -> None:
     events, samples = run_virtual(main())
     assert "disconnected" in events and "reconnected" in events and events[-1] == "finished"
     assert samples > 1800
+
+
+def test_the_experiment_is_served_to_the_phone_until_it_fetched_it() -> None:
+    from tracker.devices.phyphox_experiment import EXPERIMENT_PATH, URL_PATH, serve_experiment
+    from tracker.devices.phyphox_source import http_get
+
+    async def main() -> tuple[bool, list[tuple[int, bytes]]]:
+        ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        serving = asyncio.ensure_future(
+            serve_experiment("127.0.0.1", 0, ready.set_result, asyncio.Event())
+        )
+        port = await ready
+        answers = [await http_get("127.0.0.1", port, "/other", 2.0)]
+        assert not serving.done()  # a wrong path does not end it
+        answers.append(await http_get("127.0.0.1", port, URL_PATH, 2.0))
+        return await asyncio.wait_for(serving, 2.0), answers
+
+    fetched, answers = asyncio.run(main())
+    assert fetched and answers[0][0] == 404
+    assert answers[1] == (200, EXPERIMENT_PATH.read_bytes())
+    shown = run("phyphox-experiment")
+    assert shown.exit_code == 0 and Path(shown.stdout.strip()) == EXPERIMENT_PATH

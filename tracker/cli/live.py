@@ -427,6 +427,51 @@ def _add_to_history(db_path: Path | None, session: SessionResult, path: Path) ->
         click.echo(f"Warning: history not updated: {warning}", err=True)
 
 
+@cli.command("phyphox-experiment")
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Serve it on this machine and draw the QR code that loads it in phyphox; "
+    "ends once the phone has fetched it.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port to serve on with --serve (0: any free one).",
+)
+def phyphox_experiment(serve: bool, port: int) -> None:
+    """Where the phyphox experiment for `tracker live --lumbar phone:phyphox@HOST` is
+    (accelerometer with g and gyroscope at the fastest rate); with --serve, a URL and
+    QR code that load it: in phyphox tap +, "Scan QR code"."""
+    from tracker.devices.phone_source import lan_address
+    from tracker.devices.phyphox_experiment import EXPERIMENT_PATH, URL_PATH, serve_experiment
+
+    click.echo(str(EXPERIMENT_PATH))
+    if not serve:
+        return
+    err = _Terminal(sys.stderr)
+
+    def listening(bound: int) -> None:
+        url = f"http://{lan_address()}:{bound}{URL_PATH}"
+        err.echo(f"Serving it at {url} until the phone fetches it (Ctrl-C to stop)")
+        if (qr := qr_text(url)) is not None:
+            err.echo(qr)
+
+    async def main() -> bool:
+        return await serve_experiment("0.0.0.0", port, listening, asyncio.Event())
+
+    try:
+        fetched = asyncio.run(main())
+    except OSError as exc:
+        raise click.ClickException(
+            one_line(f"cannot listen on port {port} ({exc.strerror or exc}); try another --port")
+        ) from exc
+    if fetched:
+        err.echo("The phone fetched it: open it in phyphox, enable remote access in its menu.")
+
+
 @cli.command()
 @click.option(
     "--timeout",

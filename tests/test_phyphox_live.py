@@ -237,3 +237,29 @@ def test_the_experiment_is_served_to_the_phone_until_it_fetched_it() -> None:
     assert answers[1] == (200, EXPERIMENT_PATH.read_bytes())
     shown = run("phyphox-experiment")
     assert shown.exit_code == 0 and Path(shown.stdout.strip()) == EXPERIMENT_PATH
+
+
+def test_tracker_live_streams_the_emulated_phyphox_and_prints_the_summary(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from live_helpers import VIRTUAL_ASYNCIO
+
+    import tracker.cli.live as live_cli
+
+    monkeypatch.setattr(live_cli, "asyncio", VIRTUAL_ASYNCIO)
+    out = tmp_path / "cli.trk"
+    result = run(
+        "live",
+        "--lumbar",
+        f"emulator:phyphox:{source}",
+        "-o",
+        out,
+        "-q",
+        "--no-profile",
+        "--no-history",
+    )
+    assert result.exit_code == 0, result.output
+    assert "emulated phone (phyphox)" in result.stderr and "Saved" in result.stderr
+    assert "Total: 1 set, 6 reps" in result.stdout
+    assert "2159 lumbar samples" in result.stderr  # every sample of the source
+    assert read_native(out).sensors["lumbar"].time_s.size == 2159

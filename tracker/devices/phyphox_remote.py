@@ -407,9 +407,6 @@ class PhyphoxAssembler:
             self._restart(answer.session)
             return None
         self.session = answer.session
-        if not answer.measuring and self.measuring:
-            self.needs_time = True  # the run will resume at a START not known yet
-        self.measuring = answer.measuring
         for block, which in ((answer.acc, "acc"), (answer.gyro, "gyro")):
             if block.newest_s is not None:
                 setattr(self, f"{which}_after_s", block.newest_s)
@@ -418,6 +415,11 @@ class PhyphoxAssembler:
             self._held.append((answer.acc, answer.gyro))
         else:
             self._add(answer.acc, answer.gyro)
+        if not answer.measuring and self.measuring:
+            # The run paused (its rows so far belong to the known start): it will resume
+            # at a START that /time does not hold yet.
+            self.needs_time = True
+        self.measuring = answer.measuring
         return answer
 
     def _restart(self, session: str) -> None:

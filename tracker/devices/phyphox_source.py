@@ -178,15 +178,25 @@ class PhyphoxSession(PhoneStream):
 
     # -- requests ---------------------------------------------------------------------------
     async def _fetch(self, path: str) -> bytes:
-        """The body of ``GET path``, recorded; `DeviceError` when there is none."""
+        """The body of ``GET path``, recorded; `NoAnswer` when there is none."""
+        status, body = await self._fetch_any(path)
+        if status != 200:
+            raise NoAnswer(f"phyphox answered {path.split('?')[0]} with HTTP {status}")
+        return body
+
+    async def _fetch_any(self, path: str) -> tuple[int, bytes]:
         status, body = await http_get(self.host, self.port, path, self.request_timeout_s)
         self._queue.put_nowait(
             RawPacket(self.placement, PROTOCOL, self._now_s(), None, recorded_payload(path, body))
         )
         self._stats.packets += 1
-        if status != 200:
-            raise NoAnswer(f"phyphox answered {path.split('?')[0]} with HTTP {status}")
-        return body
+        return status, body
+
+    async def _refresh_time(self) -> None:
+        """/time into the assembler; a phyphox older than 1.1.8 has none (HTTP 404):
+        then experiment time is the phone's clock."""
+        status, body = await self._fetch_any("/time")
+        self.state.time(body if status == 200 else b"[]")
 
     async def open(self) -> None:
         """Connect, read the experiment and start it; `DeviceError` (one line) when the
@@ -219,7 +229,7 @@ class PhyphoxSession(PhoneStream):
                 if not parse_control(await self._fetch("/control?cmd=start")):
                     self._event("waiting", "phyphox did not start: tap its play button")
             self.state.start_at_latest(latest)
-            self.state.time(await self._fetch("/time"))
+            await self._refresh_time()
         except InputError as exc:
             raise DeviceError(f"phyphox at {self.address} answered oddly: {exc}") from exc
 
@@ -286,7 +296,7 @@ class PhyphoxSession(PhoneStream):
         if self.state.needs_time and answer.measuring:
             # The run resumed after a pause: /time says where (rows wait for it).
             with contextlib.suppress(TrackerError):
-                self.state.time(await self._fetch("/time"))
+                await self._refresh_time()
         new = len(answer.acc.time_s) + len(answer.gyro.time_s)
         if new:
             self._last_new_s = host_s
@@ -306,7 +316,7 @@ class PhyphoxSession(PhoneStream):
         latest = parse_get(await self._fetch(latest_query(buffers)), buffers)
         if not latest.measuring:
             parse_control(await self._fetch("/control?cmd=start"))
-        self.state.time(await self._fetch("/time"))
+        await self._refresh_time()
 
     def _link_lost(self, why: str) -> None:
         if not self._lost:

@@ -327,3 +327,47 @@ def test_phyphox_device_names() -> None:
     ):
         with pytest.raises(DeviceError, match=says):
             parse_phone_device(bad)
+
+
+@fuzz
+@given(st.text(max_size=40))
+def test_any_device_text_names_a_phone_none_or_is_refused(text: str) -> None:
+    try:
+        d = parse_phone_device(text)
+    except DeviceError as exc:
+        assert "\n" not in str(exc)
+        return
+    if d is not None and d.is_phyphox and not d.is_emulator:
+        assert d.host and 0 < d.port < 65536
+
+
+@fuzz
+@given(st.binary(max_size=120), st.sampled_from([b"", b"HTTP/1.1 200 OK\r\n"]))
+def test_any_http_head_parses_or_is_no_answer(head: bytes, prefix: bytes) -> None:
+    from tracker.devices.phyphox_source import NoAnswer, parse_head
+
+    try:
+        status, length = parse_head(prefix + head)
+    except NoAnswer:
+        return
+    assert status >= 0 and (length is None or length >= 0)
+
+
+@fuzz
+@given(st.lists(json_bodies(st.lists(NUMBERS, min_size=8, max_size=8).map(_get_like)), max_size=6))
+def test_any_answers_in_any_order_give_usable_samples_or_input_errors(bodies: list[bytes]) -> None:
+    from tracker.devices.phyphox_remote import decode_recorded, recorded_payload
+    from tracker.recording.model import RawPacket
+
+    paths = ["/config", "/time", "/get?x", "/get?y", "/get?z", "/time"]
+    packets = [
+        RawPacket("lumbar", "phyphox_remote", 0.0, None, recorded_payload(paths[0], config()))
+    ]
+    packets += [
+        RawPacket("lumbar", "phyphox_remote", 0.0, None, recorded_payload(p, b))
+        for p, b in zip(paths[1:], bodies, strict=False)
+    ]
+    samples = decode_recorded(packets, "lumbar")
+    if samples is not None:
+        assert np.isfinite(samples.acc_mps2).all() and np.isfinite(samples.gyro_rad_s).all()
+        assert (np.diff(samples.time_s) > 0).all()

@@ -57,6 +57,12 @@ ACCELEROMETER = "accelerometer"
 LINEAR_ACCELERATION = "linear_acceleration"
 GYROSCOPE = "gyroscope"
 AXES = ("x", "y", "z")
+#: Experiment times outside [0, this] are no measurement (a year of measuring is far
+#: beyond any session); they also keep nanosecond times inside int64.
+MAX_EXPERIMENT_S = 3.2e7
+#: Phone clock (epoch seconds) accepted from /time: up to the year 2096, which with
+#: `MAX_EXPERIMENT_S` keeps epoch nanoseconds inside int64.
+MAX_SYSTEM_S = 4.0e9
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,7 @@ class StreamBlock:
     #: Newest time of the rows paired in this answer (kept or dropped for a null):
     #: the threshold of the next request. None when there were none.
     newest_s: float | None
-    #: Rows dropped because a value or the time was null.
+    #: Rows dropped because a value or the time was null (or the time out of range).
     nulls: int
 
 
@@ -208,7 +214,7 @@ def _block(
     t = _as_array(t_list[:n])
     v = np.column_stack([_as_array(c[:n]) for c in columns]) if n else np.empty((0, 3))
     with np.errstate(invalid="ignore", over="ignore"):
-        finite_t = np.isfinite(t)
+        finite_t = np.isfinite(t) & (t >= 0) & (t <= MAX_EXPERIMENT_S)
         newest = float(t[finite_t][-1]) if finite_t.any() else None
         restarted = (
             mode == "full" and after_s is not None and newest is not None and newest < after_s
@@ -283,8 +289,12 @@ def parse_time(body: bytes) -> list[TimeEvent]:
         clocks = []
         for name in ("experimentTime", "systemTime"):
             v = entry.get(name)
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise InputError(f"phyphox's /time event {i}: {name} must be a number, got {v!r}")
+            top = MAX_EXPERIMENT_S if name == "experimentTime" else MAX_SYSTEM_S
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= top:
+                raise InputError(
+                    f"phyphox's /time event {i}: {name} must be a number of seconds "
+                    f"from 0 to {top:g}, got {v!r}"
+                )
             clocks.append(float(v))
         if not isinstance(event, str):
             raise InputError(f"phyphox's /time event {i} has no event name")

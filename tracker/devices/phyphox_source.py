@@ -85,7 +85,7 @@ async def http_get(host: str, port: int, path: str, timeout_s: float) -> tuple[i
                 )
                 await writer.drain()
                 head = await reader.readuntil(b"\r\n\r\n")
-                status, length = _parse_head(head)
+                status, length = parse_head(head)
                 if length is not None:
                     if length > MAX_BODY_BYTES:
                         raise NoAnswer(f"an answer of {length} bytes is not phyphox's")
@@ -103,15 +103,22 @@ async def http_get(host: str, port: int, path: str, timeout_s: float) -> tuple[i
     return status, body
 
 
-def _parse_head(head: bytes) -> tuple[int, int | None]:
+def _digits(text: str) -> bool:
+    # (str.isdigit also takes "²" and other digits int() refuses)
+    return text.isascii() and text.isdigit()
+
+
+def parse_head(head: bytes) -> tuple[int, int | None]:
+    """(status, Content-Length or None) of an HTTP answer's head; `NoAnswer` when it
+    is not one."""
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ")
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not _digits(parts[1]):
         raise NoAnswer("the answer is not HTTP")
     length = None
     for line in lines[1:]:
         name, _, value = line.partition(":")
-        if name.strip().lower() == "content-length" and value.strip().isdigit():
+        if name.strip().lower() == "content-length" and _digits(value.strip()):
             length = int(value.strip())
         if name.strip().lower() == "transfer-encoding":
             raise NoAnswer("a chunked answer is not phyphox's")

@@ -22,7 +22,7 @@ from tracker.devices.phyphox_remote import PROTOCOL, decode_recorded
 from tracker.devices.phyphox_source import PhyphoxSession
 from tracker.errors import DeviceError
 from tracker.recording.load import load_recording
-from tracker.recording.model import Recording
+from tracker.recording.model import Gap, Recording
 from tracker.recording.native import iter_packets, read_native
 
 #: The source's sample period: rep boundaries may differ by at most one.
@@ -186,11 +186,16 @@ def test_the_phone_port_option_is_not_for_phyphox() -> None:
     assert result.exit_code == 2 and "phone:phyphox@HOST:PORT" in result.stderr
 
 
-def test_a_lost_link_is_reported_and_the_session_goes_on(source: Path) -> None:
-    """The phone stops answering for a while (Wi-Fi gone), then answers again."""
+@pytest.mark.parametrize("buffer_size", [20_000, 100], ids=["kept-on-phone", "overwritten"])
+def test_a_lost_link_is_reported_and_the_session_goes_on(source: Path, buffer_size: int) -> None:
+    """The phone stops answering for a while (Wi-Fi gone), then answers again: what its
+    buffers kept meanwhile is fetched; what they could not keep is a gap."""
 
-    async def main() -> tuple[list[str], int]:
-        session = PhyphoxSession({"lumbar": f"emulator:phyphox:{source}"})
+    async def main() -> tuple[list[str], int, list[Gap]]:
+        session = PhyphoxSession(
+            {"lumbar": f"emulator:phyphox:{source}"},
+            emulator_options={"buffer_size": buffer_size},
+        )
         await session.open()
         emulator = session._emulator
         real = emulator.answer
@@ -198,23 +203,32 @@ def test_a_lost_link_is_reported_and_the_session_goes_on(source: Path) -> None:
 
         def flaky(target: str) -> tuple[int, bytes]:
             calls["n"] += 1
-            if 100 <= calls["n"] < 110:
+            if 100 <= calls["n"] < 106:
                 raise ConnectionResetError("Wi-Fi gone")
             return real(target)
 
         emulator.answer = flaky
-        events, samples = [], 0
+        events, samples, gaps = [], 0, []
         async for item in session:
             if isinstance(item, LinkEvent):
                 events.append(item.event)
+            elif isinstance(item, Gap):
+                gaps.append(item)
             elif hasattr(item, "acc_mps2"):
                 samples += len(item)
         await session.close()
-        return events, samples
+        return events, samples, gaps
 
-    events, samples = run_virtual(main())
+    events, samples, gaps = run_virtual(main())
     assert "disconnected" in events and "reconnected" in events and events[-1] == "finished"
-    assert samples > 1800
+    if buffer_size == 20_000:
+        assert samples == 2159 and not gaps  # all of it came after the dropout
+    else:
+        # 6 requests cut off at once, 0.5 s apart (RETRY_INTERVAL_S): ~3 s without
+        # answers, far more than 100 values of a 520 Hz gyroscope (0.2 s) keep.
+        assert len(gaps) == 1 and gaps[0].reason == "no answer from the phone"
+        assert 2.0 < gaps[0].end_s - gaps[0].start_s < 3.5
+        assert samples < 2159 - 150
 
 
 def test_the_experiment_is_served_to_the_phone_until_it_fetched_it() -> None:

@@ -18,7 +18,8 @@ experiment time leaves the pause out, as phyphox does), otherwise the sensors ju
 (``measuring`` stays true, the experiment clock runs on). ``reload_at_s``: the
 experiment is reloaded then (a new session, buffers and ``/time`` emptied, not
 measuring until started again). ``null_every``: every n-th gyroscope x is NaN;
-``garbage_every``: every n-th /get answer is cut short (not JSON).
+``garbage_every``: every n-th /get answer is cut short (not JSON); ``buffer_size``:
+values each buffer keeps (phyphox drops the oldest).
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ class EmulatedPhyphox:
         null_every: int = 0,
         garbage_every: int = 0,
         with_gyroscope: bool = True,
+        buffer_size: int = BUFFER_SIZE,
         on_start: Callable[[float], None] | None = None,
     ) -> None:
         t = samples.time_s - samples.time_s[0]
@@ -97,6 +99,7 @@ class EmulatedPhyphox:
         self.duration_s = float(max(t[-1], gyro_t[-1]))
         self.speed = speed
         self.with_gyroscope = with_gyroscope
+        self.buffer_size = buffer_size
         self.pause_measuring = pause_measuring
         self.garbage_every = garbage_every
         self.on_start = on_start
@@ -199,7 +202,7 @@ class EmulatedPhyphox:
             "localTitle": BUFFERS.title,
             "category": "Lumbar tracker",
             "localCategory": "Lumbar tracker",
-            "buffers": [{"name": n, "size": BUFFER_SIZE} for n in self._buffers],
+            "buffers": [{"name": n, "size": self.buffer_size} for n in self._buffers],
             "inputs": inputs,
             "export": [],
         }
@@ -289,7 +292,7 @@ class EmulatedPhyphox:
             for name, values in rows.items():
                 buffer = self._buffers[name]
                 buffer.extend(float(x) for x in values)
-                del buffer[:-BUFFER_SIZE]
+                del buffer[: -self.buffer_size]
 
     def _get(self, params: list[tuple[str, str]]) -> tuple[int, bytes]:
         self._gets += 1
@@ -316,7 +319,7 @@ class EmulatedPhyphox:
                 out = [data[i] for i in range(n) if ref[i] > threshold]
             values = ",".join(phyphox_number(x) for x in out)
             parts.append(
-                f'"{name}":{{"size":{BUFFER_SIZE},"updateMode":"{mode}", "buffer":[{values}]}}'
+                f'"{name}":{{"size":{self.buffer_size},"updateMode":"{mode}", "buffer":[{values}]}}'
             )
         self._force_full = False
         status = (

@@ -352,6 +352,9 @@ class PhyphoxSession(PhoneStream):
                 offset = self._source_t0_s + (origin - EPOCH_BASE_NS) / 1e9
                 self._clock = KnownClock(offset, lambda: 0.0)
             self.emit_block(block, host_s)
+        if not self._lost and not self._stalled:
+            # The samples are back: a later hole has a cause of its own.
+            self._gap_reason = ""
 
     def _finish(self) -> None:
         self.state.assembler.skip_missing()

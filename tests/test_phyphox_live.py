@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from tracker.analysis.settings import AnalysisSettings
 from tracker.app.live import LiveConfig, LiveResult, LiveSink, run_live
 from tracker.app.offline import analyse_recording
 from tracker.devices.ble import LinkEvent
+from tracker.devices.phyphox_emulator import EmulatedPhyphox
 from tracker.devices.phyphox_remote import PROTOCOL, decode_recorded
 from tracker.devices.phyphox_source import PhyphoxSession
 from tracker.errors import DeviceError
@@ -186,28 +188,36 @@ def test_the_phone_port_option_is_not_for_phyphox() -> None:
     assert result.exit_code == 2 and "phone:phyphox@HOST:PORT" in result.stderr
 
 
+async def opened_with_hook(
+    source: Path, hook: Callable[[int, EmulatedPhyphox], None], **emulator: object
+) -> PhyphoxSession:
+    """An open session on the emulated phyphox whose every request first calls
+    ``hook(n, emulator)`` (n counts the requests; the hook may raise to cut one off)."""
+    session = PhyphoxSession({"lumbar": f"emulator:phyphox:{source}"}, emulator_options=emulator)
+    await session.open()
+    phone = session._emulator
+    real, calls = phone.answer, [0]
+
+    def answer(target: str) -> tuple[int, bytes]:
+        calls[0] += 1
+        hook(calls[0], phone)
+        return real(target)
+
+    phone.answer = answer
+    return session
+
+
 @pytest.mark.parametrize("buffer_size", [20_000, 100], ids=["kept-on-phone", "overwritten"])
 def test_a_lost_link_is_reported_and_the_session_goes_on(source: Path, buffer_size: int) -> None:
     """The phone stops answering for a while (Wi-Fi gone), then answers again: what its
     buffers kept meanwhile is fetched; what they could not keep is a gap."""
 
+    def wifi(n: int, emulator: EmulatedPhyphox) -> None:
+        if 100 <= n < 106:
+            raise ConnectionResetError("Wi-Fi gone")
+
     async def main() -> tuple[list[str], int, list[Gap]]:
-        session = PhyphoxSession(
-            {"lumbar": f"emulator:phyphox:{source}"},
-            emulator_options={"buffer_size": buffer_size},
-        )
-        await session.open()
-        emulator = session._emulator
-        real = emulator.answer
-        calls = {"n": 0}
-
-        def flaky(target: str) -> tuple[int, bytes]:
-            calls["n"] += 1
-            if 100 <= calls["n"] < 106:
-                raise ConnectionResetError("Wi-Fi gone")
-            return real(target)
-
-        emulator.answer = flaky
+        session = await opened_with_hook(source, wifi, buffer_size=buffer_size)
         events, samples, gaps = [], 0, []
         async for item in session:
             if isinstance(item, LinkEvent):
@@ -229,6 +239,30 @@ def test_a_lost_link_is_reported_and_the_session_goes_on(source: Path, buffer_si
         assert len(gaps) == 1 and gaps[0].reason == "no answer from the phone"
         assert 2.0 < gaps[0].end_s - gaps[0].start_s < 3.5
         assert samples < 2159 - 150
+
+
+def test_a_reload_into_an_unusable_experiment_is_said_once_and_waited_out(source: Path) -> None:
+    def stock_experiment(n: int, emulator: EmulatedPhyphox) -> None:
+        if n == 100:  # the user loads phyphox's stock "Acceleration with g"
+            emulator.with_gyroscope = False
+            emulator._transitions.insert(0, (0.0, "reload"))
+
+    async def main() -> list[LinkEvent]:
+        session = await opened_with_hook(source, stock_experiment)
+        events: list[LinkEvent] = []
+        async for item in session:
+            if isinstance(item, LinkEvent):
+                events.append(item)
+                if item.event == "waiting":
+                    await asyncio.sleep(3.0)  # it keeps asking, and says it once
+                    await session.close()
+        return events
+
+    events = run_virtual(main())
+    kinds = [e.event for e in events]
+    assert kinds.count("restarted") == 1 and kinds.count("waiting") == 1
+    waiting = next(e for e in events if e.event == "waiting")
+    assert "no gyroscope" in waiting.detail and "README" in waiting.detail
 
 
 def test_the_experiment_is_served_to_the_phone_until_it_fetched_it() -> None:

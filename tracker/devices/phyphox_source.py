@@ -159,6 +159,8 @@ class PhyphoxSession(PhoneStream):
         self._last_new_s = 0.0
         self._sent_after_end = False
         self._source_t0_s = 0.0
+        #: The last problem reported with a ``waiting`` event (said once).
+        self._said = ""
 
     @property
     def address(self) -> str:
@@ -213,7 +215,10 @@ class PhyphoxSession(PhoneStream):
         if self.phone.is_emulator:
             await self._start_emulator()
         try:
-            await self._setup()
+            try:
+                await self._load_experiment(skip_history=True)
+            except InputError as exc:
+                raise DeviceError(f"phyphox at {self.address} answered oddly: {exc}") from exc
         except NoAnswer as exc:
             await self._stop_emulator()
             raise DeviceError(
@@ -226,19 +231,18 @@ class PhyphoxSession(PhoneStream):
         self._last_new_s = self._now_s()
         self._tasks.append(loop.create_task(self._poll()))
 
-    async def _setup(self) -> None:
-        """/config, start unless measuring, where the data is now, /time."""
-        try:
-            buffers = self.state.config(await self._fetch("/config"))
-            self.title = buffers.title
-            latest = parse_get(await self._fetch(latest_query(buffers)), buffers)
-            if not latest.measuring:
-                if not parse_control(await self._fetch("/control?cmd=start")):
-                    self._event("waiting", "phyphox did not start: tap its play button")
+    async def _load_experiment(self, *, skip_history: bool) -> None:
+        """/config, the last values (is it measuring? where is the data?), start unless
+        measuring, /time. ``skip_history``: begin after the rows already there (on
+        open; after a reload or clear every row is new)."""
+        buffers = self.state.config(await self._fetch("/config"))
+        self.title = buffers.title
+        latest = parse_get(await self._fetch(latest_query(buffers)), buffers)
+        if not latest.measuring and not parse_control(await self._fetch("/control?cmd=start")):
+            self._event("waiting", "phyphox did not start: tap its play button")
+        if skip_history:
             self.state.start_at_latest(latest)
-            await self._refresh_time()
-        except InputError as exc:
-            raise DeviceError(f"phyphox at {self.address} answered oddly: {exc}") from exc
+        await self._refresh_time()
 
     async def _start_emulator(self) -> None:
         from tracker.devices import phyphox_emulator
@@ -279,7 +283,7 @@ class PhyphoxSession(PhoneStream):
         self._sent_after_end = rec_s is not None and rec_s > self._emulator.duration_s
         try:
             if self.state.needs_config:
-                await self._restart()
+                await self._load_experiment(skip_history=False)
             body = await self._fetch(self.state.query())
             host_s = self._now_s()
             self._link_back()
@@ -289,10 +293,18 @@ class PhyphoxSession(PhoneStream):
             self._link_lost(str(exc))
             await asyncio.sleep(RETRY_INTERVAL_S)
             return
-        except TrackerError:  # a malformed answer (or experiment): the next poll asks again
+        except DeviceError as exc:  # the reloaded experiment cannot be used
+            self._sent_after_end = False
+            if str(exc) != self._said:
+                self._said = str(exc)
+                self._event("waiting", str(exc))
+            await asyncio.sleep(RETRY_INTERVAL_S)
+            return
+        except InputError:  # a malformed answer: the next poll asks again
             self._sent_after_end = False
             self._stats.malformed += 1
             return
+        self._said = ""
         self._stats.decoded_packets += 1
         self._stats.lost_samples_estimate = self.state.nulls
         if answer is None:
@@ -315,15 +327,6 @@ class PhyphoxSession(PhoneStream):
             self._gap_reason = "no samples from phyphox (screen off?)"
             self._event("paused", "no samples from phyphox: keep the phone's screen on")
         self._release(host_s)
-
-    async def _restart(self) -> None:
-        """After a reload or clear: the experiment again, and start it."""
-        buffers = self.state.config(await self._fetch("/config"))
-        self.title = buffers.title
-        latest = parse_get(await self._fetch(latest_query(buffers)), buffers)
-        if not latest.measuring:
-            parse_control(await self._fetch("/control?cmd=start"))
-        await self._refresh_time()
 
     def _link_lost(self, why: str) -> None:
         if not self._lost:

@@ -1,4 +1,5 @@
-"""Latency of `tracker live` from a phone: Sensor Logger's push through the emulated phone.
+"""Latency of `tracker live` from a phone: Sensor Logger's push and phyphox's remote access
+through the emulated phones.
 
 Simulates a single-sensor kettlebell-swing session, has the emulated phone
 (`tracker.devices.phone_emulator`) POST it over 127.0.0.1 at real time, one message per
@@ -11,10 +12,15 @@ after the phone's start):
 * rep end -> rep event: from the rep's last sample to the rep's event, which adds the
   pipeline's own wait for the rep to settle.
 
+phyphox is polled instead (`tracker.devices.phyphox_source`): a sample waits for the
+next poll, one `POLL_INTERVAL_S` (40 ms) after the last answer, plus the request; the
+emulated phyphox answers over loopback, so a phone's Wi-Fi round trip (typically 5-30
+ms, more in power save) comes on top.
+
 A single phone measures no lumbar flexion (one sensor), so there are no flexion cues;
 a flag would follow its crossing sample as a block does.
 
-    python bench/phone_live.py [--batch 1.0 0.2] [--seed 11]
+    python bench/phone_live.py [--batch 1.0 0.2] [--poll 0.04 0.1] [--seed 11]
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import numpy as np
 from tracker.analysis.events import Event, RepCompleted
 from tracker.analysis.settings import AnalysisSettings
 from tracker.app.live import LiveConfig, LiveSink, run_live
+from tracker.devices.phyphox_source import POLL_INTERVAL_S
 from tracker.recording.load import save_recording
 from tracker.samples import SensorSamples
 from tracker.sim import SessionConfig, SetSpec, simulate_session
@@ -66,6 +73,7 @@ def percentiles_ms(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=float, nargs="+", default=[1.0, 0.2])
+    parser.add_argument("--poll", type=float, nargs="+", default=[POLL_INTERVAL_S])
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
     config = SessionConfig(
@@ -80,7 +88,12 @@ def main() -> None:
         source = Path(tmp) / "source.trk"
         save_recording(recording, source)
         t0 = float(recording.sensors["lumbar"].time_s[0])
-        for batch_s in args.batch:
+        runs = [("sensorlogger", f"batch period {b:g} s", {"batch_s": b}, {}) for b in args.batch]
+        runs += [
+            ("phyphox", f"phyphox, poll every {p * 1000:g} ms", {}, {"poll_interval_s": p})
+            for p in args.poll
+        ]
+        for i, (app, label, emulator, options) in enumerate(runs):
             sink = LatencySink()
             sink.t0_s = t0
 
@@ -88,14 +101,14 @@ def main() -> None:
                 sink.phone_start_s = at_s
 
             live = LiveConfig(
-                {"lumbar": f"emulator:sensorlogger:{source}"},
-                Path(tmp) / f"phone-{batch_s}.trk",
+                {"lumbar": f"emulator:{app}:{source}"},
+                Path(tmp) / f"phone-{i}.trk",
                 AnalysisSettings(),
-                phone_options={"emulator_options": {"batch_s": batch_s, "on_start": started}},
+                phone_options={"emulator_options": {**emulator, "on_start": started}, **options},
             )
             result = asyncio.run(run_live(live, sink))
             reps = len(result.result.reps) if result.result else 0
-            print(f"batch period {batch_s:g} s, {reps} reps")
+            print(f"{label}, {reps} reps")
             print(f"  sample -> pipeline:     {percentiles_ms(sink.block_delays_s)}")
             print(f"  rep end -> rep event:   {percentiles_ms(sink.rep_delays_s)}")
 

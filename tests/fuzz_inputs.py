@@ -4,7 +4,7 @@ Shared by the default test run (tests/test_fuzz_*.py, a few thousand cases) and 
 run (bench/fuzz.py, a million). Each case is one seeded `random.Random`: a generator
 builds a valid input with the project's own encoders and writers (native records with
 correct checksums, samples CSV, Sensor Logger and phyphox exports, BLE payloads of each
-protocol), then breaks it where the format has structure (a JSON header field of the wrong
+protocol, a phyphox remote-access session's answers), then breaks it where the format has structure (a JSON header field of the wrong
 type, a sample count that does not match the bytes, a delta block 64 bits wide, records
 out of order, ...) and, on top of that, sometimes flips, cuts or splices bytes.
 
@@ -42,6 +42,7 @@ from tracker.devices import polar_pmd as pmd
 from tracker.devices import tracker_imu as imu
 from tracker.devices.base import DecodedPacket
 from tracker.devices.kinds import StreamConfig
+from tracker.devices.phyphox_emulator import phyphox_number
 from tracker.errors import CorruptRecordingError, TrackerError
 from tracker.recording import framing, native
 from tracker.recording.describe import describe
@@ -1528,6 +1529,90 @@ def target_movella_dot(case: Case) -> None:
     run_stream(case, "movella_dot", protocol, device, config, payloads)
 
 
+# --------------------------------------------------------------------------- phyphox remote
+
+
+def _phyphox_answers(case: Case) -> list[tuple[str, dict | list]]:
+    """A session's answers as phyphox serves them: /config, /time, then /get polls of
+    an accelerometer and a 5x faster gyroscope (its numbers as phyphox prints them)."""
+    from tracker.devices.phyphox_emulator import BUFFERS
+
+    rng = case.rng
+    rate = rng.choice((50.0, 100.0, 416.0))
+    names = [n for s in (BUFFERS.acc, BUFFERS.gyro) for n in (s.time, *s.values)]
+    config = {
+        "title": "t",
+        "buffers": [{"name": n, "size": 0} for n in names],
+        "inputs": [
+            {"source": src, "outputs": [{"x": s.x}, {"y": s.y}, {"z": s.z}, {"t": s.time}]}
+            for src, s in (("accelerometer", BUFFERS.acc), ("gyroscope", BUFFERS.gyro))
+        ],
+        "export": [],
+    }
+    start = rng.choice((0.0, 12.5, 3600.0))
+    time = [{"event": "START", "experimentTime": start, "systemTime": 1.7e9 + start}]
+    answers: list[tuple[str, dict | list]] = [("/config", config), ("/time", time)]
+    t = start
+    for _ in range(rng.randrange(1, 8)):
+        n = rng.randrange(0, 12)
+        acc_t = t + np.arange(1, n + 1) / rate
+        gyro_t = t + np.arange(1, 5 * n + 1) / (5 * rate)
+        buffers = {}
+        for times, sensor in ((acc_t, BUFFERS.acc), (gyro_t, BUFFERS.gyro)):
+            values = case.np_rng().normal(0, 5, (len(times), 3))
+            cols = [times, *values.T]
+            for name, col in zip((sensor.time, *sensor.values), cols, strict=True):
+                # (rounded to the 8 digits phyphox prints)
+                digits = [float(phyphox_number(float(v))) for v in col]
+                buffers[name] = {"size": 0, "updateMode": "partial", "buffer": digits}
+        status = {"session": "s1", "measuring": True, "timedRun": False, "countDown": 0}
+        answers.append(("/get", {"buffer": buffers, "status": status}))
+        t = float(acc_t[-1]) if n else t
+    return answers
+
+
+def target_phyphox_remote(case: Case) -> None:
+    """What `tracker live --lumbar phone:phyphox@HOST` does with the phone's answers:
+    the session's decoding state (`PhyphoxAssembler`), answer by answer."""
+    from tracker.devices.phyphox_remote import PhyphoxAssembler
+
+    rng = case.rng
+    state = PhyphoxAssembler("lumbar")
+    answers = _phyphox_answers(case)
+    # One answer hostile in most cases; as in the session, a refused /time or /get is
+    # skipped and the answers after it must still decode.
+    hostile = rng.randrange(len(answers)) if rng.random() < 0.8 else -1
+    refused: TrackerError | None = None
+    for i, (path, obj) in enumerate(answers):
+        body = dump_json(obj).encode()
+        if i == hostile:
+            body = _json_payload(rng, obj) if isinstance(obj, dict) else body
+            body = maybe_mutate(rng, body, 0.3)
+        case.inputs[f"{i}{path}"] = body
+        if path == "/config":
+            state.config(body)  # (the session does not open without it)
+            continue
+        try:
+            state.time(body) if path == "/time" else state.get(body)
+        except TrackerError as exc:
+            refused = refused or exc
+        while (block := state.take()) is not None:
+            _check_phone_block(block)
+    while (block := state.take(final=True)) is not None:
+        _check_phone_block(block)
+    if refused is not None:
+        raise refused
+
+
+def _check_phone_block(block: object) -> None:
+    t = block.time_s  # type: ignore[attr-defined]
+    values = (block.acc_mps2, block.gyro_rad_s)  # type: ignore[attr-defined]
+    if not (np.isfinite(t).all() and all(np.isfinite(v).all() for v in values)):
+        raise InvariantError("a phyphox block with non-finite samples")
+    if len(t) > 1 and not (np.diff(t) > 0).all():
+        raise InvariantError("a phyphox block whose times do not increase")
+
+
 # --------------------------------------------------------------------------- device side
 
 
@@ -1601,6 +1686,7 @@ TARGETS: dict[str, tuple[Callable[[Case], None], float]] = {
     "samples_csv": (target_samples_csv, 0.13),
     "sensor_logger": (target_sensor_logger, 0.09),
     "phyphox": (target_phyphox, 0.09),
+    "phyphox_remote": (target_phyphox_remote, 0.05),
     "tracker_imu": (target_tracker_imu, 0.11),
     "polar_pmd": (target_polar_pmd, 0.09),
     "movesense": (target_movesense, 0.11),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import selectors
 import types
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +25,16 @@ SOURCE_CONFIG = SessionConfig(
     rest_s=(5.0, 5.0),
     end_standing_s=2.0,
 )
+
+
+def assert_same_reps(reps: Sequence[Any], reference: Sequence[Any], period_s: float) -> None:
+    """``reps`` are ``reference``'s: as many, each boundary within one sample period
+    (``period_s``), the same flexion flag."""
+    assert len(reps) == len(reference)
+    for rep, want in zip(reps, reference, strict=True):
+        assert abs(rep.start_s - want.start_s) <= period_s
+        assert abs(rep.end_s - want.end_s) <= period_s
+        assert rep.flexion_under_load == want.flexion_under_load
 
 
 def write_source(directory: Path) -> Path:

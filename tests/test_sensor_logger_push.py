@@ -7,7 +7,8 @@ import random
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from decoder_helpers import JSONISH, fuzz, json_bodies
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tracker.devices.phone_emulator import EPOCH_BASE_NS, EmulatedPhone
@@ -255,20 +256,9 @@ def test_phone_device_names() -> None:
         parse_phone_device("emulator:sensorlogger:")
 
 
-JSONISH = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=20,
-)
-
-
-@settings(max_examples=300, deadline=None)
+@fuzz
 @given(
-    st.one_of(
-        st.binary(max_size=200),
-        JSONISH.map(lambda d: json.dumps(d).encode()),
+    json_bodies(
         st.fixed_dictionaries(
             {"messageId": st.integers(-2, 5), "payload": st.lists(JSONISH, max_size=4)}
         ).map(lambda d: json.dumps(d).encode()),

@@ -47,6 +47,7 @@ from tracker.analysis.settings import AnalysisSettings
 from tracker.app.offline import analyse_recording
 from tracker.devices.ble import BleSession, BleTransport, LinkEvent, ReconnectPolicy, StreamItem
 from tracker.devices.phone_source import PhoneSession, phone_devices
+from tracker.devices.phyphox_source import PhyphoxSession
 from tracker.devices.sources import SensorSources
 from tracker.devices.stream_tracking import StreamStats
 from tracker.errors import AnalysisError, TrackerError
@@ -94,8 +95,8 @@ class LiveConfig:
     scan_timeout_s: float = 10.0
     faults: Mapping[str, Any] | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
-    #: Passed to `PhoneSession` when the device is a phone (port, host, tests: the
-    #: emulated phone's ``emulator_options``).
+    #: Passed to `PhoneSession` / `PhyphoxSession` when the device is a phone (port,
+    #: host, tests: the emulated phone's ``emulator_options``).
     phone_options: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -208,22 +209,27 @@ async def run_live(
 
 
 async def _run_phone(config: LiveConfig, sink: LiveSink | None, stop: asyncio.Event) -> LiveResult:
-    """`run_live` with a phone as the sensor (`tracker.devices.phone_source`)."""
-    phone = PhoneSession(config.devices, speed=config.speed, **config.phone_options)
+    """`run_live` with a phone as the sensor: Sensor Logger pushing to us
+    (`tracker.devices.phone_source`) or phyphox polled (`tracker.devices.phyphox_source`)."""
+    phone: PhoneSession | PhyphoxSession
+    if any(d.is_phyphox for d in phone_devices(config.devices).values()):
+        phone = PhyphoxSession(config.devices, speed=config.speed, **config.phone_options)
+    else:
+        phone = PhoneSession(config.devices, speed=config.speed, **config.phone_options)
     origin_s = asyncio.get_running_loop().time()
     try:
         if not await _open_unless_stopped(phone, stop, cancellable=True):
             raise StoppedBeforeRecording("stopped while the phone receiver was being opened")
         run = _Run(config, phone, sink or LiveSink(), stop, origin_s, phone.source_timeline)
         result = await run.run()
-        result.requests_rejected = phone.counts.bad
+        result.requests_rejected = phone.requests_rejected
         return result
     finally:
         await phone.close()
 
 
 async def _open_unless_stopped(
-    session: BleSession | PhoneSession, stop: asyncio.Event, *, cancellable: bool
+    session: BleSession | PhoneSession | PhyphoxSession, stop: asyncio.Event, *, cancellable: bool
 ) -> bool:
     """Open ``session``; False if ``stop`` is set first.
 
@@ -256,7 +262,7 @@ class _Run:
     def __init__(
         self,
         config: LiveConfig,
-        session: BleSession | PhoneSession,
+        session: BleSession | PhoneSession | PhyphoxSession,
         sink: LiveSink,
         stop: asyncio.Event,
         origin_s: float,

@@ -31,6 +31,7 @@ COMMAND_MODULES = {
     "history": "history",
     "live": "live",
     "scan": "live",
+    "phyphox-experiment": "live",
     "plot": "report",
     "report": "report",
     "simulate": "simulate",

@@ -349,7 +349,9 @@ def live(
     emulator:KIND:PATH (KIND: tracker_imu, polar_pmd, movesense, movella_dot), or a
     phone running Sensor Logger's HTTP push: phone:sensorlogger (Android, or iOS with
     "Standardise Units & Frames" on), phone:sensorlogger-ios, or an emulated one
-    emulator:sensorlogger:PATH; it prints the URL to enter in the app. Ctrl-C
+    emulator:sensorlogger:PATH; it prints the URL to enter in the app. Or phyphox with
+    remote access on, running the tracker's experiment: phone:phyphox@HOST[:PORT]
+    (the address phyphox shows; port 8080 by default), or emulator:phyphox:PATH. Ctrl-C
     (or SIGTERM, SIGHUP), the end of emulated streams or --duration closes the recording and prints
     the session summary. If the recording cannot be written (disk full), the session
     stops, the summary covers what the file holds, and the exit code is 1.
@@ -364,9 +366,12 @@ def live(
         devices = {"lumbar": f"emulator:{path}", "sacrum": f"emulator:{path}"}
     if not devices:
         raise click.UsageError("name a sensor with --lumbar and/or --sacrum DEVICE, or use --demo")
-    if phone_port is not None and not phone_devices(devices):
+    phones = phone_devices(devices)
+    if phone_port is not None and not any(not p.is_phyphox for p in phones.values()):
         raise click.UsageError(
-            "--phone-port is for a phone DEVICE (phone:... or emulator:sensorlogger:...)"
+            "--phone-port is for a phone DEVICE that pushes (phone:sensorlogger... or "
+            "emulator:sensorlogger:...); phyphox's port goes in its DEVICE "
+            "(phone:phyphox@HOST:PORT)"
         )
     settings, source = resolve_settings(
         flexion_limit, extension_limit, exercise, profile_path, no_profile
@@ -420,6 +425,51 @@ def _add_to_history(db_path: Path | None, session: SessionResult, path: Path) ->
     warning = try_record_session(db_path, session, path)
     if warning is not None:
         click.echo(f"Warning: history not updated: {warning}", err=True)
+
+
+@cli.command("phyphox-experiment")
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Serve it on this machine and draw the QR code that loads it in phyphox; "
+    "ends once the phone has fetched it.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port to serve on with --serve (0: any free one).",
+)
+def phyphox_experiment(serve: bool, port: int) -> None:
+    """Where the phyphox experiment for `tracker live --lumbar phone:phyphox@HOST` is
+    (accelerometer with g and gyroscope at the fastest rate); with --serve, a URL and
+    QR code that load it: in phyphox tap +, "Scan QR code"."""
+    from tracker.devices.phone_source import lan_address
+    from tracker.devices.phyphox_experiment import EXPERIMENT_PATH, URL_PATH, serve_experiment
+
+    click.echo(str(EXPERIMENT_PATH))
+    if not serve:
+        return
+    err = _Terminal(sys.stderr)
+
+    def listening(bound: int) -> None:
+        url = f"http://{lan_address()}:{bound}{URL_PATH}"
+        err.echo(f"Serving it at {url} until the phone fetches it (Ctrl-C to stop)")
+        if (qr := qr_text(url)) is not None:
+            err.echo(qr)
+
+    async def main() -> bool:
+        return await serve_experiment("0.0.0.0", port, listening, asyncio.Event())
+
+    try:
+        fetched = asyncio.run(main())
+    except OSError as exc:
+        raise click.ClickException(
+            one_line(f"cannot listen on port {port} ({exc.strerror or exc}); try another --port")
+        ) from exc
+    if fetched:
+        err.echo("The phone fetched it: open it in phyphox, enable remote access in its menu.")
 
 
 @cli.command()

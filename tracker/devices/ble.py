@@ -191,6 +191,15 @@ class LinkEvent:
 StreamItem = SensorSamples | Gap | RawPacket | LinkEvent
 
 
+async def until_done(queue: asyncio.Queue[Any], done: object) -> AsyncIterator[StreamItem]:
+    """The items put on ``queue`` up to ``done`` (a session's iteration)."""
+    while True:
+        item = await queue.get()
+        if item is done:
+            return
+        yield item
+
+
 @dataclass(frozen=True)
 class ReconnectPolicy:
     """Back-off between reconnect attempts after a drop.
@@ -770,10 +779,7 @@ class BleSession:
         self._queue.put_nowait(_DONE)
 
     async def __aiter__(self) -> AsyncIterator[StreamItem]:
-        while True:
-            item = await self._queue.get()
-            if item is _DONE:
-                break
+        async for item in until_done(self._queue, _DONE):
             yield item
         for placement, link in self.links.items():
             if link.error is not None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 #: Largest body accepted: a one-second batch of accelerometer, gravity and a 500 Hz
@@ -52,6 +52,16 @@ _REASONS = {
 }
 
 BodyHandler = Callable[[bytes, float], tuple[int, str]]
+StreamHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def listen(
+    serve: StreamHandler, host: str, port: int, limit: int
+) -> tuple[asyncio.Server, int]:
+    """A stream server on ``host``:``port`` (0: a free port) and the port it got;
+    ``limit``: the longest request head read. Raises OSError when it cannot bind."""
+    server = await asyncio.start_server(serve, host, port, limit=limit)
+    return server, int(server.sockets[0].getsockname()[1])
 
 
 def new_token() -> str:
@@ -147,10 +157,7 @@ class PushReceiver:
     async def start(self) -> int:
         """Start listening; returns the port. Raises OSError when it cannot bind."""
         self._bucket = _TokenBucket(self.max_requests_per_s, self.max_burst, self._now_s())
-        self._server = await asyncio.start_server(
-            self._serve, self.host, self.port, limit=MAX_HEADER_BYTES
-        )
-        self.port = int(self._server.sockets[0].getsockname()[1])
+        self._server, self.port = await listen(self._serve, self.host, self.port, MAX_HEADER_BYTES)
         return self.port
 
     async def close(self) -> None:

@@ -50,9 +50,7 @@ def _gravity(time_s: np.ndarray, acc: np.ndarray) -> np.ndarray:
     return out
 
 
-def _upsampled(
-    time_s: np.ndarray, values: np.ndarray, factor: int
-) -> tuple[np.ndarray, np.ndarray]:
+def upsampled(time_s: np.ndarray, values: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
     """``factor`` samples per source interval, on the straight line between source
     samples: a receiver interpolating back at the source times gets the source values."""
     if factor <= 1 or len(time_s) < 2:
@@ -111,7 +109,7 @@ class EmulatedPhone:
         streams = {
             ACCELEROMETER: (t, s.acc_mps2 - gravity),
             GRAVITY: (t, gravity),
-            GYROSCOPE: _upsampled(t, s.gyro_rad_s, self.gyro_factor),
+            GYROSCOPE: upsampled(t, s.gyro_rad_s, self.gyro_factor),
         }
         n = int(np.floor(t[-1] / self.batch_s)) + 1
         out = []

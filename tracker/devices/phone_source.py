@@ -7,7 +7,10 @@ DEVICE names (``tracker live --lumbar DEVICE`` or ``--sacrum DEVICE``, one phone
 * ``phone:sensorlogger-ios``: Sensor Logger on iOS with that setting off (signs flipped);
 * ``emulator:sensorlogger:PATH``: an emulated phone (`tracker.devices.phone_emulator`)
   that POSTs PATH's samples for that placement to the receiver over 127.0.0.1, as the
-  app would (batches, reordering, repeats, Android's rate mismatch).
+  app would (batches, reordering, repeats, Android's rate mismatch);
+* ``phone:phyphox@HOST[:PORT]`` and ``emulator:phyphox:PATH``: phyphox's remote access,
+  polled (`tracker.devices.phyphox_source`; parsed here, so one function knows every
+  phone DEVICE).
 
 `PhoneSession` has the shape of `tracker.devices.ble.BleSession` (placements, stats,
 devices, battery_percent, open / close, async iteration of the same `StreamItem` s),
@@ -33,13 +36,14 @@ import contextlib
 import importlib
 import io
 import socket
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tracker.devices.ble import LinkEvent, StreamItem, check_placements
+from tracker.devices.ble import check_placements
 from tracker.devices.http_receiver import PushReceiver, ReceiverCounts, new_token
+from tracker.devices.phone_stream import PhoneStream
 from tracker.devices.playback import load_placement_samples
 from tracker.devices.sensor_logger_push import (
     PROTOCOL,
@@ -47,14 +51,18 @@ from tracker.devices.sensor_logger_push import (
     PushAssembler,
     decode_message,
 )
-from tracker.devices.stream_tracking import ClockMapper, DeviceClock, KnownClock, StreamStats
+from tracker.devices.stream_tracking import KnownClock
 from tracker.errors import DeviceError, InputError
-from tracker.recording.model import DeviceInfo, Gap, RawPacket
+from tracker.recording.model import DeviceInfo, RawPacket
 from tracker.samples import SensorSamples
 
 PHONE_PREFIX = "phone:"
 EMULATED_PREFIX = "emulator:sensorlogger:"
 APPS = {"sensorlogger": Convention.ANDROID, "sensorlogger-ios": Convention.IOS}
+PHYPHOX = "phyphox"
+EMULATED_PHYPHOX_PREFIX = "emulator:phyphox:"
+#: The port phyphox's remote access serves on Android (iOS: 80; the app shows it).
+PHYPHOX_PORT = 8080
 #: Port the receiver listens on by default: a fixed one, so the URL entered in the app
 #: stays valid from session to session (only the token changes). Above the ports
 #: other services commonly use; 0 asks for any free port (tests).
@@ -68,12 +76,8 @@ PAUSE_AFTER_S = 3.0
 #: A message missing behind later ones is given up after this long: a late message
 #: is hardly ever later than a second batch; waiting longer only delays every cue.
 REORDER_WAIT_S = 2.0
-#: Samples further apart than this on the phone's clock are a gap in the recording:
-#: at any IMU rate a phone offers (>= 50 Hz) that is dozens of missing samples.
-GAP_S = 0.5
 #: How often the session checks for silence and held-back messages.
 WATCH_INTERVAL_S = 0.25
-_DONE = object()
 
 WAITING_HINT = (
     "no request from the phone yet: check that HTTP Push is on in Sensor Logger's "
@@ -86,31 +90,66 @@ WAITING_HINT = (
 
 @dataclass(frozen=True)
 class PhoneDevice:
-    """A parsed phone DEVICE string."""
+    """A parsed phone DEVICE string. ``app``: ``sensorlogger`` (pushes to us) or
+    ``phyphox`` (polled at ``host``:``port``)."""
 
     convention: Convention
     emulator_path: Path | None = None
+    app: str = "sensorlogger"
+    host: str = ""
+    port: int = PHYPHOX_PORT
 
     @property
     def is_emulator(self) -> bool:
         return self.emulator_path is not None
 
+    @property
+    def is_phyphox(self) -> bool:
+        return self.app == PHYPHOX
+
+
+def _emulated(text: str, prefix: str) -> Path:
+    path = text[len(prefix) :]
+    if not path:
+        raise DeviceError(f"{text!r} names no recording: use {prefix}PATH")
+    return Path(path)
+
+
+def _phyphox_address(text: str, rest: str) -> PhoneDevice:
+    host, sep, port_text = rest.rpartition(":")
+    if not sep:
+        host, port_text = rest, str(PHYPHOX_PORT)
+    if not host or any(c.isspace() or c in "/@?#" for c in host):
+        raise DeviceError(
+            f"{text!r} names no phone address: use phone:phyphox@HOST[:PORT] with the "
+            "address phyphox shows under remote access (e.g. phone:phyphox@192.168.1.20)"
+        )
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise DeviceError(f"{text!r}: the port must be a number from 1 to 65535")
+    return PhoneDevice(Convention.ANDROID, app=PHYPHOX, host=host, port=int(port_text))
+
 
 def parse_phone_device(text: str) -> PhoneDevice | None:
     """The phone named by ``text`` (see the module docstring); None when it names none.
 
-    Raises `DeviceError` for an unknown phone app."""
+    Raises `DeviceError` for an unknown phone app or a phyphox DEVICE without address."""
     text = text.strip()
     if text.startswith(EMULATED_PREFIX):
-        path = text[len(EMULATED_PREFIX) :]
-        if not path:
-            raise DeviceError(f"{text!r} names no recording: use emulator:sensorlogger:PATH")
-        return PhoneDevice(Convention.ANDROID, Path(path))
+        return PhoneDevice(Convention.ANDROID, _emulated(text, EMULATED_PREFIX))
+    if text.startswith(EMULATED_PHYPHOX_PREFIX):
+        path = _emulated(text, EMULATED_PHYPHOX_PREFIX)
+        return PhoneDevice(Convention.ANDROID, path, app=PHYPHOX, host="127.0.0.1")
     if not text.startswith(PHONE_PREFIX):
         return None
-    app = text[len(PHONE_PREFIX) :].lower()
-    if app not in APPS:
-        raise DeviceError(f"unknown phone app {app!r}: use phone:{' or phone:'.join(APPS)}")
+    app, at, rest = text[len(PHONE_PREFIX) :].partition("@")
+    app = app.lower()
+    if app == PHYPHOX:
+        return _phyphox_address(text, rest.strip())
+    if app not in APPS or at:
+        raise DeviceError(
+            f"unknown phone app {text[len(PHONE_PREFIX) :]!r}: use "
+            f"phone:{' or phone:'.join(APPS)} or phone:phyphox@HOST[:PORT]"
+        )
     return PhoneDevice(APPS[app])
 
 
@@ -161,7 +200,21 @@ def decode_recorded(
     return assembler.take(final=True)
 
 
-class PhoneSession:
+def only_phone(devices: Mapping[str, str]) -> tuple[str, PhoneDevice]:
+    """The placement and phone of ``devices``, which must hold one phone and nothing
+    else; `DeviceError` otherwise."""
+    check_placements(devices)
+    phones = phone_devices(devices)
+    if len(devices) != 1 or len(phones) != 1:
+        raise DeviceError(
+            "a phone streams alone for now: give it as the only device "
+            "(--lumbar or --sacrum), without a BLE sensor"
+        )
+    ((placement, phone),) = phones.items()
+    return placement, phone
+
+
+class PhoneSession(PhoneStream):
     """One phone at ``placement`` as a live source (see the module docstring).
 
     ``host``: the address to listen on (all interfaces for a real phone; 127.0.0.1
@@ -180,14 +233,10 @@ class PhoneSession:
         warn_after_s: float = WARN_AFTER_S,
         emulator_options: Mapping[str, Any] | None = None,
     ) -> None:
-        check_placements(devices)
-        phones = phone_devices(devices)
-        if len(devices) != 1 or len(phones) != 1:
-            raise DeviceError(
-                "a phone streams alone for now: give it as the only device "
-                "(--lumbar or --sacrum), without a BLE sensor"
-            )
-        ((self.placement, self.phone),) = phones.items()
+        placement, self.phone = only_phone(devices)
+        if self.phone.is_phyphox:
+            raise DeviceError("phyphox is polled, not pushed: use PhyphoxSession")
+        super().__init__(placement)
         emulated = self.phone.is_emulator
         self.host = host or ("127.0.0.1" if emulated else "0.0.0.0")
         # The emulated phone is told the port: any free one does.
@@ -198,29 +247,13 @@ class PhoneSession:
         self.token = new_token()
         self.receiver = PushReceiver(self.token, self._on_body, host=self.host, port=self.port)
         self.assembler = PushAssembler(self.placement, self.phone.convention)
-        self._stats = StreamStats()
         self.url = ""
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
-        self._closed = False
-        self._origin_s = 0.0
-        self._clock: DeviceClock = ClockMapper(1.0)
         self._emulator: Any = None
         self._last_request_s: float | None = None
         self._warned = False
         self._paused = False
         self._waiting_since_s: float | None = None
-        self._last_time_s: float | None = None
-        self._gap_reason = ""
-
-    # -- the BleSession shape ------------------------------------------------------------
-    @property
-    def placements(self) -> tuple[str, ...]:
-        return (self.placement,)
-
-    @property
-    def stats(self) -> dict[str, StreamStats]:
-        return {self.placement: self._stats}
 
     @property
     def counts(self) -> ReceiverCounts:
@@ -238,26 +271,14 @@ class PhoneSession:
         return {self.placement: DeviceInfo(model=model, protocol=protocol, address=address)}
 
     @property
-    def battery_percent(self) -> dict[str, int | None]:
-        return {self.placement: None}
-
-    @property
     def source_timeline(self) -> bool:
         """Samples are on the source recording's timeline (an emulated phone)."""
         return self.phone.is_emulator
 
-    async def __aenter__(self) -> PhoneSession:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    def _now_s(self) -> float:
-        return asyncio.get_running_loop().time() - self._origin_s
-
-    def _event(self, event: str, detail: str = "") -> None:
-        self._queue.put_nowait(LinkEvent(self.placement, self._now_s(), event, detail))
+    @property
+    def requests_rejected(self) -> int:
+        """Requests the receiver answered 4xx."""
+        return self.receiver.counts.bad
 
     async def open(self) -> None:
         """Start listening (and the emulated phone); raises `DeviceError` when the port
@@ -305,7 +326,7 @@ class PhoneSession:
         self.assembler.skip_missing()
         self._release(final=True)
         self._event("finished", "emulated recording ended")
-        self._queue.put_nowait(_DONE)
+        self._end()
 
     # -- requests -------------------------------------------------------------------------
     def _on_body(self, body: bytes, arrival_s: float) -> tuple[int, str]:
@@ -333,29 +354,7 @@ class PhoneSession:
         return 200, "ok"
 
     def _release(self, *, final: bool, host_s: float | None = None) -> None:
-        block = self.assembler.take(final=final)
-        if block is None:
-            return
-        offset = self._clock.map(
-            (float(block.time_s[-1]),), self._now_s() if host_s is None else host_s
-        )
-        times = block.time_s + offset
-        if self._last_time_s is not None and times[0] - self._last_time_s > GAP_S:
-            self._stats.timestamp_gaps += 1
-            self._queue.put_nowait(
-                Gap(
-                    self.placement,
-                    self._last_time_s,
-                    float(times[0]),
-                    self._gap_reason or "no data from the phone",
-                )
-            )
-            self._gap_reason = ""
-        self._last_time_s = float(times[-1])
-        self._stats.samples += len(times)
-        self._queue.put_nowait(
-            SensorSamples(self.placement, times, block.acc_mps2, block.gyro_rad_s)
-        )
+        self.emit_block(self.assembler.take(final=final), host_s)
 
     async def _watch(self) -> None:
         while True:
@@ -376,13 +375,6 @@ class PhoneSession:
                 self.assembler.skip_missing()
                 self._release(final=False)
 
-    async def __aiter__(self) -> AsyncIterator[StreamItem]:
-        while True:
-            item = await self._queue.get()
-            if item is _DONE:
-                break
-            yield item
-
     async def close(self) -> None:
         """Stop listening (and the emulated phone); ends the iteration. Idempotent."""
         if self._closed:
@@ -396,4 +388,4 @@ class PhoneSession:
         await self.receiver.close()
         self.assembler.skip_missing()
         self._release(final=True)
-        self._queue.put_nowait(_DONE)
+        self._end()

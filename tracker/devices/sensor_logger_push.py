@@ -272,7 +272,8 @@ class PushAssembler:
             return None
         acc_names = self._acc_names()
         needed = (*acc_names, GYROSCOPE)
-        if any(n not in self._buffers or not len(self._buffers[n].time_ns) for n in needed):
+        # Interpolating a stream needs two of its samples (one alone has no period).
+        if any(n not in self._buffers or len(self._buffers[n].time_ns) < 2 for n in needed):
             return None
         base = self._buffers[acc_names[0]]
         ends = [self._buffers[n].newest_ns for n in needed]

@@ -62,17 +62,19 @@ def _reps(h: np.ndarray, exercise: str | None = None, vert: np.ndarray | None = 
     return reps
 
 
-def _butt_wink_squats(n_reps: int, tuck_deg: float = 24.0) -> tuple[np.ndarray, np.ndarray]:
+def _butt_wink_squats(
+    n_reps: int, tuck_deg: float = 24.0, untuck_deg: float = 40.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Hinge angle and vertical hip acceleration of squats whose pelvis tucks under at
     the bottom: the angle goes 0 -> 40 deg, back to ``tuck_deg`` as the hips reach the
-    bottom 0.5 m down, on to 40 again and back to standing, while the hips go down and
-    up along half cosines (``tuck_deg`` 40: no tuck)."""
+    bottom 0.5 m down, on to ``untuck_deg`` and back to standing, while the hips go down
+    and up along half cosines (``tuck_deg`` 40: no tuck)."""
     half_s = 1.2
     still = np.zeros(round(1.0 / PERIOD_S))
     h = [still]
     for _ in range(n_reps):
-        h += [_ramp(0.0, 40.0, 0.8), _ramp(40.0, tuck_deg, 0.4), _ramp(tuck_deg, 40.0, 0.4)]
-        h += [_ramp(40.0, 0.0, 0.8), np.zeros(round(0.5 / PERIOD_S))]
+        h += [_ramp(0.0, 40.0, 0.8), _ramp(40.0, tuck_deg, 0.4), _ramp(tuck_deg, untuck_deg, 0.4)]
+        h += [_ramp(untuck_deg, 0.0, 0.8), np.zeros(round(0.5 / PERIOD_S))]
     h.append(np.zeros(round(2.0 / PERIOD_S)))
     n_half = round(half_s / PERIOD_S)
     t = np.arange(2 * n_half) * PERIOD_S
@@ -94,6 +96,31 @@ def test_a_squat_whose_pelvis_tucks_under_at_the_bottom_is_one_rep():
     # Without the hips' motion the turn at the bottom looks like a rest: the squats
     # are miscounted (as two half-reps each).
     assert _reps(h) != 6
+
+
+def test_a_squat_whose_angle_dips_to_the_rest_level_at_the_bottom_ends_standing():
+    # A tuck under at the bottom that brings the trunk angle back to near standing's
+    # (6 deg), the trunk leaning less on the way up (30 deg) than down: the rep still
+    # ends when the lifter stands, after the way up, not at the bottom, where the angle
+    # was still near the rest level.
+    h, vert = _butt_wink_squats(6, tuck_deg=6.0, untuck_deg=30.0)
+    s = SegmentationSettings()
+    seg = RepSegmenter(s, PERIOD_S)
+    rate = np.gradient(h, PERIOD_S)
+    tracker = TurningPointTracker(s.hysteresis_deg, round(s.settle_s / PERIOD_S), s.still_rate_deg_s)
+    reps = []
+    for i in range(len(h)):
+        if (tp := tracker.update(i, float(h[i]), float(rate[i]))) is not None:
+            reps += seg.add_turn(tp, rate, h, vert, now=len(h) - 1)[0]
+    if (tp := seg.end_turn(h, len(h))) is not None:
+        reps += seg.add_turn(tp, rate, h, vert, now=len(h) - 1)[0]
+    rep_s, rest_s = 2.4, 0.5  # down, tuck, untuck, up; standing between reps
+    expected = [(1.0 + k * (rep_s + rest_s), 1.0 + k * (rep_s + rest_s) + rep_s) for k in range(6)]
+    got = [(c.a.leave * PERIOD_S, c.b.arrive * PERIOD_S) for c in reps]
+    assert len(got) == 6
+    for (start_s, end_s), (true_start_s, true_end_s) in zip(got, expected, strict=True):
+        assert abs(start_s - true_start_s) < 0.2
+        assert abs(end_s - true_end_s) < 0.2
 
 
 def test_standing_between_squats_stays_a_rest_with_the_hips_measured():

@@ -335,6 +335,9 @@ class RepSegmenter:
         self.hinge_radius_m = hinge_radius_m
         #: Cycles passed over while no set was open, the latest last (`_lead_in`).
         self._passed_over: list[Cycle] = []
+        #: Upright turns of the angle passed over as the bottom of a squat
+        #: (`_hips_turn_up`), by timeline index: the movement goes on through them.
+        self._squat_bottoms: list[int] = []
         #: Verdicts on candidate cycles since the caller last took them (`take_verdicts`).
         self.verdicts: list[Verdict] = []
         #: A lone lumbar sensor's angle includes lumbar flexion, so one rep can reach
@@ -354,17 +357,31 @@ class RepSegmenter:
         relative to that peak rate, so slow grinds and fast swings are cut at the same
         point of their velocity profile. Only the final approach counts (after the angle
         was last near ``last``'s value): walking about in between is not the movement.
+        Through the bottom of a squat where the angle turned back (`_squat_bottoms`),
+        the arrival comes after it, on the way up from the last extreme after it: the
+        angle still at that bottom is not the rest.
         """
         a, b = last.tp.index, turn.tp.index
         band = self._near_band_deg(abs(turn.value - last.value))
         seg = h[a : b + 1]
-        near = np.flatnonzero(np.abs(seg - last.value) < band)
-        final = int(near[-1]) if len(near) else 0
         r = np.abs(rate[a : b + 1])
-        fastest = final + int(np.argmax(r[final:]))
+        # (a bottom passed over lies between a peak and the rest after it)
+        bottoms = [k - a for k in self._squat_bottoms if a < k < b] if last.is_max else []
+        bottom = max(bottoms, default=None)
+        near = np.flatnonzero(np.abs(seg - last.value) < band)
+        if bottom is not None:
+            near = near[near < bottom]  # leaving ``last`` is on the way into the bottom
+        final = int(near[-1]) if len(near) else 0
+        end = len(seg) if bottom is None else bottom + 1
+        fastest = final + int(np.argmax(r[final:end]))
         thr = max(STILL_RATE_FLOOR_DEG_S, STILL_RATE_SHARE * float(r[fastest]))
         still = np.flatnonzero(r[: fastest + 1] < thr)
         last.leave = a + (int(still[-1]) if len(still) else 0)
+        if bottom is not None:
+            after = seg[bottom:]
+            final = bottom + int(np.argmax(after))
+            fastest = final + int(np.argmax(r[final:]))
+            thr = max(STILL_RATE_FLOOR_DEG_S, STILL_RATE_SHARE * float(r[fastest]))
         still = np.flatnonzero(r[fastest:] < thr)
         turn.arrive = a + fastest + (int(still[0]) if len(still) else b - a - fastest)
 
@@ -450,6 +467,9 @@ class RepSegmenter:
             if not tp.is_max and self._hips_turn_up(tp.index):
                 # The angle turned back towards upright at the bottom of a squat (the
                 # pelvis tucking under): one movement down and up, not a rest.
+                first = self.chain[0].tp.index
+                self._squat_bottoms = [k for k in self._squat_bottoms if k >= first]
+                self._squat_bottoms.append(tp.index)
                 return [], False
             if self._settled_rebound(last, tp):
                 # The angle overshot its rest (leaning back past standing at a lockout)

@@ -8,6 +8,7 @@ import asyncio
 import csv
 import socket
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,13 +21,15 @@ from tracker.analysis.result import SessionResult
 from tracker.analysis.settings import AnalysisSettings
 from tracker.app.live import LiveConfig, LiveResult, LiveSink, run_live
 from tracker.app.offline import analyse_recording
-from tracker.devices.ble import BleSession, BleTransport, LinkEvent, StreamItem
+from tracker.devices.ble import BleSession, BleTransport, LinkEvent, ReconnectPolicy, StreamItem
+from tracker.devices.emulator import Faults
 from tracker.devices.mixed_session import MixedSession
 from tracker.devices.phone_source import PhoneSession
 from tracker.devices.phyphox_source import PhyphoxSession
 from tracker.devices.playback import PlaybackClock
 from tracker.devices.sources import SensorSources
 from tracker.errors import DeviceError
+from tracker.live.display import LiveStatus
 from tracker.recording.load import load_recording, save_recording
 from tracker.recording.model import Recording
 from tracker.recording.native import iter_packets, read_native
@@ -78,12 +81,20 @@ def can_bind(port: int) -> bool:
         return True
 
 
-def live(devices: dict[str, str], out: Path, sink: LiveSink, **phone: object) -> LiveResult:
-    config = LiveConfig(devices, out, AnalysisSettings(), phone_options=phone)
+def live(
+    devices: dict[str, str],
+    out: Path,
+    sink: LiveSink,
+    stop: asyncio.Event | None = None,
+    phone: dict[str, object] | None = None,
+    **config: Any,
+) -> LiveResult:
+    settings = AnalysisSettings()
+    live_config = LiveConfig(devices, out, settings, phone_options=phone or {}, **config)
 
     async def body() -> LiveResult:
         async with asyncio.timeout(300):
-            return await run_live(config, sink)
+            return await run_live(live_config, sink, stop)
 
     return run_virtual(body())
 
@@ -196,7 +207,7 @@ def test_a_pause_of_the_phone_is_its_gap_and_the_ble_sensor_streams_on(
     out = tmp_path / "pause.trk"
     sink = Collect()
     devices = {"lumbar": f"emulator:{source}", "sacrum": f"emulator:sensorlogger:{source}"}
-    result = live(devices, out, sink, emulator_options={"pause": (8.0, 4.0)})
+    result = live(devices, out, sink, phone={"emulator_options": {"pause": (8.0, 4.0)}})
     assert result.stopped_by == "end"
     assert [g.placement for g in result.gaps] == ["sacrum"]
     assert [(e.placement, e.event) for e in sink.links if e.event != "finished"] == [
@@ -209,6 +220,56 @@ def test_a_pause_of_the_phone_is_its_gap_and_the_ble_sensor_streams_on(
     # The BLE sensor lost nothing while the phone was away.
     assert np.diff(lumbar.time_s).max() < 2 * SOURCE_PERIOD_S
     assert lumbar.time_s[-1] == pytest.approx(src.time_s[-1], abs=SOURCE_PERIOD_S)
+
+
+def test_a_dropped_ble_sensor_is_its_gap_and_the_phone_streams_on(
+    source: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "drop.trk"
+    sink = Collect()
+    devices = {"lumbar": f"emulator:{source}", "sacrum": f"emulator:sensorlogger:{source}"}
+    result = live(
+        devices,
+        out,
+        sink,
+        reconnect=ReconnectPolicy(initial_delay_s=0.02, max_delay_s=0.1),
+        # ~10 notifications/s: number 100 falls in the set (tests/test_live.py).
+        faults={"lumbar": Faults(disconnect_after=100)},
+    )
+    assert result.stopped_by == "end" and result.result is not None
+    assert [g.placement for g in result.gaps] == ["lumbar"]
+    assert result.stats["lumbar"].reconnects == 1
+    assert len(result.result.reps) == 6
+    # Every sample of the phone arrived, through the BLE sensor's drop.
+    sacrum = read_native(out).sensors["sacrum"]
+    assert len(sacrum) == len(load_recording(source).sensors["sacrum"])
+
+
+class StopAfter(Collect):
+    """Sets ``stop`` once the session clock passes ``after_s`` (a Ctrl-C)."""
+
+    def __init__(self, stop: asyncio.Event, after_s: float) -> None:
+        super().__init__()
+        self.stop, self.after_s = stop, after_s
+
+    def status(self, status: LiveStatus) -> None:
+        if status.elapsed_s > self.after_s:
+            self.stop.set()
+
+
+def test_stopping_closes_both_sides_and_the_recording(source: Path, tmp_path: Path) -> None:
+    out = tmp_path / "stopped.trk"
+    port = free_port()
+    stop = asyncio.Event()
+    sink = StopAfter(stop, 12.0)
+    devices = {"lumbar": f"emulator:{source}", "sacrum": f"emulator:sensorlogger:{source}"}
+    result = live(devices, out, sink, stop, phone={"port": port})
+    assert result.stopped_by == "interrupted"
+    recorded = read_native(out)
+    assert recorded.report.clean_close
+    for p in ("lumbar", "sacrum"):
+        assert 0 < len(recorded.sensors[p]) == result.samples_recorded[p] < 2000
+    assert can_bind(port)
 
 
 def test_a_busy_phone_port_is_one_line_and_the_ble_sensor_is_closed(source: Path) -> None:

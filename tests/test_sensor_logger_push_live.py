@@ -198,9 +198,14 @@ def test_no_request_within_the_wait_warns_and_suggests_the_hotspot() -> None:
     assert "/push" in links[0].detail and "hotspot" in links[1].detail
 
 
-def test_a_phone_cannot_be_mixed_with_a_ble_sensor_yet(source: Path) -> None:
-    with pytest.raises(DeviceError, match="streams alone"):
-        PhoneSession({"lumbar": "phone:sensorlogger", "sacrum": f"emulator:{source}"})
+def test_a_phone_session_takes_the_phone_and_leaves_a_ble_sensor_to_its_session(
+    source: Path,
+) -> None:
+    # (tests/test_mixed_live.py streams the two together)
+    session = PhoneSession({"lumbar": "phone:sensorlogger", "sacrum": f"emulator:{source}"})
+    assert session.placements == ("lumbar",)
+    with pytest.raises(DeviceError, match="one phone per session"):
+        PhoneSession({"lumbar": "phone:sensorlogger", "sacrum": "phone:sensorlogger-ios"})
 
 
 def test_the_url_is_drawn_as_a_qr_code_when_the_extra_is_installed(

@@ -24,9 +24,15 @@ like `tracker summary` would), never of samples that did not reach the disk. ``s
 set while the sensors are still being opened abandons the opening: nothing is recorded
 and `StoppedBeforeRecording` is raised.
 
-Timelines (docs/frames.md): the BLE session puts every sample on the recording's
-timeline: real sensors' device clocks shifted onto the session clock; when every sensor
-is an ``emulator:`` device, the source recording's own timeline (`SensorSources`).
+The sensors are BLE ones (`BleSession`), one phone alone (`tracker.devices.
+phone_source.PhoneSession`, `tracker.devices.phyphox_source.PhyphoxSession`), or a phone
+at one placement and a BLE sensor at the other (`tracker.devices.mixed_session.
+MixedSession`).
+
+Timelines (docs/frames.md): the session puts every sample on the recording's
+timeline: real sensors' (and phones') device clocks shifted onto the session clock;
+when every sensor is emulated, the source recording's own timeline (`SensorSources`;
+an emulated phone then plays by the emulated BLE sensors' playback clock).
 """
 
 from __future__ import annotations
@@ -46,8 +52,10 @@ from tracker.analysis.result import SessionResult
 from tracker.analysis.settings import AnalysisSettings
 from tracker.app.offline import analyse_recording
 from tracker.devices.ble import BleSession, BleTransport, LinkEvent, ReconnectPolicy, StreamItem
-from tracker.devices.phone_source import PhoneSession, phone_devices
+from tracker.devices.mixed_session import MixedSession
+from tracker.devices.phone_source import PhoneSession, phone_devices, the_phone
 from tracker.devices.phyphox_source import PhyphoxSession
+from tracker.devices.playback import PlaybackClock
 from tracker.devices.sources import SensorSources
 from tracker.devices.stream_tracking import StreamStats
 from tracker.errors import AnalysisError, TrackerError
@@ -58,6 +66,9 @@ from tracker.recording.model import DeviceInfo, Gap, RawPacket, SessionNotes
 from tracker.recording.native import RecordingWriter, read_native
 from tracker.samples import SensorSamples
 from tracker.units import LUMBAR
+
+#: What `run_live` streams from: it has the `BleSession` shape.
+LiveSource = BleSession | PhoneSession | PhyphoxSession | MixedSession
 
 #: Why a session stopped.
 STOP_REASONS = ("end", "duration", "interrupted", "disk_full")
@@ -72,9 +83,10 @@ class LiveConfig:
     """What to stream and how.
 
     ``devices``: placement -> DEVICE string (BLE address or name, ``emulator:PATH``,
-    ``emulator:KIND:PATH``). ``speed``: emulated devices run that many times faster than
-    real time. ``duration_s``: stop after that much wall time (None: until the streams
-    end or ``stop`` is set). ``cue_policy`` is stateful: give each session a new one.
+    ``emulator:KIND:PATH``, a phone: `tracker.devices.phone_source`; one phone at most).
+    ``speed``: emulated devices run that many times faster than real time.
+    ``duration_s``: stop after that much wall time (None: until the streams end or
+    ``stop`` is set). ``cue_policy`` is stateful: give each session a new one.
     ``transport``, ``faults``: passed to `SensorSources` (tests inject emulator faults by
     placement); ``reconnect``, ``scan_timeout_s``: to `BleSession`.
     """
@@ -186,36 +198,84 @@ async def run_live(
     adapter, not found, unknown kind), `InputError` / `OutputError` when the recording
     cannot be created; the recording is closed cleanly in every case once created.
     """
-    loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
-    if phone_devices(config.devices):
+    phones = phone_devices(config.devices)
+    if not phones:
+        return await _run_sensors(config, sink, stop, None)
+    placement, phone = the_phone(config.devices)
+    if len(config.devices) == 1:
         return await _run_phone(config, sink, stop)
+    others = {p: d for p, d in config.devices.items() if p != placement}
+    return await _run_sensors(config, sink, stop, phone.is_emulator, others)
+
+
+async def _run_sensors(
+    config: LiveConfig,
+    sink: LiveSink | None,
+    stop: asyncio.Event,
+    phone_emulated: bool | None,
+    ble_devices: Mapping[str, str] | None = None,
+) -> LiveResult:
+    """`run_live` with BLE sensors (``ble_devices``, default every device), and a phone
+    at the other placement unless ``phone_emulated`` is None (`MixedSession`)."""
+    clock = PlaybackClock(config.speed)
     async with SensorSources(
-        config.devices, speed=config.speed, transport=config.transport, faults=config.faults
+        config.devices if ble_devices is None else ble_devices,
+        speed=config.speed,
+        transport=config.transport,
+        faults=config.faults,
+        clock=clock,
+        on_source_timeline=phone_emulated is not False,
     ) as sources:
-        session = BleSession(
+        ble = BleSession(
             sources.targets, reconnect=config.reconnect, scan_timeout_s=config.scan_timeout_s
         )
-        # BleSession's clock starts when `open` begins: the same origin to well under 1 ms.
-        origin_s = loop.time()
+        session: BleSession | MixedSession = ble
+        if phone_emulated is not None:
+            # The emulated phone plays by the emulated sensors' clock: in step with them.
+            phone = _phone_session(config, clock, on_source_timeline=sources.all_emulated)
+            session = MixedSession(
+                ble,
+                phone,
+                cancel_ble_open=not sources.all_emulated,
+                source_timeline=sources.source_timeline,
+            )
+        # The session's clock starts when `open` begins: the same origin to well under 1 ms.
+        origin_s = asyncio.get_running_loop().time()
         try:
             if not await _open_unless_stopped(session, stop, cancellable=not sources.all_emulated):
                 raise StoppedBeforeRecording("stopped while the sensors were being opened")
             sources.start_playback()
-            run = _Run(config, session, sink or LiveSink(), stop, origin_s, sources.all_emulated)
-            return await run.run()
+            run = _Run(config, session, sink or LiveSink(), stop, origin_s, sources.source_timeline)
+            result = await run.run()
+            if isinstance(session, MixedSession):
+                result.requests_rejected = session.requests_rejected
+            return result
         finally:
             await session.close()
 
 
+def _phone_session(
+    config: LiveConfig, clock: PlaybackClock | None = None, *, on_source_timeline: bool = True
+) -> PhoneSession | PhyphoxSession:
+    """The session of ``config``'s phone: Sensor Logger pushing to us
+    (`tracker.devices.phone_source`) or phyphox polled (`tracker.devices.phyphox_source`).
+    ``clock``: the playback clock an emulated phone plays by (None: its own, from its
+    start); ``on_source_timeline``: False when a real sensor shares the session."""
+    _, phone = the_phone(config.devices)
+    kind = PhyphoxSession if phone.is_phyphox else PhoneSession
+    return kind(
+        config.devices,
+        speed=config.speed,
+        clock=clock,
+        on_source_timeline=on_source_timeline,
+        **config.phone_options,
+    )
+
+
 async def _run_phone(config: LiveConfig, sink: LiveSink | None, stop: asyncio.Event) -> LiveResult:
-    """`run_live` with a phone as the sensor: Sensor Logger pushing to us
-    (`tracker.devices.phone_source`) or phyphox polled (`tracker.devices.phyphox_source`)."""
-    phone: PhoneSession | PhyphoxSession
-    if any(d.is_phyphox for d in phone_devices(config.devices).values()):
-        phone = PhyphoxSession(config.devices, speed=config.speed, **config.phone_options)
-    else:
-        phone = PhoneSession(config.devices, speed=config.speed, **config.phone_options)
+    """`run_live` with a phone as the only sensor."""
+    phone = _phone_session(config)
     origin_s = asyncio.get_running_loop().time()
     try:
         if not await _open_unless_stopped(phone, stop, cancellable=True):
@@ -229,7 +289,7 @@ async def _run_phone(config: LiveConfig, sink: LiveSink | None, stop: asyncio.Ev
 
 
 async def _open_unless_stopped(
-    session: BleSession | PhoneSession | PhyphoxSession, stop: asyncio.Event, *, cancellable: bool
+    session: LiveSource, stop: asyncio.Event, *, cancellable: bool
 ) -> bool:
     """Open ``session``; False if ``stop`` is set first.
 
@@ -262,7 +322,7 @@ class _Run:
     def __init__(
         self,
         config: LiveConfig,
-        session: BleSession | PhoneSession | PhyphoxSession,
+        session: LiveSource,
         sink: LiveSink,
         stop: asyncio.Event,
         origin_s: float,

@@ -351,7 +351,8 @@ def live(
     "Standardise Units & Frames" on), phone:sensorlogger-ios, or an emulated one
     emulator:sensorlogger:PATH; it prints the URL to enter in the app. Or phyphox with
     remote access on, running the tracker's experiment: phone:phyphox@HOST[:PORT]
-    (the address phyphox shows; port 8080 by default), or emulator:phyphox:PATH. Ctrl-C
+    (the address phyphox shows; port 8080 by default), or emulator:phyphox:PATH. One
+    phone per session; the other placement may be a BLE sensor. Ctrl-C
     (or SIGTERM, SIGHUP), the end of emulated streams or --duration closes the recording and prints
     the session summary. If the recording cannot be written (disk full), the session
     stops, the summary covers what the file holds, and the exit code is 1.

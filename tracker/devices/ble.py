@@ -747,10 +747,11 @@ class BleSession:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def open(self) -> None:
-        """Connect every sensor and start streaming."""
+    async def open(self, origin_s: float | None = None) -> None:
+        """Connect every sensor and start streaming. ``origin_s``: the session clock's
+        zero (loop time; now when None; a mixed session gives its phone the same)."""
         loop = asyncio.get_running_loop()
-        origin_s = loop.time()
+        origin_s = loop.time() if origin_s is None else origin_s
         try:
             for placement, target in self.targets.items():
                 self.links[placement] = SensorLink(

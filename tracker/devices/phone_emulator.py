@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from tracker.devices.playback import PlaybackClock
 from tracker.devices.sensor_logger_push import ACCELEROMETER, GRAVITY, GYROSCOPE, NS_PER_S
 from tracker.errors import DeviceError
 from tracker.samples import SensorSamples
@@ -69,6 +70,9 @@ class EmulatedPhone:
     length_s) of recording during which nothing is sent (a lost Wi-Fi link; the app
     drops those messages). ``on_start`` is called with the loop time at which the
     phone measures the recording's first sample (benchmarks time latency from it).
+    ``clock``: a `PlaybackClock` to play by instead of starting on `run` at ``speed``
+    (shared with emulated BLE sensors, the phone plays the recording with them, from
+    the moment the clock starts).
     """
 
     def __init__(
@@ -83,6 +87,7 @@ class EmulatedPhone:
         repeat_every: int = 0,
         pause: tuple[float, float] | None = None,
         on_start: Callable[[float], None] | None = None,
+        clock: PlaybackClock | None = None,
     ) -> None:
         if not url.startswith("http://127.0.0.1:"):
             raise DeviceError("the emulated phone only talks to 127.0.0.1")
@@ -90,7 +95,8 @@ class EmulatedPhone:
         self.port = int(hostport.split(":")[1])
         self.path = "/" + path
         self.samples = samples
-        self.speed = speed
+        self.clock = clock
+        self.speed = clock.speed if clock is not None else speed
         self.batch_s = batch_s
         self.gyro_factor = gyro_factor
         self.swap_every = swap_every
@@ -148,7 +154,11 @@ class EmulatedPhone:
         """Send every message when its batch is complete (paced at ``speed``)."""
         messages = self.messages()
         loop = asyncio.get_running_loop()
-        start = loop.time()
+        if self.clock is not None:
+            await self.clock.sleep_until(0.0)
+            start = loop.time() - self.clock.now_s() / self.speed
+        else:
+            start = loop.time()
         if self.on_start is not None:
             self.on_start(start)
         reader, writer = await asyncio.open_connection("127.0.0.1", self.port)

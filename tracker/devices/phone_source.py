@@ -1,6 +1,7 @@
 """A phone as a live sensor: Sensor Logger pushing its motion sensors over HTTP.
 
-DEVICE names (``tracker live --lumbar DEVICE`` or ``--sacrum DEVICE``, one phone):
+DEVICE names (``tracker live --lumbar DEVICE`` or ``--sacrum DEVICE``; one phone per
+session, the other placement may be a BLE sensor: `tracker.devices.mixed_session`):
 
 * ``phone:sensorlogger``: Sensor Logger on Android, or on iOS with "Standardise Units &
   Frames" on (f = accelerometer + gravity);
@@ -22,7 +23,8 @@ so the live use case feeds it to the same pipeline and recording. It runs a
   again (`decode_recorded`); then the samples the `PushAssembler` releases;
 * puts the phone's clock on the session clock like a BLE sensor's (`ClockMapper`,
   fixed by the first batch); the emulated phone's clock is known (`KnownClock`), so
-  its samples land on the source recording's own timeline;
+  its samples land on the source recording's own timeline (unless a real sensor
+  shares the session: `PhoneStream.emulated_clock`);
 * warns (a ``waiting`` link event) when no request arrived within ``warn_after_s``: a
   network that isolates its clients (guest Wi-Fi) never lets the phone through;
 * reports a pause in requests as ``disconnected`` / ``reconnected`` and the samples
@@ -44,14 +46,13 @@ from typing import Any
 from tracker.devices.ble import check_placements
 from tracker.devices.http_receiver import PushReceiver, ReceiverCounts, new_token
 from tracker.devices.phone_stream import PhoneStream
-from tracker.devices.playback import load_placement_samples
+from tracker.devices.playback import PlaybackClock, load_placement_samples
 from tracker.devices.sensor_logger_push import (
     PROTOCOL,
     Convention,
     PushAssembler,
     decode_message,
 )
-from tracker.devices.stream_tracking import KnownClock
 from tracker.errors import DeviceError, InputError
 from tracker.recording.model import DeviceInfo, RawPacket
 from tracker.samples import SensorSamples
@@ -200,15 +201,18 @@ def decode_recorded(
     return assembler.take(final=True)
 
 
-def only_phone(devices: Mapping[str, str]) -> tuple[str, PhoneDevice]:
-    """The placement and phone of ``devices``, which must hold one phone and nothing
-    else; `DeviceError` otherwise."""
+def the_phone(devices: Mapping[str, str]) -> tuple[str, PhoneDevice]:
+    """The placement and phone of ``devices``, which must hold one phone (the other
+    placement, if any, a BLE sensor: `tracker.devices.mixed_session`); `DeviceError`
+    otherwise."""
     check_placements(devices)
     phones = phone_devices(devices)
-    if len(devices) != 1 or len(phones) != 1:
+    if not phones:
+        raise DeviceError("no phone DEVICE given: use phone:sensorlogger or phone:phyphox@HOST")
+    if len(phones) > 1:
         raise DeviceError(
-            "a phone streams alone for now: give it as the only device "
-            "(--lumbar or --sacrum), without a BLE sensor"
+            "one phone per session: a phone's receiver serves one placement; give the "
+            "other placement a BLE sensor (or leave it out)"
         )
     ((placement, phone),) = phones.items()
     return placement, phone
@@ -220,7 +224,11 @@ class PhoneSession(PhoneStream):
     ``host``: the address to listen on (all interfaces for a real phone; 127.0.0.1
     for the emulated one); ``port``: `DEFAULT_PORT` for a real phone, a free one (0)
     for the emulated phone. ``speed``: how fast the
-    emulated phone plays its recording.
+    emulated phone plays its recording; ``clock``: the `PlaybackClock` it plays by
+    instead (a mixed session's, shared with emulated BLE sensors so that they play the
+    recording together). ``on_source_timeline``: False when a real sensor shares the
+    session (the emulated phone's samples are then mapped onto the session clock).
+    ``devices`` may name a BLE sensor at the other placement: it is not this session's.
     """
 
     def __init__(
@@ -230,13 +238,16 @@ class PhoneSession(PhoneStream):
         host: str | None = None,
         port: int | None = None,
         speed: float = 1.0,
+        clock: PlaybackClock | None = None,
+        on_source_timeline: bool = True,
         warn_after_s: float = WARN_AFTER_S,
         emulator_options: Mapping[str, Any] | None = None,
     ) -> None:
-        placement, self.phone = only_phone(devices)
+        placement, self.phone = the_phone(devices)
         if self.phone.is_phyphox:
             raise DeviceError("phyphox is polled, not pushed: use PhyphoxSession")
-        super().__init__(placement)
+        super().__init__(placement, source_timeline=self.phone.is_emulator and on_source_timeline)
+        self.playback_clock = clock
         emulated = self.phone.is_emulator
         self.host = host or ("127.0.0.1" if emulated else "0.0.0.0")
         # The emulated phone is told the port: any free one does.
@@ -271,20 +282,16 @@ class PhoneSession(PhoneStream):
         return {self.placement: DeviceInfo(model=model, protocol=protocol, address=address)}
 
     @property
-    def source_timeline(self) -> bool:
-        """Samples are on the source recording's timeline (an emulated phone)."""
-        return self.phone.is_emulator
-
-    @property
     def requests_rejected(self) -> int:
         """Requests the receiver answered 4xx."""
         return self.receiver.counts.bad
 
-    async def open(self) -> None:
+    async def open(self, origin_s: float | None = None) -> None:
         """Start listening (and the emulated phone); raises `DeviceError` when the port
-        is taken or the recording cannot be read."""
+        is taken or the recording cannot be read (then nothing listens). ``origin_s``:
+        the session clock's zero (loop time; now when None)."""
         loop = asyncio.get_running_loop()
-        self._origin_s = loop.time()
+        self._set_origin(origin_s)
         try:
             port = await self.receiver.start()
         except OSError as exc:
@@ -295,7 +302,11 @@ class PhoneSession(PhoneStream):
         shown = "127.0.0.1" if self.phone.is_emulator else lan_address()
         self.url = f"http://{shown}:{port}{self.receiver.path}"
         if self.phone.is_emulator:
-            await self._start_emulator(port)
+            try:
+                await self._start_emulator(port)
+            except BaseException:
+                await self.receiver.close()
+                raise
         else:
             self._event("listening", f"enter {self.url} in Sensor Logger's HTTP Push")
         self._tasks.append(loop.create_task(self._watch()))
@@ -309,11 +320,12 @@ class PhoneSession(PhoneStream):
             samples,
             f"http://127.0.0.1:{port}{self.receiver.path}",
             speed=self.speed,
+            clock=self.playback_clock,
             **self.emulator_options,
         )
         # Its clock reads the source's time (epoch ns = base + source seconds), so the
         # samples go back on the source's timeline: offset = the source's first time.
-        self._clock = KnownClock(float(samples.time_s[0]), lambda: 0.0)
+        self._clock = self.emulated_clock(float(samples.time_s[0]), self.speed)
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._run_emulator()))
 

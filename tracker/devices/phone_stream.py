@@ -4,7 +4,8 @@ the session clock, with a `Gap` for every hole in them.
 A phone app's samples come from an assembler (`tracker.devices.sensor_logger_push.
 PushAssembler`) on seconds since the phone's first sample; `PhoneStream.emit_block`
 shifts them by the session's `DeviceClock` (a real phone's `ClockMapper`, fixed by the
-first block; an emulated phone's `KnownClock`, the source recording's timeline), reports
+first block; an emulated phone's `KnownClock`, the source recording's timeline, unless
+the session has a real sensor too: then it is mapped like a real phone), reports
 a jump longer than `GAP_S` as a `Gap`, counts the samples and queues the block. The
 push receiver (`tracker.devices.phone_source`) and the phyphox poller
 (`tracker.devices.phyphox_source`) add how the bodies arrive.
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from tracker.devices.ble import LinkEvent, StreamItem, until_done
-from tracker.devices.stream_tracking import ClockMapper, DeviceClock, StreamStats
+from tracker.devices.stream_tracking import ClockMapper, DeviceClock, KnownClock, StreamStats
 from tracker.recording.model import Gap
 from tracker.samples import SensorSamples
 
@@ -31,10 +32,15 @@ _DONE = object()
 
 class PhoneStream:
     """One phone at ``placement``: the queue of `StreamItem` s its session iterates over,
-    its counters, and the clock of its samples. Subclasses implement `open` / `close`."""
+    its counters, and the clock of its samples. Subclasses implement `open` / `close`.
 
-    def __init__(self, placement: str) -> None:
+    ``source_timeline``: the samples go on the source recording's timeline (an emulated
+    phone in a session of emulated sensors only); see `emulated_clock`.
+    """
+
+    def __init__(self, placement: str, *, source_timeline: bool) -> None:
         self.placement = placement
+        self.source_timeline = source_timeline
         self._stats = StreamStats()
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._origin_s = 0.0
@@ -57,7 +63,9 @@ class PhoneStream:
     def battery_percent(self) -> dict[str, int | None]:
         return {self.placement: None}
 
-    async def open(self) -> None:
+    async def open(self, origin_s: float | None = None) -> None:
+        """Start the source; ``origin_s``: the session clock's zero (loop time; now
+        when None)."""
         raise NotImplementedError
 
     async def close(self) -> None:
@@ -74,6 +82,20 @@ class PhoneStream:
         return until_done(self._queue, _DONE)
 
     # -- for subclasses -------------------------------------------------------------------
+    def _set_origin(self, origin_s: float | None) -> None:
+        """The session clock's zero: ``origin_s`` (loop time; a mixed session gives both
+        its sources the same one) or now."""
+        self._origin_s = asyncio.get_running_loop().time() if origin_s is None else origin_s
+
+    def emulated_clock(self, offset_s: float, speed: float) -> DeviceClock:
+        """The clock of an emulated phone whose times are ``offset_s`` before the
+        source's: the source's timeline when `source_timeline`, else mapped onto the
+        session clock like a real sensor's (running ``speed`` times fast), as a real
+        sensor in the same session is."""
+        if self.source_timeline:
+            return KnownClock(offset_s, lambda: 0.0)
+        return ClockMapper(speed)
+
     def _now_s(self) -> float:
         return asyncio.get_running_loop().time() - self._origin_s
 

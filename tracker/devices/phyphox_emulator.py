@@ -19,7 +19,9 @@ experiment time leaves the pause out, as phyphox does), otherwise the sensors ju
 experiment is reloaded then (a new session, buffers and ``/time`` emptied, not
 measuring until started again). ``null_every``: every n-th gyroscope x is NaN;
 ``garbage_every``: every n-th /get answer is cut short (not JSON); ``buffer_size``:
-values each buffer keeps (phyphox drops the oldest).
+values each buffer keeps (phyphox drops the oldest). ``clock``: a `PlaybackClock` to
+play by (shared with emulated BLE sensors): the recording then runs with that clock
+from its start, not from the first start command.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import numpy as np
 from tracker.devices.http_receiver import listen
 from tracker.devices.phone_emulator import DEFAULT_GYRO_FACTOR, EPOCH_BASE_NS, upsampled
 from tracker.devices.phyphox_remote import ExperimentBuffers, SensorBuffers
+from tracker.devices.playback import PlaybackClock
 from tracker.devices.sensor_logger_push import NS_PER_S
 from tracker.samples import SensorSamples
 
@@ -88,6 +91,7 @@ class EmulatedPhyphox:
         with_gyroscope: bool = True,
         buffer_size: int = BUFFER_SIZE,
         on_start: Callable[[float], None] | None = None,
+        clock: PlaybackClock | None = None,
     ) -> None:
         t = samples.time_s - samples.time_s[0]
         self._acc = (t, samples.acc_mps2)
@@ -97,7 +101,8 @@ class EmulatedPhyphox:
             gyro_v[null_every - 1 :: null_every, 0] = math.nan
         self._gyro = (gyro_t, gyro_v)
         self.duration_s = float(max(t[-1], gyro_t[-1]))
-        self.speed = speed
+        self.clock = clock
+        self.speed = clock.speed if clock is not None else speed
         self.with_gyroscope = with_gyroscope
         self.buffer_size = buffer_size
         self.pause_measuring = pause_measuring
@@ -211,6 +216,8 @@ class EmulatedPhyphox:
         """Where the emulated phone is in its recording (None before the first start)."""
         if self._start_loop_s is None:
             return None
+        if self.clock is not None:
+            return self.clock.now_s()
         return (asyncio.get_running_loop().time() - self._start_loop_s) * self.speed
 
     def _control(self, cmd: str | None) -> bool:

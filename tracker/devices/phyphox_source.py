@@ -16,7 +16,8 @@ the request path and the body) before it is decoded, so a recording decodes agai
 
 * Clock: the phone's clock (``/time``), put on the session clock by a `ClockMapper`
   fixed by the first block; the emulated phone's clock is known (`KnownClock`), so its
-  samples land on the source recording's timeline.
+  samples land on the source recording's timeline (unless a real sensor shares the
+  session: `PhoneStream.emulated_clock`).
 * No answer (Wi-Fi gone): ``disconnected``, retries every `RETRY_INTERVAL_S`,
   ``reconnected`` when it answers, the samples missing across it a `Gap`.
 * Answers without new samples for `STALL_AFTER_S` (the screen went off and phyphox or
@@ -32,7 +33,7 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from tracker.devices.phone_source import only_phone
+from tracker.devices.phone_source import the_phone
 from tracker.devices.phone_stream import PhoneStream
 from tracker.devices.phyphox_remote import (
     PROTOCOL,
@@ -42,7 +43,7 @@ from tracker.devices.phyphox_remote import (
     parse_get,
     recorded_payload,
 )
-from tracker.devices.stream_tracking import KnownClock
+from tracker.devices.playback import PlaybackClock
 from tracker.errors import DeviceError, InputError, TrackerError
 from tracker.recording.model import DeviceInfo, RawPacket
 
@@ -130,6 +131,8 @@ class PhyphoxSession(PhoneStream):
 
     ``speed``: how fast the emulated phone plays; ``emulator_options``: passed to
     `EmulatedPhyphox` (tests: faults); ``poll_interval_s``: `POLL_INTERVAL_S`.
+    ``clock``, ``on_source_timeline``: as for `tracker.devices.phone_source.PhoneSession`
+    (a mixed session's shared playback clock; False with a real sensor in the session).
     """
 
     def __init__(
@@ -137,14 +140,17 @@ class PhyphoxSession(PhoneStream):
         devices: Mapping[str, str],
         *,
         speed: float = 1.0,
+        clock: PlaybackClock | None = None,
+        on_source_timeline: bool = True,
         emulator_options: Mapping[str, Any] | None = None,
         poll_interval_s: float = POLL_INTERVAL_S,
         request_timeout_s: float = REQUEST_TIMEOUT_S,
     ) -> None:
-        placement, self.phone = only_phone(devices)
+        placement, self.phone = the_phone(devices)
         if not self.phone.is_phyphox:
             raise DeviceError("not a phyphox DEVICE: use phone:phyphox@HOST[:PORT]")
-        super().__init__(placement)
+        super().__init__(placement, source_timeline=self.phone.is_emulator and on_source_timeline)
+        self.playback_clock = clock
         self.host, self.port = self.phone.host, self.phone.port
         self.speed = speed
         self.emulator_options = dict(emulator_options or {})
@@ -159,6 +165,7 @@ class PhyphoxSession(PhoneStream):
         self._last_new_s = 0.0
         self._sent_after_end = False
         self._source_t0_s = 0.0
+        self._emulated_clock_set = False
         #: The last problem reported with a ``waiting`` event (said once).
         self._said = ""
 
@@ -175,10 +182,6 @@ class PhyphoxSession(PhoneStream):
                 model=model, protocol=protocol, address=f"http://{self.address}"
             )
         }
-
-    @property
-    def source_timeline(self) -> bool:
-        return self.phone.is_emulator
 
     @property
     def requests_rejected(self) -> int:
@@ -207,11 +210,12 @@ class PhyphoxSession(PhoneStream):
         status, body = await self._fetch_any("/time")
         self.state.time(body if status == 200 else b"[]")
 
-    async def open(self) -> None:
+    async def open(self, origin_s: float | None = None) -> None:
         """Connect, read the experiment and start it; `DeviceError` (one line) when the
-        phone cannot be reached or the experiment cannot be used."""
+        phone cannot be reached or the experiment cannot be used. ``origin_s``: the
+        session clock's zero (loop time; now when None)."""
         loop = asyncio.get_running_loop()
-        self._origin_s = loop.time()
+        self._set_origin(origin_s)
         if self.phone.is_emulator:
             await self._start_emulator()
         try:
@@ -251,7 +255,7 @@ class PhyphoxSession(PhoneStream):
         assert self.phone.emulator_path is not None
         samples = load_placement_samples(self.phone.emulator_path, self.placement)
         self._emulator = phyphox_emulator.EmulatedPhyphox(
-            samples, speed=self.speed, **self.emulator_options
+            samples, speed=self.speed, clock=self.playback_clock, **self.emulator_options
         )
         self.port = await self._emulator.start()
         self._source_t0_s = float(samples.time_s[0])
@@ -346,14 +350,15 @@ class PhyphoxSession(PhoneStream):
             block = self.state.take(final=final)
             if block is None:
                 return
-            if self._emulator is not None and not isinstance(self._clock, KnownClock):
+            if self._emulator is not None and not self._emulated_clock_set:
                 # The emulated phone's clock reads EPOCH_BASE_S at the source's first
                 # sample: blocks start at origin, i.e. that far into the source.
                 from tracker.devices.phone_emulator import EPOCH_BASE_NS
 
                 origin = self.state.origin_ns or EPOCH_BASE_NS
                 offset = self._source_t0_s + (origin - EPOCH_BASE_NS) / 1e9
-                self._clock = KnownClock(offset, lambda: 0.0)
+                self._clock = self.emulated_clock(offset, self.speed)
+                self._emulated_clock_set = True
             self.emit_block(block, host_s)
         if not self._lost and not self._stalled:
             # The samples are back: a later hole has a cause of its own.

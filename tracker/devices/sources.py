@@ -10,7 +10,10 @@ sensors on one body measure the same moment. When every sensor is emulated their
 device clocks are known (`KnownClock`): samples arrive on the source recording's own
 timeline, and the two sensors line up exactly as in the source, at any ``speed``. With
 a real sensor in the session, an emulated one is mapped onto the session clock like
-the real one (`ClockMapper`, its clock running ``speed`` times fast).
+the real one (`ClockMapper`, its clock running ``speed`` times fast); so is it when
+the session's other sensor is a real phone (``on_source_timeline=False``). A mixed
+session (`tracker.devices.mixed_session`) hands the same `PlaybackClock` to an
+emulated phone, which then plays the recording in step with the emulated sensors.
 
 ::
 
@@ -86,7 +89,8 @@ class SensorSources:
     recording that many times faster than real time. ``transport``: the bleak backends
     of real sensors (None: the platform's). ``faults`` (tests): injected into emulated
     sensors by placement. ``clock``: the playback clock of the emulated sensors (None:
-    a new one at ``speed``).
+    a new one at ``speed``). ``on_source_timeline``: False when the session has a real
+    sensor besides these (a phone): emulated ones are then mapped like it.
 
     `open` (or ``async with``) loads the recordings and powers the emulated sensors on;
     `start_playback`, once every sensor is connected, starts their streams together;
@@ -101,6 +105,7 @@ class SensorSources:
         transport: BleTransport | None = None,
         faults: Mapping[str, Faults] | None = None,
         clock: PlaybackClock | None = None,
+        on_source_timeline: bool = True,
     ) -> None:
         check_placements(devices)
         self.specs = {p: parse_device_spec(d) for p, d in devices.items()}
@@ -108,6 +113,7 @@ class SensorSources:
         self.transport = transport
         self.faults = dict(faults or {})
         self._clock = clock
+        self.on_source_timeline = on_source_timeline
         self.targets: dict[str, SensorTarget] = {}
         #: placement -> the emulated sensor streaming it.
         self.emulated: dict[str, EmulatedSensor] = {}
@@ -117,6 +123,12 @@ class SensorSources:
     def all_emulated(self) -> bool:
         """Every sensor is emulated: the recording's timeline is the source's."""
         return all(spec.is_emulator for spec in self.specs.values())
+
+    @property
+    def source_timeline(self) -> bool:
+        """Samples go on the source recording's timeline: every sensor of the session,
+        these and any other, is emulated."""
+        return self.all_emulated and self.on_source_timeline
 
     async def __aenter__(self) -> SensorSources:
         await self.open()
@@ -179,7 +191,7 @@ class SensorSources:
             # Grid time t is the source's time start_s + t; the device clock reads
             # clock_start_s + t.
             KnownClock(start_s - sensor.clock_start_s, lambda: start_s + clock.now_s())
-            if self.all_emulated
+            if self.source_timeline
             else ClockMapper(clock.speed)
         )
         return SensorTarget(

@@ -10,12 +10,19 @@ Angles follow docs/frames.md.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from tracker.errors import AnalysisError
 from tracker.samples import SensorSamples
 from tracker.signal.buffer import Growable
-from tracker.signal.calibration import CalibrationSettings, Mounting, MountingCalibrator
+from tracker.signal.calibration import (
+    CalibrationSettings,
+    Mounting,
+    MountingCalibrator,
+    still_rows,
+)
 from tracker.signal.clipping import ClipFilter
 from tracker.signal.orientation import OrientationTracker, at_sample_times
 from tracker.signal.resample import UniformBlock, UniformResampler
@@ -254,22 +261,15 @@ class SensorChain:
         starts; None if none does."""
         m = self.mounting
         assert m is not None and self._calibrator is not None
-        s = self._calibrator.s
-        still = (np.linalg.norm(gyro[i:], axis=1) < s.still_gyro_rad_s) & (
-            np.abs(np.linalg.norm(acc[i:], axis=1) - G_MPS2) < s.still_acc_dev_mps2
-        )
+        still = still_rows(gyro[i:], acc[i:], self._calibrator.s)
         need = max(1, round(RECLIP_STILL_S / self._calibrator.period_s))
-        j = 0
-        while j < len(still):
+        # The runs of still and moving rows, found in one pass (a walk that searched
+        # the rest of the rows at each run's end cost a pass per run).
+        edges = [0, *(np.flatnonzero(still[1:] != still[:-1]) + 1).tolist(), len(still)]
+        for j, end in itertools.pairwise(edges):
             if not still[j]:
-                off = np.flatnonzero(still[j:])
                 self._run_rows, self._run_len, self._run_checked = [], 0, False
-                if not len(off):
-                    return None
-                j += int(off[0])
                 continue
-            brk = np.flatnonzero(~still[j:])
-            end = j + int(brk[0]) if len(brk) else len(still)
             if not self._run_checked and self._run_len + (end - j) >= need:
                 k = j + (need - self._run_len) - 1  # the row completing the check
                 a, b = i + j, i + k + 1
@@ -290,7 +290,6 @@ class SensorChain:
             self._run_len += end - j
             if end < len(still):
                 self._run_rows, self._run_len, self._run_checked = [], 0, False
-            j = end
         return None
 
     def _start_recal(self, rows: list[np.ndarray], out_deg: float) -> None:

@@ -181,19 +181,23 @@ class UniformResampler:
         period, step = self.input_period_s, self._step
         k = np.arange(k0, k1)
         tg = self._t0 + k * period
-        idx = np.clip(np.searchsorted(t, tg, side="right"), 1, len(t) - 1)
-        span = t[idx] - t[idx - 1]
-        frac = (tg - t[idx - 1]) / span
-        acc_g = _linear(acc, idx, frac)
-        gyro_g = _linear(gyro, idx, frac)
-        cubic = (
-            (span > HERMITE_MIN_GAP_PERIODS * self.input_period_s)
-            & (span <= HERMITE_MAX_GAP_S)
-            & (idx >= 2)
-            & (idx + 1 < len(t))
-        )
-        if cubic.any():
-            c = np.flatnonzero(cubic)
+        idx = np.searchsorted(t, tg, side="right")
+        np.clip(idx, 1, len(t) - 1, out=idx)
+        # Each bracket's ends, looked up once for the span, the fraction and both
+        # interpolations.
+        lo = idx - 1
+        t_lo = t.take(lo)
+        span = t.take(idx)
+        span -= t_lo
+        frac = tg - t_lo
+        frac /= span
+        acc_g = _linear(acc, lo, idx, frac)
+        gyro_g = _linear(gyro, lo, idx, frac)
+        # Gaps are rare: the other conditions are checked at the long spans only.
+        c = np.flatnonzero(span > HERMITE_MIN_GAP_PERIODS * self.input_period_s)
+        if len(c):
+            c = c[(span[c] <= HERMITE_MAX_GAP_S) & (idx[c] >= 2) & (idx[c] + 1 < len(t))]
+        if len(c):
             acc_g[c] = _hermite(t, acc, idx[c], frac[c])
             gyro_g[c] = _hermite(t, gyro, idx[c], frac[c])
         if step == 1:
@@ -201,12 +205,13 @@ class UniformResampler:
         # A faster stream than the analysis needs: each output point is the mean of a
         # group of input-grid points, at the group's middle time. The mean angular rate
         # keeps the rotation over the group exactly, so nothing is lost to integrate.
+        group_span = _group_max(span, step)
         return UniformBlock(
             _group_mean(tg, step),
             _group_mean(acc_g, step),
             _group_mean(gyro_g, step),
-            _group_max(span, step) > self.max_gap_s,
-            _group_max(span, step),
+            group_span > self.max_gap_s,
+            group_span,
         )
 
 
@@ -244,12 +249,12 @@ def _group_max(x: np.ndarray, step: int) -> np.ndarray:
     return out
 
 
-def _linear(x: np.ndarray, idx: np.ndarray, frac: np.ndarray) -> np.ndarray:
-    """Linear interpolation at ``frac`` of the way across the brackets [idx-1, idx]
-    (grid times are never past the second-to-last sample, see `_interpolate`, so the
-    bracket and the result are the same however the stream was split)."""
-    x0 = x.take(idx - 1, axis=0)
-    out = x.take(idx, axis=0)
+def _linear(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, frac: np.ndarray) -> np.ndarray:
+    """Linear interpolation at ``frac`` of the way across the brackets [lo, hi] (row
+    indices; grid times are never past the second-to-last sample, see `_interpolate`,
+    so the bracket and the result are the same however the stream was split)."""
+    x0 = x.take(lo, axis=0)
+    out = x.take(hi, axis=0)
     out -= x0
     out *= frac[:, None]
     out += x0

@@ -107,7 +107,9 @@ def test_a_squat_whose_angle_dips_to_the_rest_level_at_the_bottom_ends_standing(
     s = SegmentationSettings()
     seg = RepSegmenter(s, PERIOD_S)
     rate = np.gradient(h, PERIOD_S)
-    tracker = TurningPointTracker(s.hysteresis_deg, round(s.settle_s / PERIOD_S), s.still_rate_deg_s)
+    tracker = TurningPointTracker(
+        s.hysteresis_deg, round(s.settle_s / PERIOD_S), s.still_rate_deg_s
+    )
     reps = []
     for i in range(len(h)):
         if (tp := tracker.update(i, float(h[i]), float(rate[i]))) is not None:

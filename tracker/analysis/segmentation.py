@@ -1087,9 +1087,9 @@ class RepSegmenter:
             rest_still = median([self._still_s(t) for t in rest_ref])
             if ODD_REST_S.exceeded(mine := self._still_s(rest_mine), rest_still):
                 votes.append(f"rested {mine:.1f} s next to it, the reps {rest_still:.1f} s")
-        if abs(c.p.value - depth) > max(
-            ODD_DEPTH_DEG, ODD_DEPTH_SHARE * amplitude
-        ) and not (not hips_level and self._same_hip_travel(c, ref)):
+        if abs(c.p.value - depth) > max(ODD_DEPTH_DEG, ODD_DEPTH_SHARE * amplitude) and not (
+            not hips_level and self._same_hip_travel(c, ref)
+        ):
             votes.append(f"turned at {c.p.value:.0f} deg, the reps at {depth:.0f} deg")
         if ODD_LONG_PAUSE_S.exceeded(mine_still, peak_still):
             strong.append(paused_s)

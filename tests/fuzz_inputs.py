@@ -6,7 +6,8 @@ builds a valid input with the project's own encoders and writers (native records
 correct checksums, samples CSV, Sensor Logger and phyphox exports, BLE payloads of each
 protocol, a phyphox remote-access session's answers), then breaks it where the format
 has structure (a JSON header field of the wrong type, a sample count that does not
-match the bytes, a delta block 64 bits wide, records out of order, ...) and, on top of that, sometimes flips, cuts or splices bytes.
+match the bytes, a delta block 64 bits wide, records out of order, ...) and, on top of
+that, sometimes flips, cuts or splices bytes.
 
 A target calls the real entry points: files through `load_recording` and what the CLI
 does next (`describe` for ``info``, `save_recording` for ``convert``); BLE payloads

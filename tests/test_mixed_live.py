@@ -81,6 +81,12 @@ def can_bind(port: int) -> bool:
         return True
 
 
+def ble_and_sensor_logger(source: Path) -> dict[str, str]:
+    """An emulated BLE sensor at T12-L1 and an emulated Sensor Logger over the sacrum,
+    both playing ``source``."""
+    return {"lumbar": f"emulator:{source}", "sacrum": f"emulator:sensorlogger:{source}"}
+
+
 def live(
     devices: dict[str, str],
     out: Path,
@@ -206,7 +212,7 @@ def test_a_pause_of_the_phone_is_its_gap_and_the_ble_sensor_streams_on(
 ) -> None:
     out = tmp_path / "pause.trk"
     sink = Collect()
-    devices = {"lumbar": f"emulator:{source}", "sacrum": f"emulator:sensorlogger:{source}"}
+    devices = ble_and_sensor_logger(source)
     result = live(devices, out, sink, phone={"emulator_options": {"pause": (8.0, 4.0)}})
     assert result.stopped_by == "end"
     assert [g.placement for g in result.gaps] == ["sacrum"]
@@ -227,7 +233,7 @@ def test_a_dropped_ble_sensor_is_its_gap_and_the_phone_streams_on(
 ) -> None:
     out = tmp_path / "drop.trk"
     sink = Collect()
-    devices = {"lumbar": f"emulator:{source}", "sacrum": f"emulator:sensorlogger:{source}"}
+    devices = ble_and_sensor_logger(source)
     result = live(
         devices,
         out,
@@ -262,7 +268,7 @@ def test_stopping_closes_both_sides_and_the_recording(source: Path, tmp_path: Pa
     port = free_port()
     stop = asyncio.Event()
     sink = StopAfter(stop, 12.0)
-    devices = {"lumbar": f"emulator:{source}", "sacrum": f"emulator:sensorlogger:{source}"}
+    devices = ble_and_sensor_logger(source)
     result = live(devices, out, sink, stop, phone={"port": port})
     assert result.stopped_by == "interrupted"
     recorded = read_native(out)

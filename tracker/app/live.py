@@ -53,7 +53,7 @@ from tracker.analysis.settings import AnalysisSettings
 from tracker.app.offline import analyse_recording
 from tracker.devices.ble import BleSession, BleTransport, LinkEvent, ReconnectPolicy, StreamItem
 from tracker.devices.mixed_session import MixedSession
-from tracker.devices.phone_source import PhoneSession, phone_devices, the_phone
+from tracker.devices.phone_source import PhoneDevice, PhoneSession, phone_devices, the_phone
 from tracker.devices.phyphox_source import PhyphoxSession
 from tracker.devices.playback import PlaybackClock
 from tracker.devices.sources import SensorSources
@@ -199,44 +199,41 @@ async def run_live(
     cannot be created; the recording is closed cleanly in every case once created.
     """
     stop = stop or asyncio.Event()
-    phones = phone_devices(config.devices)
-    if not phones:
-        return await _run_sensors(config, sink, stop, None)
-    placement, phone = the_phone(config.devices)
+    if not phone_devices(config.devices):
+        return await _run_sensors(config, sink, stop)
     if len(config.devices) == 1:
         return await _run_phone(config, sink, stop)
-    others = {p: d for p, d in config.devices.items() if p != placement}
-    return await _run_sensors(config, sink, stop, phone.is_emulator, others)
+    return await _run_sensors(config, sink, stop, the_phone(config.devices))
 
 
 async def _run_sensors(
     config: LiveConfig,
     sink: LiveSink | None,
     stop: asyncio.Event,
-    phone_emulated: bool | None,
-    ble_devices: Mapping[str, str] | None = None,
+    phone: tuple[str, PhoneDevice] | None = None,
 ) -> LiveResult:
-    """`run_live` with BLE sensors (``ble_devices``, default every device), and a phone
-    at the other placement unless ``phone_emulated`` is None (`MixedSession`)."""
+    """`run_live` with BLE sensors, and ``phone`` (its placement and device) at the
+    other placement if given (`MixedSession`)."""
     clock = PlaybackClock(config.speed)
+    ble_devices = {p: d for p, d in config.devices.items() if phone is None or p != phone[0]}
     async with SensorSources(
-        config.devices if ble_devices is None else ble_devices,
+        ble_devices,
         speed=config.speed,
         transport=config.transport,
         faults=config.faults,
         clock=clock,
-        on_source_timeline=phone_emulated is not False,
+        on_source_timeline=phone is None or phone[1].is_emulator,
     ) as sources:
         ble = BleSession(
             sources.targets, reconnect=config.reconnect, scan_timeout_s=config.scan_timeout_s
         )
         session: BleSession | MixedSession = ble
-        if phone_emulated is not None:
+        if phone is not None:
             # The emulated phone plays by the emulated sensors' clock: in step with them.
-            phone = _phone_session(config, clock, on_source_timeline=sources.all_emulated)
+            phone_session = _phone_session(config, clock, on_source_timeline=sources.all_emulated)
             session = MixedSession(
                 ble,
-                phone,
+                phone_session,
                 cancel_ble_open=not sources.all_emulated,
                 source_timeline=sources.source_timeline,
             )

@@ -88,18 +88,10 @@ class ClipFilter:
             return block  # nothing near any range limit in this block
         # Candidates: beyond a floor and flat for FLAT_RUN samples (rare: only those rows
         # are looked at further). Column by column: numpy reduces a short row slowly.
-        # A kind whose extreme stays below its floor has no candidate (the gyro passes
-        # its floor in most blocks of a swing session, the accelerometer in few).
-        acc_near, gyro_near = acc_ext >= ACC_CLIP_FLOOR_MPS2, gyro_ext >= GYRO_CLIP_FLOOR_RAD_S
-        big_acc = np.abs(acc) >= ACC_CLIP_FLOOR_MPS2 if acc_near else np.zeros(acc.shape, bool)
-        big_gyro = (
-            np.abs(gyro) >= GYRO_CLIP_FLOOR_RAD_S if gyro_near else np.zeros(gyro.shape, bool)
-        )
-        any_big = np.zeros(n, dtype=bool)
-        if acc_near:
-            any_big |= big_acc[:, 0] | big_acc[:, 1] | big_acc[:, 2]
-        if gyro_near:
-            any_big |= big_gyro[:, 0] | big_gyro[:, 1] | big_gyro[:, 2]
+        big_acc = np.abs(acc) >= ACC_CLIP_FLOOR_MPS2
+        big_gyro = np.abs(gyro) >= GYRO_CLIP_FLOOR_RAD_S
+        any_big = big_acc[:, 0] | big_acc[:, 1] | big_acc[:, 2]
+        any_big |= big_gyro[:, 0] | big_gyro[:, 1] | big_gyro[:, 2]
         off = 0 if prev is None else len(prev)  # row i of the block is row off + i of x
         rows = np.flatnonzero(any_big)
         rows = rows[rows + off >= k]

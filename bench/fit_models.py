@@ -81,7 +81,7 @@ def _iou(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 def _labelled(seen: dict[str, list], result, truth: dict) -> dict[str, list[Case]]:
-    t = result.pipeline.timeline.time_s.view
+    t = result.traces.time_s
     reps = [(k, (r["start_s"], r["end_s"])) for k, s in enumerate(truth["sets"]) for r in s["reps"]]
 
     def set_of(span: tuple[int, int]) -> int | None:

@@ -12,6 +12,7 @@ from recording_testdata import random_blocks
 import tracker.analysis.exercises as exercises
 import tracker.analysis.pipeline as pipeline_module
 import tracker.analysis.segmentation as segmentation
+from tracker.analysis.events import Notice, RepCompleted
 from tracker.analysis.pipeline import Pipeline
 from tracker.analysis.scoring import score
 from tracker.analysis.segmentation import RepSegmenter
@@ -54,6 +55,11 @@ def test_streaming_in_random_blocks_equals_one_batch(path):
     assert stream.all_reps == batch.all_reps  # every metric, bit for bit
     assert stream.summaries == batch.summaries
     assert stream.decisions == batch.decisions  # and every verdict, with its reason
+    assert sorted(stream.notes, key=_when) == sorted(batch.notes, key=_when)
+
+
+def _when(n) -> tuple[float, str]:
+    return (n.time_s, n.message)
 
 
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
@@ -279,6 +285,10 @@ def test_a_sensor_off_the_trunk_is_reported_and_its_lumbar_angles_withheld():
     result = analyse_recording(rec, AnalysisSettings())
     notices = [n for n in result.notices if "do not move together" in n]
     assert len(notices) == 1 and "check that both are on the lower back" in notices[0]
+    # Said when it is seen (an event a live session shows), not only in the summary.
+    [note] = [e for e in result.events if isinstance(e, Notice) and e.message == notices[0]]
+    last_set = max(r.set for r in result.reps)
+    assert note.time_s <= min(r.end_s for r in result.reps if r.set == last_set)
     assert not [n for n in result.notices if "lost data" in n]
     second_set = [r for r in result.reps if r.set == max(r.set for r in result.reps)]
     assert second_set and all(r.lumbar_flexion_deg is None for r in second_set)
@@ -320,6 +330,13 @@ def test_data_lost_near_standing_keeps_the_reps_peak_flexion(seed):
     assert hit.flexion_under_load is True
     assert hit.lumbar_extension_deg is None and hit.overextension is None
     assert any("rep 4: a sensor lost data near standing" in n for n in top.notices)
+    # It is an event right after the rep's own, so a live session shows it with the rep.
+    k = next(
+        i for i, e in enumerate(top.events) if isinstance(e, RepCompleted) and e.metrics.rep == 4
+    )
+    note = top.events[k + 1]
+    assert isinstance(note, Notice) and note.message.startswith("set 1 rep 4: a sensor lost data")
+    assert note.time_s == top.events[k].time_s
 
     bottom = lose(0.5 * (r["start_s"] + r["end_s"]) - 0.4)
     assert bottom.reps[3].lumbar_flexion_deg is None
@@ -538,7 +555,7 @@ def test_a_set_is_found_after_bends_taken_for_a_set(monkeypatch):
     # The restart gives the same reps however the stream is cut.
     rec = sim.recording
     stream, _ = _run(random_blocks(rec, seed=3023), rec.placements)
-    assert stream.all_reps == result.pipeline.all_reps
+    assert stream.all_reps == result.reps
     assert analyse_recording(rec, AnalysisSettings(), block_s=0.05).reps == result.reps
     monkeypatch.setattr(segmentation, "ODD_RUN_NEW_SET", 10**6)
     result = analyse_recording(sim.recording, AnalysisSettings())

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from recording_testdata import random_blocks
 
+from tracker.analysis.events import Notice, RepCompleted
 from tracker.analysis.settings import AnalysisSettings
 from tracker.app.offline import analyse_recording
 from tracker.recording.model import Recording
@@ -41,6 +42,13 @@ def _stream_equals_batch(rec: Recording, batch) -> None:
         pipe.feed(b)
     pipe.finish()
     assert pipe.all_reps == batch.reps
+    # The notices too, each at the same time (the sensors' blocks come in another order).
+    assert sorted(live.notices) == sorted(batch.notices)
+    assert sorted(pipe.notes, key=_when) == sorted(list(batch.notes), key=_when)
+
+
+def _when(n) -> tuple[float, str]:
+    return (n.time_s, n.message)
 
 
 def _assert_same_reps(got, expected) -> None:
@@ -131,6 +139,15 @@ def test_sensor_reclipped_between_sets(exercise, setup):
         assert a.hinge_depth_deg == pytest.approx(b.hinge_depth_deg, abs=3.0)
     assert any("re-clipped" in n for n in got.notices)
     assert not any("re-clipped" in n for n in clean.notices)
+    # The notice goes out as an event when the sensor is re-calibrated: fed as a live
+    # session is, it comes before the next set's reps, stamped with the still moment
+    # where the re-clip was found.
+    events = analyse_recording(rec, AnalysisSettings(), block_s=0.05).events
+    [note] = [e for e in events if isinstance(e, Notice) and "re-clipped" in e.message]
+    set2_start = min(r.start_s for r in res.truth.reps if r.set == 2)
+    assert set1_end + 6.0 < note.time_s < set2_start
+    later = [e for e in events[events.index(note) :] if isinstance(e, RepCompleted)]
+    assert later and later[0].metrics.set == 2
     _stream_equals_batch(rec, got)
 
 

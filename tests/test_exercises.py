@@ -138,8 +138,8 @@ def test_a_squat_set_is_counted_top_bottom_top_and_labelled_squat(seed):
     result, truth = _set_reps("squat", seed)
     assert [s.exercise for s in result.sets] == ["squat"]
     assert len(result.reps) == len(truth["reps"]) == 6
-    h = result.pipeline.timeline.hinge_deg.view
-    t = result.pipeline.timeline.time_s.view
+    h = result.traces.hinge_deg
+    t = result.traces.time_s
     for rep, tr in zip(result.reps, truth["reps"], strict=True):
         assert rep.start_s == pytest.approx(tr["start_s"], abs=0.3)
         assert rep.end_s == pytest.approx(tr["end_s"], abs=0.3)
@@ -153,8 +153,8 @@ def test_a_deadlift_from_the_floor_still_rests_at_the_bottom(seed):
     result, truth = _set_reps("deadlift", seed)
     assert [s.exercise for s in result.sets] == ["deadlift"]
     assert len(result.reps) == len(truth["reps"]) == 6
-    h = result.pipeline.timeline.hinge_deg.view
-    t = result.pipeline.timeline.time_s.view
+    h = result.traces.hinge_deg
+    t = result.traces.time_s
     for rep, tr in zip(result.reps, truth["reps"], strict=True):
         assert rep.start_s == pytest.approx(tr["start_s"], abs=0.3)
         assert rep.end_s == pytest.approx(tr["end_s"], abs=0.3)

@@ -169,7 +169,7 @@ def test_cli_plot_bad_suffix_fails_before_analysis(tmp_path: Path) -> None:
 def test_times_are_relative_to_the_given_start(dual: Analysed) -> None:
     res = dual.result
     s = res.sets[0]
-    t0 = float(res.pipeline.timeline.time_s.view[0])
+    t0 = float(res.traces.time_s[0])
     ax_default = set_figure(res, s).axes[-1]
     ax_shifted = set_figure(res, s, start_s=t0 - 10.0).axes[-1]
     lo, hi = ax_default.get_xlim()

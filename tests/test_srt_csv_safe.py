@@ -53,8 +53,8 @@ def rep(
 
 def result_of(reps, sets=()):
     return SessionResult(
-        ("lumbar", "sacrum"), AnalysisSettings(), [], list(reps), list(sets), [], 100.0, None
-    )  # type: ignore[arg-type]
+        ("lumbar", "sacrum"), AnalysisSettings(), [], list(reps), list(sets), [], 100.0
+    )
 
 
 # ----------------------------------------------------------------------------- SRT

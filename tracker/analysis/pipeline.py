@@ -23,6 +23,7 @@ from tracker.analysis.events import (
     CycleDecision,
     Event,
     FlagRaised,
+    Notice,
     RepCompleted,
     RepMetrics,
     SetEnded,
@@ -100,7 +101,11 @@ class Pipeline:
         self.set_evidence: tuple[Evidence, ...] = ()
         self.all_reps: list[RepMetrics] = []
         self.summaries: list[SetSummary] = []
-        self.notices: list[str] = []
+        #: Every notice of the analysis, in the order reached: each went out as a
+        #: `Notice` event, except a calibration's warnings, which its `CalibrationDone`
+        #: event carries.
+        self.notes: list[Notice] = []
+        self._pair_noted = False
         #: Why each candidate movement was counted or not, by its span (timeline
         #: indices): judged again after a set search restarts, the last verdict holds.
         self._decisions: dict[tuple[int, int], CycleDecision] = {}
@@ -120,6 +125,7 @@ class Pipeline:
                 self.timeline.advance(final=False)
             if chain.push(piece):
                 events.extend(self._calibrated(chain))
+            events.extend(self._note(t, line) for t, line in chain.take_reclip_notices())
         events.extend(self._advance(final=False))
         return events
 
@@ -128,6 +134,7 @@ class Pipeline:
         for chain in self.chains.values():
             if chain.finish():
                 events.extend(self._calibrated(chain))
+            events.extend(self._note(t, line) for t, line in chain.take_reclip_notices())
         for p, chain in self.chains.items():
             if chain.calibrated_at is None:
                 # Every recording with motion is calibrated by now (from an estimated
@@ -145,13 +152,16 @@ class Pipeline:
             self._seg.note_unjudged()
             events.extend(self._close_set(n - 1))
             self._take_verdicts()
+        end_s = float(self.timeline.time_s.view[-1]) if len(self.timeline) else 0.0
         for p, chain in self.chains.items():
-            self.notices.extend(chain.reclip_notices)
             if (line := chain.clipping.notice(p)) is not None:
-                self.notices.append(line)
-        if self.timeline.pair_notice is not None:
-            self.notices.append(self.timeline.pair_notice)
+                events.append(self._note(end_s, line))  # (a count over the whole session)
         return events
+
+    @property
+    def notices(self) -> list[str]:
+        """The lines of every notice so far (`notes`)."""
+        return [n.message for n in self.notes]
 
     # -- internals -------------------------------------------------------------------
     @property
@@ -159,10 +169,16 @@ class Pipeline:
         """Any sensor's zero is an estimate (no still standing moment)."""
         return any(c.mounting is not None and c.mounting.approximate for c in self.chains.values())
 
+    def _note(self, time_s: float, message: str) -> Notice:
+        """A notice, recorded in `notes`; the caller emits it."""
+        notice = Notice(time_s, message)
+        self.notes.append(notice)
+        return notice
+
     def _calibrated(self, chain: SensorChain) -> list[Event]:
         m = chain.mounting
         assert m is not None
-        self.notices.extend(m.warnings)
+        self.notes.extend(Notice(m.standing_end_s, w) for w in m.warnings)
         events: list[Event] = [
             CalibrationDone(m.standing_end_s, chain.placement, m.standing_s, m.warnings)
         ]
@@ -176,9 +192,13 @@ class Pipeline:
 
     def _advance(self, final: bool) -> list[Event]:
         self.timeline.advance(final)
+        events: list[Event] = []
+        if self.timeline.pair_notice is not None and not self._pair_noted:
+            self._pair_noted = True
+            events.append(self._note(self.timeline.pair_apart_s, self.timeline.pair_notice))
         n = len(self.timeline)
         if n == 0:
-            return []
+            return events
         if self._seg is None:
             period = self.timeline.period_s
             assert period is not None
@@ -201,7 +221,7 @@ class Pipeline:
                 max(1, round(s.settle_s / (period * self._decim))),
                 s.still_rate_deg_s,
             )
-        events = self._cues(n)
+        events.extend(self._cues(n))
         events.extend(self._segment(n))
         self._take_verdicts()
         return events
@@ -382,19 +402,22 @@ class Pipeline:
                 unreliable=tl.unreliable.view,
                 settings=self.settings,
             )
-            if self.dual and m.lumbar_extension_deg is None and tl.pair_notice is None:
-                self.notices.append(
-                    f"set {m.set} rep {m.rep}: a sensor lost data around this rep; lumbar "
-                    "angles not reported for it"
-                    if m.lumbar_flexion_deg is None
-                    else f"set {m.set} rep {m.rep}: a sensor lost data near standing in this rep; "
-                    "its peak flexion is measured, its extension not reported"
-                )
             if self._approximate:
                 m = dataclasses.replace(m, angles_approximate=True)
             self.set_reps.append(m)
             self.all_reps.append(m)
             events.append(RepCompleted(float(t[i]), m))
+            if self.dual and m.lumbar_extension_deg is None and tl.pair_notice is None:
+                events.append(
+                    self._note(
+                        float(t[i]),
+                        f"set {m.set} rep {m.rep}: a sensor lost data around this rep; lumbar "
+                        "angles not reported for it"
+                        if m.lumbar_flexion_deg is None
+                        else f"set {m.set} rep {m.rep}: a sensor lost data near standing in "
+                        "this rep; its peak flexion is measured, its extension not reported",
+                    )
+                )
         return events
 
     def _exercise(self, o: OpenSet) -> str:

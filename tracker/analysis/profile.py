@@ -53,7 +53,7 @@ def profile_from_session(result: SessionResult, source: str) -> Profile:
             "calibration measures lumbar flexion, which needs both sensors (lumbar and "
             "sacrum); record the calibration with two sensors"
         )
-    lam = result.pipeline.timeline.lumbar_deg.view
+    lam = result.traces.lumbar_deg
     lam = lam[np.isfinite(lam)]
     if len(lam) == 0:
         raise AnalysisError("no lumbar flexion could be measured in the calibration recording")

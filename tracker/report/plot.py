@@ -130,16 +130,16 @@ class _Traces:
     """The timeline arrays of a result, with times relative to ``start_s``."""
 
     def __init__(self, result: SessionResult, start_s: float | None) -> None:
-        tl = result.pipeline.timeline
-        t = tl.time_s.view
+        tl = result.traces
+        t = tl.time_s
         if len(t) == 0:
             raise InputError("nothing to plot: the analysis produced no timeline samples")
         if start_s is None:
             start_s = result.start_s if result.start_s is not None else float(t[0])
         self.t0_s = float(start_s)
         self.t_s = t - self.t0_s
-        self.hinge_deg = tl.hinge_deg.view
-        self.lumbar_deg = tl.lumbar_deg.view
+        self.hinge_deg = tl.hinge_deg
+        self.lumbar_deg = tl.lumbar_deg
 
     def window(self, start_s: float, end_s: float) -> slice:
         """Samples within ``[start_s, end_s]`` (relative seconds)."""

@@ -128,8 +128,14 @@ class SensorChain:
         self._held: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._reclip_at_s = 0.0
         self._reclip_deg = 0.0
-        #: One line per re-calibration after a re-clip.
-        self.reclip_notices: list[str] = []
+        #: (time of the re-clip in s, one line) per re-calibration after a re-clip, until
+        #: the pipeline takes them (`take_reclip_notices`).
+        self._reclip_notices: list[tuple[float, str]] = []
+
+    def take_reclip_notices(self) -> list[tuple[float, str]]:
+        """The re-clip notices since the last call: (time of the re-clip in s, line)."""
+        out, self._reclip_notices = self._reclip_notices, []
+        return out
 
     @property
     def mounting(self) -> Mounting | None:
@@ -308,11 +314,14 @@ class SensorChain:
         """The re-calibration is done: the held rows get the new mounting's angles."""
         assert self._recal is not None and self._recal.result is not None
         self._mounting = self._recal.result
-        self.reclip_notices.append(
-            f"{self.placement} sensor: re-clipped before {self._reclip_at_s:.0f} s (gravity "
-            f"moved {self._reclip_deg:.0f} degrees off the body's sagittal plane); "
-            "re-calibrated from the still moment there"
-            + ("; angles after it are approximate" if self._mounting.approximate else "")
+        self._reclip_notices.append(
+            (
+                self._reclip_at_s,
+                f"{self.placement} sensor: re-clipped before {self._reclip_at_s:.0f} s (gravity "
+                f"moved {self._reclip_deg:.0f} degrees off the body's sagittal plane); "
+                "re-calibrated from the still moment there"
+                + ("; angles after it are approximate" if self._mounting.approximate else ""),
+            )
         )
         self._recal = None
         self._run_rows, self._run_len, self._run_checked = [], 0, False

@@ -59,8 +59,10 @@ class Timeline:
         self._last_lambda = 0.0
         #: (window index, rates correlated) for every alignment window with motion.
         self._agreement: list[tuple[int, bool]] = []
-        #: Set once the two sensors are seen not to move together (a one-line notice).
+        #: Set once the two sensors are seen not to move together (a one-line notice),
+        #: with the time from which they are apart (s).
         self.pair_notice: str | None = None
+        self.pair_apart_s = 0.0
         #: Lumbar-pelvic rhythm (a, b) in use across the current dropout, if any.
         self._rhythm = (0.0, 0.0)
         self._in_dropout = False
@@ -191,11 +193,12 @@ class Timeline:
                 out[a - k0 : b - k0] = True
                 if self.pair_notice is None:
                     recent = self._recent_agreement(j)
+                    self.pair_apart_s = float(self.chains[LUMBAR].time_s.view[a])
                     self.pair_notice = (
                         "the lumbar and sacrum sensors do not move together (their turning "
                         f"agreed in {sum(recent)} of {len(recent)} stretches of movement): "
                         "check that both are on the lower back; from "
-                        f"{float(self.chains[LUMBAR].time_s.view[a]):.0f} s on, reps are "
+                        f"{self.pair_apart_s:.0f} s on, reps are "
                         "counted on the lumbar sensor alone and lumbar flexion is not reported"
                     )
         return out

@@ -89,7 +89,6 @@ class Pipeline:
         self._next_cue = 0
         self._flex_armed = True
         self._ext_armed = True
-        self._last_turn_index = 0
         #: An upright turn confirmed before the samples that tell a bottom from
         #: standing were in, and the index it waits for (`_add_turn`).
         self._pending: TurningPoint | None = None
@@ -305,7 +304,6 @@ class Pipeline:
         h = tl.hinge_deg.view
         w = tl.hinge_rate_deg_s.view
         events: list[Event] = []
-        timeout = round(self.settings.segmentation.set_timeout_s / self._seg.period_s)
         # Plain floats: the scan runs at the segmentation rate over the whole session.
         idx = range(self._next_seg, n, self._decim)
         hs = h[self._next_seg : n : self._decim].tolist()
@@ -313,11 +311,11 @@ class Pipeline:
         p = 0
         while p < len(idx):
             # Scan to the next turning point, but stop at the sample where an open set
-            # times out (the first more than `timeout` after its last turn), and at the
-            # first at which a held upright turn has the samples it waits for.
+            # times out (the first past `RepSegmenter.open_until`), and at the first at
+            # which a held upright turn has the samples it waits for.
             end = len(idx)
-            if self._seg.open is not None:
-                timeout_at = (self._last_turn_index + timeout - idx.start) // self._decim + 1
+            if (until := self._seg.open_until()) is not None:
+                timeout_at = (until - idx.start) // self._decim + 1
                 end = min(end, max(p, timeout_at) + 1)
             if self._pending is not None:
                 ready_at = max(0, -(-(self._pending_until - idx.start) // self._decim))
@@ -328,7 +326,7 @@ class Pipeline:
                 events.extend(self._add_pending(i))
             if tp is not None:
                 events.extend(self._add_turn(tp, i))
-            elif self._seg.open is not None and i - self._last_turn_index > timeout:
+            elif (until := self._seg.open_until()) is not None and i > until:
                 self._seg.close_set()
                 events.extend(self._end_set(i))
         # Continue exactly on the decimation grid next time.
@@ -347,7 +345,6 @@ class Pipeline:
             self._pending, self._pending_until = tp, tp.index + self._bottom_wait
             return []
         tl = self.timeline
-        self._last_turn_index = i
         cycles, ended = self._seg.add_turn(
             tp,
             tl.hinge_rate_deg_s.view,

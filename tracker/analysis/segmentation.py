@@ -324,6 +324,8 @@ class RepSegmenter:
         self.open: OpenSet | None = None
         #: Set by `_update_set` when it finds the open set had ended before a cycle.
         self.set_ended_early = False
+        #: Timeline index at which the last turn was confirmed (`add_turn`'s ``now``).
+        self._last_turn_at = 0
         self._vert: np.ndarray | None = None
         #: `_knee_drop_m` of the open set's cycles, by (start, bottom) index: its reps
         #: are compared with every later cycle.
@@ -405,6 +407,7 @@ class RepSegmenter:
         is the index at which the turn was confirmed: nothing after it is read, so a
         stream fed in blocks decides as the whole recording does."""
         self._vert = vert if vert is None or now is None else vert[: now + 1]
+        self._last_turn_at = tp.index if now is None else now
         self._lumbar = lumbar
         self._unreliable = unreliable
         ended = False
@@ -623,6 +626,16 @@ class RepSegmenter:
         if abs(value - last.value) < self.s.min_rep_amplitude_deg:
             return None
         return TurningPoint(last.tp.index + 1 + k, value, o.rest_is_max)
+
+    def open_until(self) -> int | None:
+        """The last timeline index at which the open set is still open if no turn comes:
+        ``set_timeout_s`` after the last turn's confirmation (a set times out on the
+        first sample past it; the caller then calls `close_set`). None with no set
+        open. A turn that does come after a longer rest finds the set ended before it
+        by the same limit (`_update_set`)."""
+        if self.open is None:
+            return None
+        return self._last_turn_at + round(self.s.set_timeout_s / self.period_s)
 
     def take_verdicts(self) -> list[Verdict]:
         """The verdicts reached since the last call (a later verdict on the same span

@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pytest
 
+from tracker.analysis.events import SetEnded
 from tracker.analysis.segmentation import Cycle, RepSegmenter, Turn
 from tracker.analysis.settings import AnalysisSettings, SegmentationSettings
 from tracker.analysis.turning import TurningPoint, TurningPointTracker
@@ -407,3 +408,43 @@ def test_the_last_deadlift_set_down_less_bent_is_a_rep(monkeypatch):
     # ... and with it, a movement coming back down less than half the way still is.
     monkeypatch.undo()
     assert _reps(_floor_deadlifts([48.0, 50.0, 47.0, 50.0, 20.0])) == 3
+
+
+def test_a_set_ends_its_timeout_after_the_last_turn_however_the_stream_is_cut():
+    # Two sets; after the second the lifter puts the weight down and stands still. The
+    # set ends `set_timeout_s` after its last turn (the put-down's return to standing,
+    # confirmed a moment after it), in a live-sized stream exactly as in one batch.
+    sim = simulate_session(
+        SessionConfig(
+            seed=5, sets=(SetSpec("romanian_deadlift", 5),) * 2, rate_hz=100.0, tier="easy"
+        )
+    )
+    timeout_s = SegmentationSettings().set_timeout_s
+    ends = []
+    for block_s in (None, 0.05):
+        result = analyse_recording(sim.recording, AnalysisSettings(), block_s=block_s)
+        ended = [e for e in result.events if isinstance(e, SetEnded)]
+        assert len(ended) == 2
+        ends.append([e.time_s for e in ended])
+        last = ended[-1]
+        wait_s = last.time_s - last.summary.reps[-1].end_s
+        assert timeout_s <= wait_s <= timeout_s + 0.5
+    assert ends[0] == ends[1]
+
+
+def test_an_open_set_stays_open_for_its_timeout_after_the_last_turn():
+    seg = RepSegmenter(SegmentationSettings(), PERIOD_S)
+    assert seg.open_until() is None  # no set open: nothing times out
+    h, vert = _butt_wink_squats(4, tuck_deg=40.0)  # plain squats
+    rate = np.gradient(h, PERIOD_S)
+    s = SegmentationSettings()
+    tracker = TurningPointTracker(
+        s.hysteresis_deg, round(s.settle_s / PERIOD_S), s.still_rate_deg_s
+    )
+    confirmed = None
+    for i in range(len(h)):
+        if (tp := tracker.update(i, float(h[i]), float(rate[i]))) is not None:
+            seg.add_turn(tp, rate, h, vert, now=i)
+            confirmed = i
+    assert seg.open is not None and confirmed is not None
+    assert seg.open_until() == confirmed + round(s.set_timeout_s / PERIOD_S)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tracker.analysis.events import SetEnded
-from tracker.analysis.segmentation import Cycle, RepSegmenter, Turn
+from tracker.analysis.segmentation import SQUAT_TUCK_DROP_M, Cycle, RepSegmenter, Turn
 from tracker.analysis.settings import AnalysisSettings, SegmentationSettings
 from tracker.analysis.turning import TurningPoint, TurningPointTracker
 from tracker.app.offline import analyse_recording
@@ -448,3 +448,70 @@ def test_an_open_set_stays_open_for_its_timeout_after_the_last_turn():
             confirmed = i
     assert seg.open is not None and confirmed is not None
     assert seg.open_until() == confirmed + round(s.set_timeout_s / PERIOD_S)
+
+
+def _shallow_lean_squats(n_reps: int) -> tuple[np.ndarray, np.ndarray, list[tuple[float, float]]]:
+    """Hinge angle, vertical hip acceleration and the (start, end) of each rep (s) of
+    squats whose trunk leans only 10 deg on the way down, tucks under to 3 deg past
+    standing as the hips reach the bottom 0.45 m down, leans 40 deg on the way up and
+    returns to standing: the bottom is the most upright moment of the rep."""
+    half_s, rest_s = 1.2, 0.8
+    still = np.zeros(round(3.0 / PERIOD_S))
+    h, spans, t0 = [still], [], len(still) * PERIOD_S
+    for _ in range(n_reps):
+        h += [_ramp(0.0, 10.0, 0.5), _ramp(10.0, -3.0, 0.7)]
+        h += [_ramp(-3.0, 40.0, 0.6), _ramp(40.0, 0.0, 0.6), np.zeros(round(rest_s / PERIOD_S))]
+        spans.append((t0, t0 + 2 * half_s))
+        t0 += 2 * half_s + rest_s
+    h.append(np.zeros(round(2.0 / PERIOD_S)))
+    n_half = round(half_s / PERIOD_S)
+    t = np.arange(2 * n_half) * PERIOD_S
+    rep_acc = -0.225 * (np.pi / half_s) ** 2 * np.cos(np.pi * t / half_s)
+    acc = [np.zeros(len(still))]
+    for _ in range(n_reps):
+        acc += [rep_acc, np.zeros(round(rest_s / PERIOD_S))]
+    acc.append(np.zeros(round(2.0 / PERIOD_S)))
+    return np.concatenate(h), np.concatenate(acc), spans
+
+
+def test_squats_whose_trunk_is_most_upright_at_the_bottom_rest_standing():
+    # The tuck at the bottom is further upright than standing, but the hips are 0.45 m
+    # down and turning up there: it is no deeper rest, and each rep runs from standing
+    # to standing (not from one bottom to the next).
+    h, vert, spans = _shallow_lean_squats(5)
+    s = SegmentationSettings()
+    seg = RepSegmenter(s, PERIOD_S)
+    rate = np.gradient(h, PERIOD_S)
+    tracker = TurningPointTracker(
+        s.hysteresis_deg, round(s.settle_s / PERIOD_S), s.still_rate_deg_s
+    )
+    reps = []
+    for i in range(len(h)):
+        if (tp := tracker.update(i, float(h[i]), float(rate[i]))) is not None:
+            reps += seg.add_turn(tp, rate, h, vert, now=len(h) - 1)[0]
+    if (tp := seg.end_turn(h, len(h))) is not None:
+        reps += seg.add_turn(tp, rate, h, vert, now=len(h) - 1)[0]
+    # (The first rep is lost another way: from the recording's first turn, a lean
+    # smaller than a rep replaces the standing start of the chain, then the deeper
+    # lean replaces it. Every later rep is found.)
+    assert len(reps) == len(spans) - 1
+    for c, (start_s, end_s) in zip(reps, spans[1:], strict=True):
+        assert abs(c.a.leave * PERIOD_S - start_s) <= 0.2
+        assert abs(c.b.arrive * PERIOD_S - end_s) <= 0.2
+
+
+def test_a_bounce_of_the_hips_lowers_them_too_little_for_a_squat():
+    # Jogging in place, or a loose pouch: the hips bounce 5 cm at 2.8 steps a second.
+    # However the hips turn up at a trough, it is no squat's bottom.
+    step_s, depth_m = 0.36, 0.05
+    t = np.arange(round(10.0 / PERIOD_S)) * PERIOD_S
+    vert = -depth_m / 2 * (2 * np.pi / step_s) ** 2 * np.cos(2 * np.pi * t / step_s)
+    seg = RepSegmenter(SegmentationSettings(), PERIOD_S)
+    seg._vert = vert
+    top, trough = round(5 * step_s / PERIOD_S), round(5.5 * step_s / PERIOD_S)
+    assert seg._lowered_m(top, trough) == pytest.approx(depth_m, abs=0.02)
+    assert seg._lowered_m(top, trough) < SQUAT_TUCK_DROP_M
+    # A squat's 0.45 m does count.
+    _, squat_vert, _ = _shallow_lean_squats(1)
+    seg._vert = squat_vert
+    assert seg._lowered_m(round(3.0 / PERIOD_S), round(4.2 / PERIOD_S)) >= SQUAT_TUCK_DROP_M

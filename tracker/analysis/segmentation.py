@@ -219,6 +219,11 @@ DISPLACED_MIN_DEG = 20.0
 #: (0 or less, plus tilt error: 2 deg of error give 0.34).
 HIPS_BOTTOM_MPS2 = 1.0
 BOTTOM_WINDOW_S = 0.3
+#: An upright turn further than the rest before it is the bottom of a squat (not a
+#: deeper rest) only once the hips have come down at least this far from that rest (m):
+#: a partial squat lowers them 0.15-0.2 m, a full one 0.3-0.5 m, while the bounce of a
+#: jog or a stride, which turns the hips up at every footstrike, is 3-8 cm.
+SQUAT_TUCK_DROP_M = 0.15
 #: How finely a stillness is measured (s): a still stretch is cut at a share of the
 #: movement's peak rate, a few samples either way.
 HOLD_RESOLUTION_S = 0.1
@@ -361,7 +366,9 @@ class RepSegmenter:
         was last near ``last``'s value): walking about in between is not the movement.
         Through the bottom of a squat where the angle turned back (`_squat_bottoms`),
         the arrival comes after it, on the way up from the last extreme after it: the
-        angle still at that bottom is not the rest.
+        angle still at that bottom is not the rest. From a rest to a peak through such
+        a bottom (with the hips `SQUAT_TUCK_DROP_M` down there), the rest is left on the
+        first lean and the peak reached on the way up out of the bottom.
         """
         a, b = last.tp.index, turn.tp.index
         band = self._near_band_deg(abs(turn.value - last.value))
@@ -373,12 +380,28 @@ class RepSegmenter:
         near = np.flatnonzero(np.abs(seg - last.value) < band)
         if bottom is not None:
             near = near[near < bottom]  # leaving ``last`` is on the way into the bottom
+        tucks = [k - a for k in self._squat_bottoms if a < k < b] if not last.is_max else []
+        tucks = [k for k in tucks if self._lowered_m(a, a + k) >= SQUAT_TUCK_DROP_M]
+        if bottom is None and tucks:
+            # From a rest to a peak through the bottom of a squat (the trunk leaned
+            # forward on the way down, tucked under at the bottom, leaned again on the
+            # way up): on the way into the bottom the angle passes the rest's level
+            # again, but the rest was left where the angle first left its level.
+            away = np.flatnonzero(np.abs(seg[: min(tucks)] - last.value) >= band)
+            near = near[near < (int(away[0]) if len(away) else min(tucks))]
         final = int(near[-1]) if len(near) else 0
         end = len(seg) if bottom is None else bottom + 1
+        if bottom is None and tucks:
+            # Leaving: the fastest point of the first lean, before it turns for the tuck.
+            end = final + int(np.argmax(seg[final : min(tucks) + 1])) + 1
         fastest = final + int(np.argmax(r[final:end]))
         thr = max(STILL_RATE_FLOOR_DEG_S, STILL_RATE_SHARE * float(r[fastest]))
         still = np.flatnonzero(r[: fastest + 1] < thr)
         last.leave = a + (int(still[-1]) if len(still) else 0)
+        if bottom is None and tucks:
+            # Arriving: on the way up out of the last tuck.
+            fastest = max(tucks) + int(np.argmax(r[max(tucks) :]))
+            thr = max(STILL_RATE_FLOOR_DEG_S, STILL_RATE_SHARE * float(r[fastest]))
         if bottom is not None:
             after = seg[bottom:]
             final = bottom + int(np.argmax(after))
@@ -417,6 +440,17 @@ class RepSegmenter:
             if last.is_max == tp.is_max:
                 further = (tp.value_deg > last.value) == tp.is_max and tp.value_deg != last.value
                 if not further:
+                    return [], False
+                if (
+                    not tp.is_max
+                    and self._hips_turn_up(tp.index)
+                    and self._lowered_m(last.tp.index, tp.index) >= SQUAT_TUCK_DROP_M
+                ):
+                    # Further upright than the rest before it, but with the hips lowered
+                    # and turning up there: the pelvis tucking under at the bottom of a
+                    # squat whose trunk leaned less than a rep's size on the way down.
+                    # The rest stays.
+                    self._note_squat_bottom(tp.index)
                     return [], False
                 plateau = self._plateau_end(h, last, tp)
                 # A rest the movement into ``tp`` left from, if later than ``last``
@@ -470,9 +504,7 @@ class RepSegmenter:
             if not tp.is_max and self._hips_turn_up(tp.index):
                 # The angle turned back towards upright at the bottom of a squat (the
                 # pelvis tucking under): one movement down and up, not a rest.
-                first = self.chain[0].tp.index
-                self._squat_bottoms = [k for k in self._squat_bottoms if k >= first]
-                self._squat_bottoms.append(tp.index)
+                self._note_squat_bottom(tp.index)
                 return [], False
             if self._settled_rebound(last, tp):
                 # The angle overshot its rest (leaning back past standing at a lockout)
@@ -626,6 +658,12 @@ class RepSegmenter:
         if abs(value - last.value) < self.s.min_rep_amplitude_deg:
             return None
         return TurningPoint(last.tp.index + 1 + k, value, o.rest_is_max)
+
+    def _note_squat_bottom(self, index: int) -> None:
+        """Keep ``index`` as the bottom of a squat the movement goes on through."""
+        first = self.chain[0].tp.index
+        self._squat_bottoms = [k for k in self._squat_bottoms if k >= first]
+        self._squat_bottoms.append(index)
 
     def open_until(self) -> int | None:
         """The last timeline index at which the open set is still open if no turn comes:
@@ -1236,6 +1274,11 @@ class RepSegmenter:
                 d += self.hinge_radius_m * (1.0 - np.cos(incline_rad))
             self._knee_drops[key] = d
         return self._knee_drops[key]
+
+    def _lowered_m(self, a: int, b: int) -> float:
+        """How far the hips came down from index a to b (m, 0 without a measure)."""
+        d = self.drop_m(a, b)
+        return 0.0 if d is None else -d
 
     def drop_m(self, a: int, b: int) -> float | None:
         """Vertical displacement of the hinge sensor from index a to b (m, + up), by

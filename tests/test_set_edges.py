@@ -515,3 +515,66 @@ def test_a_bounce_of_the_hips_lowers_them_too_little_for_a_squat():
     _, squat_vert, _ = _shallow_lean_squats(1)
     seg._vert = squat_vert
     assert seg._lowered_m(round(3.0 / PERIOD_S), round(4.2 / PERIOD_S)) >= SQUAT_TUCK_DROP_M
+
+
+def test_sway_too_small_for_a_rep_does_not_keep_a_set_open():
+    # Four squats, then 12 s of swaying +-5 deg (walking off, shifting about): each
+    # reversal is a turning point of the angle, but none moves a rep's size, so the set
+    # times out counting from its last rep's turn, as if the lifter had stood still.
+    h_reps, vert_reps = _butt_wink_squats(4, tuck_deg=40.0)  # plain squats
+    t = np.arange(round(12.0 / PERIOD_S)) * PERIOD_S
+    sway = 5.0 * np.sin(2 * np.pi * 0.7 * t)
+    h = np.concatenate([h_reps, sway])
+    vert = np.concatenate([vert_reps, np.zeros(len(sway))])
+    rate = np.gradient(h, PERIOD_S)
+    s = SegmentationSettings()
+    seg = RepSegmenter(s, PERIOD_S)
+    tracker = TurningPointTracker(
+        s.hysteresis_deg, round(s.settle_s / PERIOD_S), s.still_rate_deg_s
+    )
+    last_rep_turn, sway_turns = None, 0
+    for i in range(len(h)):
+        if (tp := tracker.update(i, float(h[i]), float(rate[i]))) is not None:
+            seg.add_turn(tp, rate, h, vert, now=i)
+            if tp.index < len(h_reps):
+                last_rep_turn = i
+            else:
+                sway_turns += 1
+    assert sway_turns >= 10  # the sway does reverse, many times
+    assert seg.open is not None and last_rep_turn is not None
+    assert seg.open_until() == last_rep_turn + round(s.set_timeout_s / PERIOD_S)
+
+
+def test_a_thrust_that_pauses_on_the_way_up_is_one_rep_to_its_top():
+    # Hip thrusts rest at the bottom (-50 deg, lying back); the third pauses 0.6 s on
+    # the way up (-72 deg) before going on to its top (-92 deg). That pause is no rest:
+    # every thrust is one rep, the third's peak at its top, and every movement has its
+    # verdict.
+    parts = [np.full(round(2.0 / PERIOD_S), -50.0)]
+    for k in range(5):
+        if k == 2:
+            parts += [_ramp(-50.0, -72.0, 0.5), np.full(round(0.6 / PERIOD_S), -72.0)]
+            parts += [_ramp(-72.0, -92.0, 0.5)]
+        else:
+            parts.append(_ramp(-50.0, -90.0, 1.0))
+        parts += [np.full(round(0.3 / PERIOD_S), parts[-1][-1]), _ramp(parts[-1][-1], -50.0, 1.0)]
+        parts.append(np.full(round(0.8 / PERIOD_S), -50.0))
+    parts.append(np.full(round(3.0 / PERIOD_S), -50.0))
+    h = np.concatenate(parts)
+    rate = np.gradient(h, PERIOD_S)
+    s = SegmentationSettings()
+    seg = RepSegmenter(s, PERIOD_S, "hip_thrust")
+    tracker = TurningPointTracker(
+        s.hysteresis_deg, round(s.settle_s / PERIOD_S), s.still_rate_deg_s
+    )
+    reps: list[Cycle] = []
+    for i in range(len(h)):
+        if (tp := tracker.update(i, float(h[i]), float(rate[i]))) is not None:
+            reps += seg.add_turn(tp, rate, h, np.zeros(len(h)), now=i)[0]
+    if (tp := seg.end_turn(h, len(h))) is not None:
+        reps += seg.add_turn(tp, rate, h, np.zeros(len(h)), now=len(h) - 1)[0]
+    seg.note_unjudged()
+    assert [round(c.p.value) for c in reps] == [-90, -90, -92, -90, -90]
+    counted = [(v.start, v.end) for v in seg.take_verdicts() if v.verdict == "rep"]
+    spans = [(c.a.leave if c.a.leave is not None else c.a.arrive, c.b.arrive) for c in reps]
+    assert counted == spans

@@ -105,9 +105,10 @@ class Pipeline:
         #: event carries.
         self.notes: list[Notice] = []
         self._pair_noted = False
-        #: Why each candidate movement was counted or not, by its span (timeline
-        #: indices): judged again after a set search restarts, the last verdict holds.
-        self._decisions: dict[tuple[int, int], CycleDecision] = {}
+        #: Why each candidate movement was counted or not, by the timeline index it
+        #: starts at: a movement judged again (after a set search restarts, or with a
+        #: later end) keeps its last verdict.
+        self._decisions: dict[int, CycleDecision] = {}
 
     # -- public ----------------------------------------------------------------------
     def feed(self, block: SensorSamples) -> list[Event]:
@@ -229,7 +230,7 @@ class Pipeline:
         assert self._seg is not None
         t = self.timeline.time_s.view
         for v in self._seg.take_verdicts():
-            self._decisions[(v.start, v.end)] = CycleDecision(
+            self._decisions[v.start] = CycleDecision(
                 float(t[v.start]), float(t[v.end]), v.verdict, v.reason
             )
 

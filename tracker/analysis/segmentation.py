@@ -16,7 +16,8 @@ Vocabulary (angles in docs/frames.md; the full recipe with figures in docs/analy
   a first movement that holds its turn much longer than the second is a pick-up; once a
   set opens, the one or two movements just before it are judged again against its
   first reps (a first rep often differs from the second); it ends after
-  ``set_timeout_s`` without a turn or on a movement too slow to be part of a rep;
+  ``set_timeout_s`` without a movement (sway too small for a rep does not count) or
+  on a movement too slow to be part of a rep;
 * the *rest extreme* of a set is where each rep starts and ends: the top (minimum hinge
   angle) for swings, RDLs, good mornings, pull-throughs, squats and wall hinges; the
   bottom (maximum) for deadlifts from the floor and hip thrusts. It follows from the
@@ -430,6 +431,10 @@ class RepSegmenter:
         is the index at which the turn was confirmed: nothing after it is read, so a
         stream fed in blocks decides as the whole recording does."""
         self._vert = vert if vert is None or now is None else vert[: now + 1]
+        # A set times out counting from the last turn that began or ended a movement:
+        # reversals merged away below (gait sway, a wiggle on the way, a rest's extreme
+        # moved by a few degrees) are no movement of the set's.
+        kept_at = self._last_turn_at
         self._last_turn_at = tp.index if now is None else now
         self._lumbar = lumbar
         self._unreliable = unreliable
@@ -440,6 +445,7 @@ class RepSegmenter:
             if last.is_max == tp.is_max:
                 further = (tp.value_deg > last.value) == tp.is_max and tp.value_deg != last.value
                 if not further:
+                    self._last_turn_at = kept_at
                     return [], False
                 if (
                     not tp.is_max
@@ -490,7 +496,9 @@ class RepSegmenter:
                     self.chain.append(turn)
                     new = self._update_set()
                     return new, self.set_ended_early
-                # A wiggle on the way: keep the more extreme turn.
+                # A wiggle on the way: keep the more extreme turn (no new movement, so
+                # no later timeout either).
+                self._last_turn_at = kept_at
                 replaced = Turn(tp, tp.index)
                 if len(self.chain) > 1:
                     self._half_cycle(h, rate, self.chain[-2], replaced)
@@ -521,13 +529,29 @@ class RepSegmenter:
                 if len(self.chain) == 1:
                     # No movement yet: the latest turn is the best anchor for one.
                     self.chain = [Turn(tp, tp.index)]
+                else:
+                    self._last_turn_at = kept_at
                 return [], False  # a wiggle inside a movement: ignore it
             if self._bump_leaving_rest(tp):
                 # The angle left a rest with a quick bump the same way (the back rounding
                 # as a deadlift breaks from the floor, seen by a lone lumbar sensor) and
                 # then went on past the rest: one movement from the rest, not two.
-                del self.chain[-2:]
+                o = self.open
+                if o is None or len(self.chain) < 4 or self.chain[-3].is_max == o.rest_is_max:
+                    del self.chain[-2:]
+                else:
+                    # The stay was a pause on the way to a rep's peak (a hip thrust
+                    # paused on the way up): the turns either side of it are one peak,
+                    # the further of the two.
+                    peak = self.chain[-1]
+                    del self.chain[-3:]
+                    self._half_cycle(h, rate, self.chain[-1], peak)
+                    self.chain.append(peak)
                 last = self.chain[-1]
+                if o is not None and o.next_rest >= len(self.chain):
+                    # The set had judged (and dropped) the movement into the rest just
+                    # taken out: it is judged again, ending where this one does.
+                    o.next_rest -= 2
             turn = Turn(tp, tp.index)
             self._half_cycle(h, rate, last, turn)
             assert last.leave is not None  # set by _half_cycle
@@ -586,6 +610,12 @@ class RepSegmenter:
         of the rest (lying back onto a bench and thrusting comes back to the rest)."""
         if len(self.chain) < 3 or not self.chain[-2].at_plateau:
             return False
+        o = self.open
+        rest_turn = self.chain[-2]
+        if o is not None and (
+            any(c.b is rest_turn for c in o.reps) or any(c.b is rest_turn for c, _ in o.held)
+        ):
+            return False  # the movement into the rest is a rep (or held as one): keep it
         rest = self.chain[-2].value
         beyond = tp.value_deg - rest if tp.is_max else rest - tp.value_deg
         bump = abs(self.chain[-1].value - rest)
@@ -667,10 +697,11 @@ class RepSegmenter:
 
     def open_until(self) -> int | None:
         """The last timeline index at which the open set is still open if no turn comes:
-        ``set_timeout_s`` after the last turn's confirmation (a set times out on the
-        first sample past it; the caller then calls `close_set`). None with no set
-        open. A turn that does come after a longer rest finds the set ended before it
-        by the same limit (`_update_set`)."""
+        ``set_timeout_s`` after the confirmation of the last turn that began or ended a
+        movement (`add_turn`); a set times out on the first sample past it, and the
+        caller then calls `close_set`. None with no set open. A turn that does come
+        after a longer rest finds the set ended before it by the same limit
+        (`_update_set`)."""
         if self.open is None:
             return None
         return self._last_turn_at + round(self.s.set_timeout_s / self.period_s)

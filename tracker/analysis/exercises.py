@@ -99,7 +99,7 @@ class SetFeatures:
 
     #: Median hinge angle over the opening turns (deg).
     median_angle_deg: float
-    #: Median excursion from rest to peak (deg).
+    #: Median excursion of the hinge angle from rest to peak (deg).
     excursion_deg: float
     #: Median vertical travel of the hips per cycle beyond what the hinge explains (m);
     #: None without a usable vertical acceleration.
@@ -122,6 +122,9 @@ class SetFeatures:
     rep_s: float | None
     #: A lone lumbar sensor (its angle adds lumbar flexion to the hinge).
     trunk_sensor: bool
+    #: Median excursion of the trunk's lean from rest to peak (deg): with two sensors
+    #: the hinge plus lumbar rounding (docs/frames.md); None: the hinge's.
+    lean_excursion_deg: float | None = None
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,10 @@ def classify(f: SetFeatures) -> SetDecision:
         if bottom >= FLOOR_PAUSE_S and _clearly_longer(bottom, top):
             ev.append(Evidence("still pause at the bottom", bottom, "s", "bar on the floor"))
             return done("deadlift")
-        per_deg = travel / max(f.excursion_deg, 1.0)
+        # Per degree of the trunk's lean, rounding included: a lifter who rounds the
+        # back at the bottom of a deadlift leans as far with the pelvis tilting less.
+        lean_deg = f.lean_excursion_deg if f.lean_excursion_deg is not None else f.excursion_deg
+        per_deg = travel / max(lean_deg, 1.0)
         if per_deg >= SQUAT_TRAVEL_PER_DEG_M:
             ev.append(Evidence("hip travel per degree of lean", per_deg, "m/deg", "squat"))
             return done("squat")

@@ -147,7 +147,7 @@ class Pipeline:
                 events.extend(self._add_pending(n - 1))
             # The recording ended on the way back to the rest: nothing can follow that
             # last movement, so it ends at the furthest sample (`RepSegmenter.end_turn`).
-            if (tp := self._seg.end_turn(self.timeline.hinge_deg.view, n)) is not None:
+            if (tp := self._seg.end_turn(self.timeline.lean_deg.view, n)) is not None:
                 events.extend(self._add_turn(tp, n - 1, waited=True))  # no more samples
             self._seg.note_unjudged()
             events.extend(self._close_set(n - 1))
@@ -215,6 +215,7 @@ class Pipeline:
                 period,
                 ex or None,
                 hinge_radius_m=LUMBAR_SENSOR_RADIUS_M if lumbar_alone else 0.0,
+                lean_has_lumbar=lumbar_alone or self.dual,
             )
             self._turns = TurningPointTracker(
                 s.hysteresis_deg,
@@ -302,8 +303,9 @@ class Pipeline:
     def _segment(self, n: int) -> list[Event]:
         assert self._seg is not None and self._turns is not None
         tl = self.timeline
-        h = tl.hinge_deg.view
-        w = tl.hinge_rate_deg_s.view
+        # Turning points of the lean (the hinge plus lumbar rounding with two sensors).
+        h = tl.lean_deg.view
+        w = tl.lean_rate_deg_s.view
         events: list[Event] = []
         # Plain floats: the scan runs at the segmentation rate over the whole session.
         idx = range(self._next_seg, n, self._decim)
@@ -346,14 +348,18 @@ class Pipeline:
             self._pending, self._pending_until = tp, tp.index + self._bottom_wait
             return []
         tl = self.timeline
+        # Turns come from the lean; a movement's boundaries from the hinge's own rate: the
+        # hips start and end a rep, and the back can round on after they have set off
+        # (a deadlift breaking from the floor) or before they move.
         cycles, ended = self._seg.add_turn(
             tp,
             tl.hinge_rate_deg_s.view,
-            tl.hinge_deg.view,
+            tl.lean_deg.view,
             tl.vert_acc_mps2.view,
             tl.lumbar_deg.view,
             tl.unreliable.view,
             now=i,
+            hinge=tl.hinge_deg.view,
         )
         events = self._end_set(i) if ended else []
         events.extend(self._emit_reps(cycles, i))

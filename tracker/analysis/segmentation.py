@@ -312,7 +312,7 @@ class OpenSet:
 
 
 class RepSegmenter:
-    """Turns -> sets and reps. Reads the timeline's hinge and rate arrays."""
+    """Turns -> sets and reps. Reads the timeline's lean, the hinge angle and its rate."""
 
     def __init__(
         self,
@@ -320,6 +320,7 @@ class RepSegmenter:
         period_s: float,
         exercise: str | None = None,
         hinge_radius_m: float = 0.0,
+        lean_has_lumbar: bool = False,
     ) -> None:
         self.s = settings
         #: The exercise the user named (its rest position follows), None to decide per set.
@@ -338,6 +339,7 @@ class RepSegmenter:
         self._knee_drops: dict[tuple[int, int], float | None] = {}
         self._lumbar: np.ndarray | None = None
         self._unreliable: np.ndarray | None = None
+        self._hinge: np.ndarray | None = None
         #: Height of the hinge sensor above the hip joint (m): a pure hinge about the
         #: hips lowers it by radius * (1 - cos(incline)). About 0 for the sacrum.
         self.hinge_radius_m = hinge_radius_m
@@ -348,9 +350,10 @@ class RepSegmenter:
         self._squat_bottoms: list[int] = []
         #: Verdicts on candidate cycles since the caller last took them (`take_verdicts`).
         self.verdicts: list[Verdict] = []
-        #: A lone lumbar sensor's angle includes lumbar flexion, so one rep can reach
-        #: this much further than the next when the back rounds in it.
-        self._rounding_deg = LUMBAR_ROUNDING_DEG if hinge_radius_m > 0.0 else 0.0
+        #: An angle that includes lumbar flexion (a lone lumbar sensor's, or the lean
+        #: of two sensors) can reach this much further in one rep than in the next when
+        #: the back rounds in it.
+        self._rounding_deg = LUMBAR_ROUNDING_DEG if lean_has_lumbar else 0.0
 
     # -- boundaries ------------------------------------------------------------------
     @staticmethod
@@ -421,14 +424,19 @@ class RepSegmenter:
         lumbar: np.ndarray | None = None,
         unreliable: np.ndarray | None = None,
         now: int | None = None,
+        hinge: np.ndarray | None = None,
     ) -> tuple[list[Cycle], bool]:
         """Add a confirmed turning point; return (new reps of the open set, set ended).
 
-        ``vert`` is the hinge sensor's vertical acceleration (m/s^2, gravity removed),
-        used to tell knee-dominant lifts (deadlift, squat) from hip hinges and the
-        bottom of a squat from standing; ``lumbar`` is lumbar flexion (deg, NaN where
-        not measured; not trusted where ``unreliable``), used to tell sitting. ``now``
-        is the index at which the turn was confirmed: nothing after it is read, so a
+        ``h`` is the angle the turns come from (the timeline's lean), ``rate`` the rate
+        a movement's boundaries are found on (the hinge's); ``hinge`` is the hinge angle,
+        when it differs from ``h`` (two sensors), for the features the exercise is told
+        by (`set_features`) and for a rep's return to its start. ``vert`` is the hinge
+        sensor's vertical acceleration (m/s^2, gravity removed), used to tell
+        knee-dominant lifts (deadlift, squat) from hip hinges and the bottom of a squat
+        from standing; ``lumbar`` is lumbar flexion (deg, NaN where not measured; not
+        trusted where ``unreliable``), used to tell sitting. ``now`` is the index at
+        which the turn was confirmed: nothing after it is read, so a
         stream fed in blocks decides as the whole recording does."""
         self._vert = vert if vert is None or now is None else vert[: now + 1]
         # A set times out counting from the last turn that began or ended a movement:
@@ -438,6 +446,7 @@ class RepSegmenter:
         self._last_turn_at = tp.index if now is None else now
         self._lumbar = lumbar
         self._unreliable = unreliable
+        self._hinge = hinge
         ended = False
         self.set_ended_early = False
         if self.chain:
@@ -654,7 +663,12 @@ class RepSegmenter:
             return None
         band = self._near_band_deg(abs(tp.value_deg - rest))
         near = np.flatnonzero(np.abs(w - rest) < band)
-        i = lo + int(near[-1])
+        # The turn lies at the extreme of the last stay near that level, where the
+        # movement set off: the edge of the band can come a third of a second into it.
+        gaps = np.flatnonzero(np.diff(near) > 1)
+        stay = w[near[gaps[-1] + 1] if len(gaps) else near[0] : near[-1] + 1]
+        offset = int(np.argmin(stay) if tp.is_max else np.argmax(stay))
+        i = lo + int(near[gaps[-1] + 1] if len(gaps) else near[0]) + offset
         if tp.is_max and self._hips_turn_up(i):
             return None  # the bottom of a squat, not a rest (`_hips_turn_up`)
         return Turn(TurningPoint(i, float(h[i]), not tp.is_max), i)
@@ -967,9 +981,15 @@ class RepSegmenter:
         # A rep returns to its rest position; sitting down, lying back or walking off
         # ends somewhere else.
         tol = self._return_tolerance_deg(smallest, bent_rest=not c.p.is_max)
-        if abs(c.a.value - c.b.value) > tol and not (self._fuller_rest(c) or self._set_down(c)):
+        moved = abs(c.a.value - c.b.value)
+        # The pelvis too: seated, it tilts back while the lumbar spine slumps, so the lean
+        # (which adds the slump) can end near standing.
+        h = self._hinge
+        pelvis = 0.0 if h is None else abs(float(h[c.a.tp.index]) - float(h[c.b.tp.index]))
+        if max(moved, pelvis) > tol and not (self._fuller_rest(c) or self._set_down(c)):
+            what = "ended" if moved >= pelvis else "the pelvis ended"
             return (
-                f"ended {abs(c.a.value - c.b.value):.0f} deg from where it started; "
+                f"{what} {max(moved, pelvis):.0f} deg from where it started; "
                 f"a rep returns within {tol:.0f} deg"
             )
         took_s = (c.b.arrive - c.a.leave) * self.period_s
@@ -1064,11 +1084,11 @@ class RepSegmenter:
         lifter holds still at the bottom to grip, clearly longer than at the bottom of
         the rep that follows, or grips and then stands to set up much longer than
         between reps."""
-        if c2.b.leave is None:
-            return False
         grip_c1, grip_c2 = self._still_s(c1.p), self._still_s(c2.p)
         if PICK_UP_GRIP_S.exceeded(grip_c1, grip_c2):
             return True
+        if c2.b.leave is None:
+            return False  # the rest after the next rep is not over yet
         settle = PICK_UP_SET_UP_S.exceeded(self._still_s(c1.b), self._still_s(c2.b))
         return settle and PICK_UP_SET_UP_GRIP_S.exceeded(grip_c1, grip_c2)
 
@@ -1338,7 +1358,16 @@ class RepSegmenter:
         """Features of a set's opening turns, computed once for the exercise decision."""
         mins = [t for t in turns if not t.is_max]
         maxes = [t for t in turns if t.is_max]
-        excursion = max(median([t.value for t in maxes]) - median([t.value for t in mins]), 1.0)
+        hinge = self._hinge
+
+        def angle(t: Turn) -> float:
+            # The hinge angle at the turn: the exercise's angles are the hinge's.
+            return t.value if hinge is None else float(hinge[t.tp.index])
+
+        excursion = max(median(list(map(angle, maxes))) - median(list(map(angle, mins))), 1.0)
+        lean_excursion = max(
+            median([t.value for t in maxes]) - median([t.value for t in mins]), 1.0
+        )
         rates = [
             abs(b.value - a.value) / max((b.arrive - a.leave) * self.period_s, self.period_s)
             for a, b in itertools.pairwise(turns)
@@ -1359,8 +1388,9 @@ class RepSegmenter:
             else None
         )
         return SetFeatures(
-            median_angle_deg=median([t.value for t in turns]),
+            median_angle_deg=median(list(map(angle, turns))),
             excursion_deg=excursion,
+            lean_excursion_deg=lean_excursion,
             hip_travel_m=self.hip_travel_m(turns, excursion),
             descent_drop_m=self.descent_drop_m(turns, excursion),
             mean_rate_deg_s=median(rates) if rates else None,

@@ -6,7 +6,11 @@ Timeline: the lumbar sensor's grid when present, else the single sensor's grid
 * ``hinge_deg``: pelvis inclination (sacrum sensor) with two sensors; with one sensor,
   that segment's inclination;
 * ``hinge_rate_deg_s``: its rate from the gyro (+ towards flexion);
-* ``lumbar_deg``: lumbar flexion lambda = theta_lumbar - theta_sacrum (NaN with one sensor).
+* ``lumbar_deg``: lumbar flexion lambda = theta_lumbar - theta_sacrum (NaN with one sensor);
+* ``lean_deg``: the angle reps are found on: with two sensors the hinge angle plus lumbar
+  flexion beyond standing (max(lambda, 0)), so a rep done by rounding the back more than
+  by hinging stays a rep's size; with one sensor the hinge angle. ``lean_rate_deg_s`` is
+  its rate.
 
 The sacrum stream is mapped onto the lumbar clock with `tracker.signal.alignment`:
 window by window, the lag fitted on earlier windows is used, so the output never depends
@@ -41,6 +45,38 @@ PAIR_CHECK_MIN_WINDOWS = 4
 PAIR_MIN_AGREEMENT = 0.25
 
 
+def lean_deg(
+    hinge_deg: np.ndarray,
+    hinge_rate_deg_s: np.ndarray,
+    lumbar_deg: np.ndarray,
+    lumbar_rate_deg_s: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The trunk's lean that reps are found on, and its rate, from the pelvis's
+    inclination and rate, lumbar flexion (NaN where not measured) and the lumbar
+    sensor's inclination rate.
+
+    The lean adds lumbar flexion to the pelvis's tilt: bending forward, the lumbar spine
+    takes about half of the trunk's flexion (Laird 2016), and a rep rounded over a
+    pelvis that barely tilts still leans a rep's size. Over-extension (lambda < 0) is
+    left out: it comes at a lockout or a set-up, where a rep rests, and would move the
+    rest's turn to its extreme. Where lumbar flexion is not measured, the lean is the
+    pelvis's tilt.
+    """
+    rounding = np.where(np.isfinite(lumbar_deg), np.maximum(lumbar_deg, 0.0), 0.0)
+    rate = np.where(rounding > 0.0, lumbar_rate_deg_s, hinge_rate_deg_s)
+    return hinge_deg + rounding, rate
+
+
+def held(values: np.ndarray, bad: np.ndarray, before: float) -> np.ndarray:
+    """``values`` with each ``bad`` one replaced by the last good one before it
+    (``before`` if there is none in ``values``)."""
+    if not bad.any():
+        return values
+    idx = np.where(bad, -1, np.arange(len(values)))
+    last = np.maximum.accumulate(idx)
+    return np.where(last >= 0, values[np.maximum(last, 0)], before)
+
+
 class Timeline:
     def __init__(self, chains: dict[str, SensorChain], align_window_s: float, max_lag_s: float):
         self.chains = chains
@@ -66,10 +102,14 @@ class Timeline:
         #: Lumbar-pelvic rhythm (a, b) in use across the current dropout, if any.
         self._rhythm = (0.0, 0.0)
         self._in_dropout = False
+        #: Lumbar flexion the lean used at the last timeline sample (`held`).
+        self._lean_lambda = 0.0
         self.time_s = Growable()
         self.hinge_deg = Growable()
         self.hinge_rate_deg_s = Growable()
         self.lumbar_deg = Growable()
+        self.lean_deg = Growable()
+        self.lean_rate_deg_s = Growable()
         #: Vertical acceleration of the hinge sensor (m/s^2, gravity removed).
         self.vert_acc_mps2 = Growable()
         #: True where an angle is not trustworthy (a sensor's data lost, or the other
@@ -98,6 +138,8 @@ class Timeline:
                 np.full(k1 - k0, np.nan),
                 c.unreliable.view[k0:k1],
                 c.vert_acc_mps2.view[k0:k1],
+                c.theta_deg.view[k0:k1],
+                c.rate_deg_s.view[k0:k1],
             )
             return len(self.time_s) - before
         self._advance_dual(final)
@@ -158,11 +200,15 @@ class Timeline:
         sac_bad = gap_s | outside
         apart = self._apart_samples(k0, k1)
         sac_bad &= ~apart  # handled below
+        # Lumbar flexion for the lean (`lean_deg`): across a pelvis dropout, the
+        # estimate the pelvis is taken from, so the lean stays the lumbar sensor's.
+        lam_lean = lam
         if sac_bad.any():
             # The pelvis sensor dropped out: keep counting reps on the lumbar sensor,
             # the pelvis taken as lumbar minus the lumbar flexion that the lifter's
             # recent lumbar-pelvic rhythm gives.
             lam_ff = self._dropout_lambda(theta_l, lam, ~sac_bad)
+            lam_lean = np.where(sac_bad, lam_ff, lam)
             hinge = np.where(sac_bad, theta_l - lam_ff, hinge)
             rate = np.where(sac_bad, lum.rate_deg_s.view[k0:k1], rate)
             vert = np.where(sac_bad, lum.vert_acc_mps2.view[k0:k1], vert)
@@ -177,8 +223,25 @@ class Timeline:
             rate = np.where(apart, lum.rate_deg_s.view[k0:k1], rate)
             vert = np.where(apart, lum.vert_acc_mps2.view[k0:k1], vert)
             lam = np.where(apart, np.nan, lam)
+            lam_lean = np.where(apart, np.nan, lam_lean)
+        # Where the lumbar sensor's data were lost (its inclination bridged), lumbar
+        # flexion is not trusted: the lean keeps the rounding it last had, rather than
+        # follow a bridge that can swing 10-15 deg and back within the hole.
+        lum_lost = lum.unreliable.view[k0:k1] & ~sac_bad
+        lam_lean = held(lam_lean, lum_lost, self._lean_lambda)
+        self._lean_lambda = float(lam_lean[-1]) if np.isfinite(lam_lean[-1]) else 0.0
+        lean, lean_rate = lean_deg(
+            hinge, rate, lam_lean, np.where(lum_lost, rate, lum.rate_deg_s.view[k0:k1])
+        )
         self._emit(
-            lum.time_s.view[k0:k1], hinge, rate, lam, lum.unreliable.view[k0:k1] | sac_bad, vert
+            lum.time_s.view[k0:k1],
+            hinge,
+            rate,
+            lam,
+            lum.unreliable.view[k0:k1] | sac_bad,
+            vert,
+            lean,
+            lean_rate,
         )
 
     def _apart_samples(self, k0: int, k1: int) -> np.ndarray:
@@ -334,8 +397,12 @@ class Timeline:
         lam: np.ndarray,
         gap: np.ndarray,
         vert: np.ndarray,
+        lean: np.ndarray,
+        lean_rate: np.ndarray,
     ) -> None:
         self.time_s.extend(t)
+        self.lean_deg.extend(lean)
+        self.lean_rate_deg_s.extend(lean_rate)
         self.hinge_deg.extend(hinge)
         self.hinge_rate_deg_s.extend(rate)
         self.lumbar_deg.extend(lam)

@@ -982,10 +982,14 @@ class RepSegmenter:
         # ends somewhere else.
         tol = self._return_tolerance_deg(smallest, bent_rest=not c.p.is_max)
         moved = abs(c.a.value - c.b.value)
-        # The pelvis too: seated, it tilts back while the lumbar spine slumps, so the lean
-        # (which adds the slump) can end near standing.
+        # From an upright rest, the pelvis too: seated, it tilts back while the lumbar
+        # spine slumps, so the lean (which adds the slump) can end near standing.
         h = self._hinge
-        pelvis = 0.0 if h is None else abs(float(h[c.a.tp.index]) - float(h[c.b.tp.index]))
+        pelvis = (
+            abs(float(h[c.a.tp.index]) - float(h[c.b.tp.index]))
+            if h is not None and c.p.is_max
+            else 0.0
+        )
         if max(moved, pelvis) > tol and not (self._fuller_rest(c) or self._set_down(c)):
             what = "ended" if moved >= pelvis else "the pelvis ended"
             return (

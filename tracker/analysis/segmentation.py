@@ -50,6 +50,7 @@ import numpy as np
 from tracker.analysis.exercises import (
     HIPS_MOVE,
     HIPS_REVERSAL_MPS2,
+    LYING_BACK_DEG,
     SetDecision,
     SetFeatures,
     classify,
@@ -982,14 +983,13 @@ class RepSegmenter:
         # ends somewhere else.
         tol = self._return_tolerance_deg(smallest, bent_rest=not c.p.is_max)
         moved = abs(c.a.value - c.b.value)
-        # From an upright rest, the pelvis too: seated, it tilts back while the lumbar
-        # spine slumps, so the lean (which adds the slump) can end near standing.
+        # The pelvis too: seated, it tilts back while the lumbar spine slumps, so the
+        # lean (which adds the slump) can end near standing. Not lying back: on a bench
+        # the pelvis's rest between hip thrusts varies by more than a standing rest's.
         h = self._hinge
-        pelvis = (
-            abs(float(h[c.a.tp.index]) - float(h[c.b.tp.index]))
-            if h is not None and c.p.is_max
-            else 0.0
-        )
+        pelvis = 0.0
+        if h is not None and float(h[c.a.tp.index]) > LYING_BACK_DEG:
+            pelvis = abs(float(h[c.a.tp.index]) - float(h[c.b.tp.index]))
         if max(moved, pelvis) > tol and not (self._fuller_rest(c) or self._set_down(c)):
             what = "ended" if moved >= pelvis else "the pelvis ended"
             return (

@@ -626,7 +626,7 @@ class RepSegmenter:
             any(c.b is rest_turn for c in o.reps) or any(c.b is rest_turn for c, _ in o.held)
         ):
             return False  # the movement into the rest is a rep (or held as one): keep it
-        rest = self.chain[-2].value
+        rest = rest_turn.value
         beyond = tp.value_deg - rest if tp.is_max else rest - tp.value_deg
         bump = abs(self.chain[-1].value - rest)
         return beyond >= max(self.s.min_rep_amplitude_deg, bump)
@@ -667,9 +667,9 @@ class RepSegmenter:
         # The turn lies at the extreme of the last stay near that level, where the
         # movement set off: the edge of the band can come a third of a second into it.
         gaps = np.flatnonzero(np.diff(near) > 1)
-        stay = w[near[gaps[-1] + 1] if len(gaps) else near[0] : near[-1] + 1]
-        offset = int(np.argmin(stay) if tp.is_max else np.argmax(stay))
-        i = lo + int(near[gaps[-1] + 1] if len(gaps) else near[0]) + offset
+        first = int(near[gaps[-1] + 1] if len(gaps) else near[0])
+        stay = w[first : int(near[-1]) + 1]
+        i = lo + first + int(np.argmin(stay) if tp.is_max else np.argmax(stay))
         if tp.is_max and self._hips_turn_up(i):
             return None  # the bottom of a squat, not a rest (`_hips_turn_up`)
         return Turn(TurningPoint(i, float(h[i]), not tp.is_max), i)
@@ -988,8 +988,8 @@ class RepSegmenter:
         # the pelvis's rest between hip thrusts varies by more than a standing rest's.
         h = self._hinge
         pelvis = 0.0
-        if h is not None and float(h[c.a.tp.index]) > LYING_BACK_DEG:
-            pelvis = abs(float(h[c.a.tp.index]) - float(h[c.b.tp.index]))
+        if h is not None and (start := float(h[c.a.tp.index])) > LYING_BACK_DEG:
+            pelvis = abs(start - float(h[c.b.tp.index]))
         if max(moved, pelvis) > tol and not (self._fuller_rest(c) or self._set_down(c)):
             what = "ended" if moved >= pelvis else "the pelvis ended"
             return (
@@ -1368,7 +1368,7 @@ class RepSegmenter:
             # The hinge angle at the turn: the exercise's angles are the hinge's.
             return t.value if hinge is None else float(hinge[t.tp.index])
 
-        excursion = max(median(list(map(angle, maxes))) - median(list(map(angle, mins))), 1.0)
+        excursion = max(median([angle(t) for t in maxes]) - median([angle(t) for t in mins]), 1.0)
         lean_excursion = max(
             median([t.value for t in maxes]) - median([t.value for t in mins]), 1.0
         )
@@ -1392,7 +1392,7 @@ class RepSegmenter:
             else None
         )
         return SetFeatures(
-            median_angle_deg=median(list(map(angle, turns))),
+            median_angle_deg=median([angle(t) for t in turns]),
             excursion_deg=excursion,
             lean_excursion_deg=lean_excursion,
             hip_travel_m=self.hip_travel_m(turns, excursion),

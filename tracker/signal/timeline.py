@@ -108,8 +108,9 @@ class Timeline:
         self.hinge_deg = Growable()
         self.hinge_rate_deg_s = Growable()
         self.lumbar_deg = Growable()
-        self.lean_deg = Growable()
-        self.lean_rate_deg_s = Growable()
+        # With one sensor the lean is the hinge angle itself (the same arrays).
+        self.lean_deg = Growable() if self.dual else self.hinge_deg
+        self.lean_rate_deg_s = Growable() if self.dual else self.hinge_rate_deg_s
         #: Vertical acceleration of the hinge sensor (m/s^2, gravity removed).
         self.vert_acc_mps2 = Growable()
         #: True where an angle is not trustworthy (a sensor's data lost, or the other
@@ -138,8 +139,6 @@ class Timeline:
                 np.full(k1 - k0, np.nan),
                 c.unreliable.view[k0:k1],
                 c.vert_acc_mps2.view[k0:k1],
-                c.theta_deg.view[k0:k1],
-                c.rate_deg_s.view[k0:k1],
             )
             return len(self.time_s) - before
         self._advance_dual(final)
@@ -397,12 +396,15 @@ class Timeline:
         lam: np.ndarray,
         gap: np.ndarray,
         vert: np.ndarray,
-        lean: np.ndarray,
-        lean_rate: np.ndarray,
+        lean: np.ndarray | None = None,
+        lean_rate: np.ndarray | None = None,
     ) -> None:
+        """Append samples; ``lean`` and its rate with two sensors only (with one, the
+        lean is the hinge angle)."""
         self.time_s.extend(t)
-        self.lean_deg.extend(lean)
-        self.lean_rate_deg_s.extend(lean_rate)
+        if lean is not None and lean_rate is not None:
+            self.lean_deg.extend(lean)
+            self.lean_rate_deg_s.extend(lean_rate)
         self.hinge_deg.extend(hinge)
         self.hinge_rate_deg_s.extend(rate)
         self.lumbar_deg.extend(lam)
